@@ -1,0 +1,1 @@
+export { SluiceError, isSluiceError, errors } from "./errors.ts";

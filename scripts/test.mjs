@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Runs every `*.test.ts` beside the code (packages/*/src) with Node's own test
+// runner through tsx, prints the spec report, and ends with one line
+// "N passed, N failed, N skipped" that CI reads.
+// Usage: npm test [-- <path filter>...]   e.g. npm test -- store/src/sigv4
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir)) {
+    if (entry === "node_modules" || entry.startsWith(".")) continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (entry.endsWith(".test.ts")) found.push(path);
+  }
+  return found;
+}
+
+const filters = process.argv.slice(2);
+const files = findTests(join(root, "packages"))
+  .map((f) => relative(root, f))
+  .filter((f) => filters.length === 0 || filters.some((needle) => f.includes(needle)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(" ") || "packages/*/src/**/*.test.ts"}`);
+  process.exit(1);
+}
+
+const child = spawn(
+  process.execPath,
+  [
+    "--import",
+    "tsx",
+    "--test",
+    `--test-concurrency=${process.env.SLUICE_TEST_CONCURRENCY ?? "2"}`,
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=./scripts/summary-reporter.mjs",
+    "--test-reporter-destination=stdout",
+    ...files,
+  ],
+  { cwd: root, stdio: "inherit" },
+);
+child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
