@@ -1,1 +1,1 @@
-export { SluiceError, isSluiceError, errors } from "./errors.ts";
+export { errors, isSluiceError, SluiceError } from "./errors.ts";

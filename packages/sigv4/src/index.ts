@@ -1,0 +1,24 @@
+export {
+  ALGORITHM,
+  type CanonicalRequestParts,
+  canonicalHeaderValue,
+  canonicalPath,
+  canonicalQuery,
+  canonicalRequest,
+  credentialScope,
+  stringToSign,
+  UNSIGNED_PAYLOAD,
+} from "./canonical.ts";
+export { amzDate, hmacSha256, sha256Hex, uriEncode } from "./encoding.ts";
+export {
+  createPresignedPost,
+  FILENAME_VARIABLE,
+  type PolicyCondition,
+  type PolicyDocument,
+  type PresignedPost,
+  type PresignedPostOptions,
+} from "./post-policy.ts";
+export { type Credentials, MAX_PRESIGN_EXPIRY_SECONDS, type PresignOptions, presignUrl } from "./presign.ts";
+export { type SignHeadersOptions, signHeaders } from "./sign-headers.ts";
+export { deriveSigningKey } from "./signing-key.ts";
+export { objectUrl, type SplitUrl, splitUrl } from "./url.ts";
