@@ -1,0 +1,9 @@
+export {
+  binaryTier,
+  CHROMIUM_ARGS,
+  chromiumTier,
+  postgresTier,
+  rgwTier,
+  type S3Target,
+  type TierResult,
+} from "./tiers.ts";
