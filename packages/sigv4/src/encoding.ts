@@ -1,22 +1,17 @@
 import { createHash, createHmac } from "node:crypto";
 
-const UNRESERVED = /[A-Za-z0-9\-._~]/;
-
 /**
  * RFC 3986 percent-encoding as SigV4 defines it: every byte except the
- * unreserved characters, with upper-case hex. `encodeURIComponent` is not
- * enough: it leaves `!'()*` alone, which S3 encodes.
+ * unreserved characters, with upper-case hex. `encodeURIComponent` alone is
+ * not enough: it leaves `!'()*` alone, which S3 encodes.
  */
 export function uriEncode(value: string, keepSlash = false): string {
-  let out = "";
-  for (const char of value) {
-    if (UNRESERVED.test(char) || (keepSlash && char === "/")) out += char;
-    else {
-      for (const byte of Buffer.from(char, "utf8"))
-        out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-    }
-  }
-  return out;
+  const encoded = encodeURIComponent(value.toWellFormed()).replace(/[!'()*]/g, escapeReserved);
+  return keepSlash ? encoded.replaceAll("%2F", "/") : encoded;
+}
+
+function escapeReserved(char: string): string {
+  return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
 }
 
 export function sha256Hex(data: string | Buffer): string {

@@ -1,0 +1,1 @@
+export { type BenchRow, opsPerSecond, printTable } from "./table.ts";

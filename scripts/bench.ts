@@ -1,0 +1,25 @@
+// `npm run bench [-- <path filter>]`: runs every packages/*/bench/*.bench.ts in
+// turn (each prints its own table with ratios against a named baseline).
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const filters = process.argv.slice(2);
+const benches: string[] = [];
+for (const pkg of readdirSync(join(root, "packages"))) {
+  const dir = join(root, "packages", pkg, "bench");
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    continue; // this package has no benchmarks
+  }
+  for (const entry of entries.filter((e) => e.endsWith(".bench.ts"))) benches.push(join(dir, entry));
+}
+const selected = benches.filter((b) => filters.length === 0 || filters.some((f) => b.includes(f))).sort();
+for (const bench of selected) {
+  console.log(`\n== ${bench.slice(root.length)}`);
+  const module = (await import(pathToFileURL(bench).href)) as { default: () => Promise<void> };
+  await module.default();
+}
