@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { isSluiceError } from "@sluice/core";
+import { loadConfig } from "./load.ts";
+import { parseDuration, parseSize } from "./units.ts";
+
+function tempFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "sluice-config-")), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function configErrorMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(isSluiceError(error), "a SluiceError");
+    assert.equal(error.code, "InvalidConfig");
+    return error.message;
+  }
+  assert.fail("expected an InvalidConfig error");
+}
+
+describe("config", () => {
+  it("parses sizes and durations", () => {
+    assert.equal(parseSize("5MB"), 5 * 1024 * 1024);
+    assert.equal(parseSize("1.5 GiB"), 1.5 * 1024 ** 3);
+    assert.equal(parseSize(42), 42);
+    assert.equal(parseSize("5 parsecs"), undefined);
+    assert.equal(parseSize("-1"), undefined);
+    assert.equal(parseDuration("15m"), 900);
+    assert.equal(parseDuration("2h"), 7200);
+    assert.equal(parseDuration("soon"), undefined);
+  });
+
+  it("has defaults that work on one machine, with a default profile", () => {
+    const config = loadConfig();
+    assert.equal(config.server.host, "127.0.0.1");
+    assert.equal(config.server.port, 8080);
+    assert.equal(config.storage.bucket, "sluice");
+    assert.equal(config.storage.capabilities.conditionalWrites, true);
+    assert.ok(config.dataDir.endsWith(".sluice"));
+    assert.equal(config.profiles.default?.maxSize, 5 * 1024 ** 3);
+    assert.deepEqual(config.profiles.default?.types, ["*/*"]);
+    assert.equal(config.profiles.default?.method, "auto");
+  });
+
+  it("reads YAML profiles like DESIGN's example", () => {
+    const file = tempFile(
+      "sluice.yaml",
+      `profiles:
+  avatar: { maxSize: 5MB, types: [image/png, image/jpeg, image/webp], method: post }
+  installer: { maxSize: 20GB, types: ["*/*"], partSize: 16MB }
+`,
+    );
+    const config = loadConfig({ file });
+    assert.equal(config.profiles.avatar?.maxSize, 5 * 1024 ** 2);
+    assert.equal(config.profiles.avatar?.method, "post");
+    assert.equal(config.profiles.installer?.partSize, 16 * 1024 ** 2);
+    assert.equal(config.profiles.default, undefined, "configured profiles replace the default");
+  });
+
+  it("reads JSON and lets env then overrides win", () => {
+    const file = tempFile(
+      "sluice.json",
+      JSON.stringify({ server: { port: 9000 }, storage: { bucket: "from-file" } }),
+    );
+    const config = loadConfig({
+      file,
+      env: {
+        SLUICE_PORT: "9100",
+        SLUICE_STORAGE_BUCKET: "from-env",
+        SLUICE_CORS_ORIGINS: "https://a.example, https://b.example",
+      },
+      overrides: { storage: { endpoint: "http://127.0.0.1:9999" } },
+    });
+    assert.equal(config.server.port, 9100);
+    assert.equal(config.storage.bucket, "from-env");
+    assert.equal(config.storage.endpoint, "http://127.0.0.1:9999");
+    assert.deepEqual(config.cors.origins, ["https://a.example", "https://b.example"]);
+  });
+
+  it("names the field and its source in start-up errors", () => {
+    const message = configErrorMessage(() => loadConfig({ env: { SLUICE_PORT: "eighty" } }));
+    assert.match(message, /server\.port/);
+    assert.match(message, /SLUICE_PORT/);
+    const file = tempFile("bad.yaml", "profiles:\n  docs: { maxSize: huge, types: [pdf] }\n");
+    const fileMessage = configErrorMessage(() => loadConfig({ file }));
+    assert.match(fileMessage, /profiles\.docs\.maxSize/);
+    assert.match(fileMessage, /profiles\.docs\.types\.0/);
+    assert.match(fileMessage, /bad\.yaml/);
+  });
+
+  it("refuses unknown fields, malformed files and missing files", () => {
+    assert.match(
+      configErrorMessage(() => loadConfig({ overrides: { storage: { bukket: "x" } } })),
+      /storage/,
+    );
+    assert.match(
+      configErrorMessage(() => loadConfig({ file: tempFile("x.yaml", "a: [unclosed") })),
+      /not valid YAML/,
+    );
+    assert.match(
+      configErrorMessage(() => loadConfig({ file: "/nonexistent/sluice.yaml" })),
+      /Cannot read/,
+    );
+    assert.match(
+      configErrorMessage(() => loadConfig({ file: tempFile("x.yaml", "- 1\n- 2\n") })),
+      /must hold an object/,
+    );
+  });
+
+  it("never echoes a secret in an error", () => {
+    const message = configErrorMessage(() =>
+      loadConfig({ env: { SLUICE_JWT_SECRET: "short-secret-value" } }),
+    );
+    assert.match(message, /auth\.jwt\.secret/);
+    assert.doesNotMatch(message, /short-secret-value/);
+  });
+});

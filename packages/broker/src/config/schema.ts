@@ -1,0 +1,205 @@
+// The broker's configuration: one zod schema, parsed once at start-up and then
+// passed in. Every field has a default that works on one machine, except the
+// storage endpoint and credentials, which `sluice serve` fills in when it starts
+// the embedded store.
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.ts";
+
+const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: "custom", message: `expected a size such as "5MB" or a number of bytes` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds <= 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration such as "15m", "30s" or a number of seconds`,
+    });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const token = "[a-z0-9!#$&^_.+-]+";
+/** A media type or a wildcard: image/png, image/*, *\/*. */
+const mediaPattern = z
+  .string()
+  .toLowerCase()
+  .regex(new RegExp(`^(${token}|\\*)/(${token}|\\*)$`), "expected a media type such as image/png or image/*");
+
+const booleanish = z.union([
+  z.boolean(),
+  z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
+]);
+const integerish = z.coerce.number().int();
+
+export const profileSchema = z
+  .object({
+    minSize: size.prefault(0),
+    maxSize: size.prefault("5GiB"),
+    /** Allowed declared types; wildcards allowed. */
+    types: z.array(mediaPattern).min(1).prefault(["*/*"]),
+    /** put: one presigned PUT; post: browser form policy; multipart: parts; auto: PUT below multipartThreshold. */
+    method: z.enum(["put", "post", "multipart", "auto"]).default("auto"),
+    /** Preferred multipart part size; raised when the file would need more than 10,000 parts. */
+    partSize: size.prefault("8MB"),
+    multipartThreshold: size.prefault("64MB"),
+    grantExpiry: duration.prefault("15m"),
+    downloadExpiry: duration.prefault("5m"),
+    /** Extra key segment before the tenant, e.g. "avatars". */
+    keyPrefix: z
+      .string()
+      .regex(/^([a-z0-9][a-z0-9._-]*)?$/i, "letters, digits, '.', '_' and '-' only")
+      .default(""),
+    /** Sniff the first bytes against the declared type before a file becomes ready. */
+    verify: z.boolean().default(true),
+    derivatives: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] });
+
+const jwtAlgorithm = z.enum([
+  "HS256",
+  "HS384",
+  "HS512",
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+]);
+
+export const configSchema = z
+  .object({
+    /** All state lives here: SQLite file, generated secrets. */
+    dataDir: z.string().min(1).default(".sluice"),
+    server: z
+      .object({
+        host: z.string().min(1).default("127.0.0.1"),
+        port: integerish.min(0).max(65535).default(8080),
+        /** Origin clients reach the broker at (share links are built on it); defaults to the request's origin. */
+        publicUrl: z.url().optional(),
+        /** Largest JSON body accepted by the API. */
+        bodyLimit: size.prefault("64KB"),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        endpoint: z.url().optional(),
+        /** Endpoint put in presigned URLs when clients reach storage by another address. */
+        publicEndpoint: z.url().optional(),
+        bucket: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name")
+          .default("sluice"),
+        region: z.string().min(1).default("us-east-1"),
+        accessKeyId: z.string().min(1).optional(),
+        secretAccessKey: z.string().min(1).optional(),
+        sessionToken: z.string().min(1).optional(),
+        forcePathStyle: booleanish.default(true),
+        capabilities: z
+          .object({
+            /** Storage honours If-None-Match: * (write-once grants). */
+            conditionalWrites: booleanish.default(true),
+            /** Storage verifies x-amz-checksum-sha256. */
+            checksums: booleanish.default(true),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        /** sqlite:PATH, a file path, or postgres://… ; default sqlite {dataDir}/sluice.db */
+        url: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    profiles: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, "profile names: letters, digits, _ and -"),
+        profileSchema,
+      )
+      .optional(),
+    auth: z
+      .object({
+        jwt: z
+          .object({
+            /** HS256 shared secret (at least 32 characters). Generated into dataDir when neither secret nor jwksUrl is set. */
+            secret: z.string().min(32, "must be at least 32 characters").optional(),
+            /** JWKS of an identity provider (Cognito, Auth0, Okta) for RS256/ES256 tokens. */
+            jwksUrl: z.url().optional(),
+            issuer: z.string().optional(),
+            audience: z.union([z.string(), z.array(z.string())]).optional(),
+            algorithms: z.array(jwtAlgorithm).min(1).optional(),
+            tenantClaim: z.string().default("tenant"),
+            userClaim: z.string().default("sub"),
+            /** Tenant for tokens without a tenant claim; without it such tokens are refused. */
+            defaultTenant: z.string().optional(),
+          })
+          .strict()
+          .prefault({}),
+        apiKeys: booleanish.default(true),
+        /** Mint a development token at start-up when the secret was generated locally. */
+        devToken: booleanish.default(true),
+      })
+      .strict()
+      .prefault({}),
+    cors: z
+      .object({ origins: z.array(z.string().min(1)).default([]) })
+      .strict()
+      .prefault({}),
+    quotas: z
+      .object({
+        maxBytesPerUser: size.optional(),
+        maxPendingPerUser: integerish.min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    rateLimits: z
+      .object({
+        grantsPerMinutePerUser: integerish.min(1).optional(),
+        requestsPerMinutePerIp: integerish.min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    links: z
+      .object({
+        /** Lifetime of the presigned GET a share link redirects to (at most 60 s). */
+        redirectExpiry: duration.prefault(30).refine((s) => s <= 60, "at most 60 seconds"),
+        maxExpiry: duration.prefault("30d"),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type Profile = z.output<typeof profileSchema>;
+
+/** The validated configuration, with defaults applied and profiles always present. */
+export type BrokerConfig = Omit<ParsedConfig, "profiles"> & { profiles: Record<string, Profile> };
+
+export const DEFAULT_PROFILES: Record<string, z.input<typeof profileSchema>> = {
+  default: { maxSize: "5GiB", types: ["*/*"], method: "auto" },
+};

@@ -1,0 +1,43 @@
+// Append-only audit log: every grant, completion, verification, download and
+// link use. Details are small JSON objects and never hold credentials or URLs.
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.ts";
+
+export interface AuditEvent {
+  action: string;
+  tenant?: string | null;
+  user?: string | null;
+  subject?: string | null;
+  ip?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export async function audit(db: Kysely<Database>, event: AuditEvent): Promise<void> {
+  await db
+    .insertInto("audit_log")
+    .values({
+      id: randomUUID(),
+      at: Date.now(),
+      tenant: event.tenant ?? null,
+      user_id: event.user ?? null,
+      action: event.action,
+      subject: event.subject ?? null,
+      ip: event.ip ?? null,
+      detail: event.detail ? JSON.stringify(event.detail) : null,
+    })
+    .execute();
+}
+
+export async function listAudit(
+  db: Kysely<Database>,
+  options: { subject?: string; action?: string; limit?: number },
+) {
+  let query = db.selectFrom("audit_log").selectAll();
+  if (options.subject) query = query.where("subject", "=", options.subject);
+  if (options.action) query = query.where("action", "=", options.action);
+  return query
+    .orderBy("at", "asc")
+    .limit(options.limit ?? 100)
+    .execute();
+}

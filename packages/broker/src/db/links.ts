@@ -1,0 +1,60 @@
+// Share links. A link is used with ONE conditional UPDATE so that concurrent
+// hits can never exceed max_downloads, whatever the database.
+import type { Kysely } from "kysely";
+import type { Principal } from "../auth/principal.ts";
+import type { Database, LinkRow } from "./schema.ts";
+
+export async function insertLink(db: Kysely<Database>, link: Omit<LinkRow, "uses">): Promise<void> {
+  await db.insertInto("links").values(link).execute();
+}
+
+/**
+ * Counts one use of the link if it is live (not revoked, not expired, uses left,
+ * file ready) and returns the file id; undefined otherwise.
+ */
+export async function useLink(
+  db: Kysely<Database>,
+  tokenHash: string,
+  now: number,
+): Promise<{ uploadId: string } | undefined> {
+  const row = await db
+    .updateTable("links")
+    .set((eb) => ({ uses: eb("uses", "+", 1) }))
+    .where("token_hash", "=", tokenHash)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .where((eb) => eb.or([eb("max_downloads", "is", null), eb("uses", "<", eb.ref("max_downloads"))]))
+    .where("upload_id", "in", (eb) => eb.selectFrom("uploads").select("id").where("state", "=", "ready"))
+    .returning(["upload_id"])
+    .executeTakeFirst();
+  return row ? { uploadId: row.upload_id } : undefined;
+}
+
+export async function revokeLink(
+  db: Kysely<Database>,
+  options: { id: string; owner: Principal; now: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable("links")
+    .set({ revoked_at: options.now })
+    .where("id", "=", options.id)
+    .where("tenant", "=", options.owner.tenant)
+    .where("user_id", "=", options.owner.user)
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function getOwnedLink(
+  db: Kysely<Database>,
+  id: string,
+  owner: Principal,
+): Promise<LinkRow | undefined> {
+  return db
+    .selectFrom("links")
+    .selectAll()
+    .where("id", "=", id)
+    .where("tenant", "=", owner.tenant)
+    .where("user_id", "=", owner.user)
+    .executeTakeFirst();
+}

@@ -1,0 +1,84 @@
+// Opens the metadata database named by a URL (SQLite by default, PostgreSQL for
+// several brokers) behind one Kysely query layer, and migrates it.
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { SluiceError } from "@sluice/core";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { migrationProvider } from "./migrations.ts";
+import type { Database } from "./schema.ts";
+
+export type DatabaseKind = "sqlite" | "postgres";
+
+export interface MetadataDb {
+  db: Kysely<Database>;
+  kind: DatabaseKind;
+  close(): Promise<void>;
+}
+
+/** Default database URL for a data directory. */
+export function defaultDatabaseUrl(dataDir: string): string {
+  return `sqlite:${join(dataDir, "sluice.db")}`;
+}
+
+function sqlitePath(url: string): string | undefined {
+  if (url === ":memory:" || url === "sqlite::memory:") return ":memory:";
+  if (url.startsWith("sqlite://")) return url.slice("sqlite://".length);
+  if (url.startsWith("sqlite:")) return url.slice("sqlite:".length);
+  if (url.startsWith("file:")) return url.slice("file:".length);
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
+  return undefined;
+}
+
+// PostgreSQL returns int8 as strings; our bigints are times and sizes (< 2^53).
+const pgTypes = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as "text");
+  },
+};
+
+export async function openDatabase(url: string): Promise<MetadataDb> {
+  let db: Kysely<Database>;
+  let kind: DatabaseKind;
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    kind = "postgres";
+    const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10 });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    const path = sqlitePath(url);
+    if (path === undefined) {
+      throw new SluiceError({
+        code: "InvalidConfig",
+        status: 500,
+        message: "database.url: unsupported scheme (use sqlite: or postgres://)",
+      });
+    }
+    if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+    const sqlite = new SqliteDatabase(path);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.pragma("foreign_keys = ON");
+    kind = "sqlite";
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw new SluiceError({
+      code: "DatabaseUnavailable",
+      status: 503,
+      message: `Cannot open the ${kind} database: ${(error as Error).message}`,
+      cause: error,
+    });
+  }
+  return { db, kind, close: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}

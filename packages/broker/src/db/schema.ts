@@ -1,0 +1,95 @@
+// Table types of the metadata store. Times are epoch milliseconds (bigint
+// columns read back as numbers on both SQLite and PostgreSQL).
+import type { Generated, Insertable, Selectable } from "kysely";
+
+export type UploadState = "pending" | "uploaded" | "ready" | "rejected" | "aborted" | "expired";
+export type UploadMethod = "put" | "post" | "multipart";
+
+/** One row per grant; after completion the same row is the file. */
+export interface UploadsTable {
+  id: string;
+  tenant: string;
+  user_id: string;
+  profile: string;
+  name: string;
+  type: string;
+  size: number;
+  /** Declared SHA-256, lowercase hex. */
+  sha256: string | null;
+  key: string;
+  method: UploadMethod;
+  state: UploadState;
+  reason: string | null;
+  multipart_id: string | null;
+  part_size: number | null;
+  part_count: number | null;
+  etag: string | null;
+  detected_type: string | null;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  completed_at: number | null;
+}
+
+export interface LinksTable {
+  id: string;
+  token_hash: string;
+  upload_id: string;
+  tenant: string;
+  user_id: string;
+  expires_at: number;
+  max_downloads: number | null;
+  uses: Generated<number>;
+  revoked_at: number | null;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  key_hash: string;
+  tenant: string;
+  user_id: string;
+  name: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  tenant: string | null;
+  user_id: string | null;
+  action: string;
+  subject: string | null;
+  ip: string | null;
+  /** JSON object with action-specific details (never credentials). */
+  detail: string | null;
+}
+
+export type JobState = "queued" | "done" | "failed";
+
+/** Durable work queue (verification), claimed with a lease so a crash only delays a job. */
+export interface JobsTable {
+  id: string;
+  kind: string;
+  upload_id: string;
+  state: JobState;
+  attempts: Generated<number>;
+  run_at: number;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export interface Database {
+  uploads: UploadsTable;
+  links: LinksTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  jobs: JobsTable;
+}
+
+export type UploadRow = Selectable<UploadsTable>;
+export type NewUpload = Insertable<UploadsTable>;
+export type LinkRow = Selectable<LinksTable>;
+export type JobRow = Selectable<JobsTable>;
