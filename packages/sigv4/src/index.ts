@@ -9,7 +9,9 @@ export {
   stringToSign,
   UNSIGNED_PAYLOAD,
 } from "./canonical.ts";
+export { AwsChunkedDecoder, type AwsChunkedOptions } from "./chunked.ts";
 export { amzDate, hmacSha256, sha256Hex, uriEncode } from "./encoding.ts";
+export { PayloadHashCheck } from "./payload-hash.ts";
 export {
   createPresignedPost,
   FILENAME_VARIABLE,
@@ -22,3 +24,14 @@ export { type Credentials, MAX_PRESIGN_EXPIRY_SECONDS, type PresignOptions, pres
 export { type SignHeadersOptions, signHeaders } from "./sign-headers.ts";
 export { deriveSigningKey } from "./signing-key.ts";
 export { objectUrl, type SplitUrl, splitUrl } from "./url.ts";
+export {
+  type IncomingSignedRequest,
+  MAX_CLOCK_SKEW_MS,
+  type PayloadBinding,
+  type SigningContext,
+  sameSignature,
+  sigV4Kind,
+  type VerifiedRequest,
+  type VerifyOptions,
+  verifyRequest,
+} from "./verify.ts";

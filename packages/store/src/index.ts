@@ -1,0 +1,13 @@
+export type {
+  AuthResult,
+  Operation,
+  RequestTarget,
+  S3Request,
+  S3Response,
+  StoreContext,
+  StoreExtension,
+} from "./context.ts";
+export { type S3ErrorCode, s3Error } from "./errors.ts";
+export type { ObjectCreatedEvent, ObjectRemovedEvent, StoreEvents } from "./events.ts";
+export type { StoreCredentials, StoreOptions } from "./options.ts";
+export { type RunningStore, startStore } from "./server.ts";

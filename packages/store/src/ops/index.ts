@@ -1,0 +1,39 @@
+import type { Operation } from "../context.ts";
+import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from "./buckets.ts";
+import { copyObject } from "./copy-object.ts";
+import { deleteObjects } from "./delete-objects.ts";
+import { listObjects, listObjectsV2 } from "./list-objects.ts";
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+  uploadPartCopy,
+} from "./multipart.ts";
+import { deleteObject, getObject, headObject, putObject } from "./objects.ts";
+
+/** The S3 operations of the core store; extensions add theirs beside these. */
+export const CORE_OPERATIONS: readonly Operation[] = [
+  listBuckets,
+  createBucket,
+  headBucket,
+  deleteBucket,
+  getBucketLocation,
+  listObjects,
+  listObjectsV2,
+  listMultipartUploads,
+  deleteObjects,
+  putObject,
+  copyObject,
+  getObject,
+  headObject,
+  deleteObject,
+  createMultipartUpload,
+  uploadPart,
+  uploadPartCopy,
+  completeMultipartUpload,
+  abortMultipartUpload,
+  listParts,
+];

@@ -1,0 +1,366 @@
+import { createHash, randomBytes } from "node:crypto";
+import { type ChecksumAlgorithm, createChecksummer, parseChecksumAlgorithm } from "../body/checksums.ts";
+import { ingestBody, readSmallBody } from "../body/ingest.ts";
+import type { Operation, S3Request, StoreContext } from "../context.ts";
+import { s3Error } from "../errors.ts";
+import type { Checksums, ObjectRecord, PartRecord, UploadRecord } from "../storage/catalog.ts";
+import { parseXml, xmlDocument } from "../xml.ts";
+import { copyBytes, copySource } from "./copy-object.ts";
+import { checksumHeaders, storedHeaders } from "./object-headers.ts";
+import { writePrecondition } from "./preconditions.ts";
+import { parseRange } from "./range.ts";
+
+/** S3: every part but the last must be at least 5 MiB; at most 10,000 parts. */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+const XML = { "content-type": "application/xml" };
+
+function upload(request: S3Request, store: StoreContext): UploadRecord {
+  store.catalog.requireBucket(request.bucket as string);
+  return store.catalog.getUpload(
+    request.bucket as string,
+    request.key as string,
+    request.query.get("uploadId") ?? "",
+  );
+}
+
+function partNumber(request: S3Request): number {
+  const value = request.query.get("partNumber") ?? "";
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > MAX_PARTS) {
+    throw s3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+  }
+  return Number(value);
+}
+
+function integer(request: S3Request, name: string, fallback: number): number {
+  const value = request.query.get(name);
+  if (value === null) return fallback;
+  if (!/^\d{1,9}$/.test(value)) throw s3Error("InvalidArgument", `Invalid ${name}.`);
+  return Number(value);
+}
+
+export const createMultipartUpload: Operation = {
+  name: "CreateMultipartUpload",
+  method: "POST",
+  target: "object",
+  subresources: ["uploads"],
+  async handle(request, store) {
+    const algorithm = request.header("x-amz-checksum-algorithm");
+    const record: UploadRecord = {
+      id: randomBytes(24).toString("base64url"),
+      bucket: request.bucket as string,
+      key: request.key as string,
+      initiated: Date.now(),
+      headers: storedHeaders(request),
+      ...(algorithm ? { checksumAlgorithm: parseChecksumAlgorithm(algorithm) } : {}),
+    };
+    store.catalog.createUpload(record);
+    return {
+      status: 200,
+      headers: { ...XML, ...(algorithm ? { "x-amz-checksum-algorithm": algorithm.toUpperCase() } : {}) },
+      body: xmlDocument("InitiateMultipartUploadResult", {
+        Bucket: record.bucket,
+        Key: record.key,
+        UploadId: record.id,
+      }),
+    };
+  },
+};
+
+function savePart(options: {
+  request: S3Request;
+  store: StoreContext;
+  upload: UploadRecord;
+  part: PartRecord;
+}): void {
+  const { store, upload: current, part } = options;
+  try {
+    store.blobs.retire(
+      store.catalog.putPart({ bucket: current.bucket, key: current.key, uploadId: current.id, part }),
+    );
+  } catch (error) {
+    // The upload was completed or aborted while this part streamed in.
+    store.blobs.retire([{ id: part.blob, size: part.size }]);
+    throw error;
+  }
+}
+
+export const uploadPart: Operation = {
+  name: "UploadPart",
+  method: "PUT",
+  target: "object",
+  subresources: ["uploadId", "partNumber"],
+  async handle(request, store) {
+    const current = upload(request, store);
+    const number = partNumber(request);
+    const ingested = await ingestBody({
+      request,
+      store,
+      ...(current.checksumAlgorithm
+        ? { checksumAlgorithm: current.checksumAlgorithm as ChecksumAlgorithm }
+        : {}),
+    });
+    const part: PartRecord = {
+      number,
+      size: ingested.blob.size,
+      etag: `"${ingested.md5.toString("hex")}"`,
+      modified: Date.now(),
+      blob: ingested.blob.id,
+      checksums: ingested.checksums,
+    };
+    savePart({ request, store, upload: current, part });
+    return { status: 200, headers: { etag: part.etag, ...checksumHeaders(part.checksums) } };
+  },
+};
+
+export const uploadPartCopy: Operation = {
+  name: "UploadPartCopy",
+  method: "PUT",
+  target: "object",
+  subresources: ["uploadId", "partNumber"],
+  header: "x-amz-copy-source",
+  async handle(request, store) {
+    const current = upload(request, store);
+    const number = partNumber(request);
+    const source = copySource(request, store);
+    const rangeHeader = request.header("x-amz-copy-source-range");
+    const range = parseRange(rangeHeader, source.size);
+    if (rangeHeader !== undefined && !range)
+      throw s3Error(
+        "InvalidArgument",
+        "The x-amz-copy-source-range value must be of the form bytes=first-last.",
+      );
+    const span = range ?? { start: 0, end: source.size - 1 };
+    if (span.end - span.start + 1 > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
+    const copied = await copyBytes({ store, source, span });
+    const part: PartRecord = {
+      number,
+      size: copied.blob.size,
+      etag: `"${copied.md5.toString("hex")}"`,
+      modified: Date.now(),
+      blob: copied.blob.id,
+      checksums: {},
+    };
+    savePart({ request, store, upload: current, part });
+    return {
+      status: 200,
+      headers: XML,
+      body: xmlDocument("CopyPartResult", {
+        ETag: part.etag,
+        LastModified: new Date(part.modified).toISOString(),
+      }),
+    };
+  },
+};
+
+interface RequestedPart {
+  number: number;
+  etag: string;
+  checksums: Checksums;
+}
+
+function requestedParts(document: Record<string, unknown>): RequestedPart[] {
+  const parts = document.Part;
+  if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PARTS) throw s3Error("MalformedXML");
+  return parts.map((item) => {
+    const part = item as Record<string, unknown>;
+    const number = String(part.PartNumber ?? "");
+    if (!/^\d{1,5}$/.test(number) || typeof part.ETag !== "string") throw s3Error("MalformedXML");
+    const checksums: Checksums = {};
+    for (const [field, algorithm] of [
+      ["ChecksumCRC32", "crc32"],
+      ["ChecksumCRC32C", "crc32c"],
+      ["ChecksumSHA1", "sha1"],
+      ["ChecksumSHA256", "sha256"],
+    ] as const) {
+      if (typeof part[field] === "string") checksums[algorithm] = part[field] as string;
+    }
+    return { number: Number(number), etag: part.ETag.replace(/"/g, ""), checksums };
+  });
+}
+
+/** S3's composite checksum of a multipart object: checksum of the parts' checksums, "-N". */
+function compositeChecksum(algorithm: ChecksumAlgorithm, parts: PartRecord[]): Checksums {
+  const checksummer = createChecksummer(algorithm);
+  for (const part of parts) {
+    const value = part.checksums[algorithm];
+    if (value === undefined) return {};
+    checksummer.update(Buffer.from(value, "base64"));
+  }
+  return { [algorithm]: `${checksummer.digest()}-${parts.length}` };
+}
+
+export const completeMultipartUpload: Operation = {
+  name: "CompleteMultipartUpload",
+  method: "POST",
+  target: "object",
+  subresources: ["uploadId"],
+  async handle(request, store) {
+    const current = upload(request, store);
+    const wanted = requestedParts(
+      parseXml(await readSmallBody(request, 4 * 1024 * 1024), "CompleteMultipartUpload"),
+    );
+    const precondition = writePrecondition(request);
+    const build = (stored: Map<number, PartRecord>): ObjectRecord => {
+      const chosen: PartRecord[] = [];
+      for (const [index, want] of wanted.entries()) {
+        if (index > 0 && want.number <= (wanted[index - 1] as RequestedPart).number)
+          throw s3Error("InvalidPartOrder");
+        const part = stored.get(want.number);
+        if (!part || part.etag.replace(/"/g, "") !== want.etag) throw s3Error("InvalidPart");
+        for (const [algorithm, value] of Object.entries(want.checksums) as Array<
+          [ChecksumAlgorithm, string]
+        >) {
+          if (part.checksums[algorithm] !== undefined && part.checksums[algorithm] !== value)
+            throw s3Error("InvalidPart");
+        }
+        chosen.push(part);
+      }
+      for (const part of chosen.slice(0, -1)) {
+        if (part.size < MIN_PART_SIZE) throw s3Error("EntityTooSmall");
+      }
+      const md5s = createHash("md5");
+      for (const part of chosen) md5s.update(Buffer.from(part.etag.replace(/"/g, ""), "hex"));
+      return {
+        bucket: current.bucket,
+        key: current.key,
+        size: chosen.reduce((sum, part) => sum + part.size, 0),
+        etag: `"${md5s.digest("hex")}-${chosen.length}"`,
+        modified: Date.now(),
+        headers: current.headers,
+        checksums: current.checksumAlgorithm
+          ? compositeChecksum(current.checksumAlgorithm as ChecksumAlgorithm, chosen)
+          : {},
+        blobs: chosen.map((part) => ({ id: part.blob, size: part.size })),
+        parts: chosen.length,
+      };
+    };
+    const { object, retired } = store.catalog.completeUpload({ upload: current, build, precondition });
+    store.blobs.retire(retired);
+    store.events.emit("objectCreated", {
+      bucket: object.bucket,
+      key: object.key,
+      size: object.size,
+      etag: object.etag,
+      operation: "CompleteMultipartUpload",
+      requestId: request.id,
+    });
+    return {
+      status: 200,
+      headers: { ...XML, ...checksumHeaders(object.checksums) },
+      body: xmlDocument("CompleteMultipartUploadResult", {
+        Location: `/${object.bucket}/${object.key}`,
+        Bucket: object.bucket,
+        Key: object.key,
+        ETag: object.etag,
+      }),
+    };
+  },
+};
+
+export const abortMultipartUpload: Operation = {
+  name: "AbortMultipartUpload",
+  method: "DELETE",
+  target: "object",
+  subresources: ["uploadId"],
+  async handle(request, store) {
+    const current = upload(request, store);
+    store.blobs.retire(store.catalog.abortUpload(current.bucket, current.key, current.id));
+    return { status: 204 };
+  },
+};
+
+const CHECKSUM_FIELDS: Record<string, string> = {
+  crc32: "ChecksumCRC32",
+  crc32c: "ChecksumCRC32C",
+  sha1: "ChecksumSHA1",
+  sha256: "ChecksumSHA256",
+};
+
+export const listParts: Operation = {
+  name: "ListParts",
+  method: "GET",
+  target: "object",
+  subresources: ["uploadId"],
+  async handle(request, store) {
+    const current = upload(request, store);
+    const maxParts = Math.min(integer(request, "max-parts", 1000), 1000);
+    const marker = integer(request, "part-number-marker", 0);
+    const parts = store.catalog.listParts(current.id, marker, maxParts + 1);
+    const truncated = parts.length > maxParts;
+    const shown = parts.slice(0, maxParts);
+    const owner = { ID: "sluice", DisplayName: "sluice" };
+    return {
+      status: 200,
+      headers: XML,
+      body: xmlDocument("ListPartsResult", {
+        Bucket: current.bucket,
+        Key: current.key,
+        UploadId: current.id,
+        Initiator: owner,
+        Owner: owner,
+        StorageClass: "STANDARD",
+        PartNumberMarker: marker,
+        NextPartNumberMarker: shown.at(-1)?.number ?? marker,
+        MaxParts: maxParts,
+        IsTruncated: truncated,
+        Part: shown.map((part) => ({
+          PartNumber: part.number,
+          LastModified: new Date(part.modified).toISOString(),
+          ETag: part.etag,
+          Size: part.size,
+          ...Object.fromEntries(
+            Object.entries(part.checksums).map(([algorithm, value]) => [
+              CHECKSUM_FIELDS[algorithm] as string,
+              value,
+            ]),
+          ),
+        })),
+      }),
+    };
+  },
+};
+
+export const listMultipartUploads: Operation = {
+  name: "ListMultipartUploads",
+  method: "GET",
+  target: "bucket",
+  subresources: ["uploads"],
+  async handle(request, store) {
+    const bucket = request.bucket as string;
+    store.catalog.requireBucket(bucket);
+    const maxUploads = Math.min(integer(request, "max-uploads", 1000), 1000);
+    const keyMarker = request.query.get("key-marker") ?? "";
+    const uploadIdMarker = request.query.get("upload-id-marker") ?? "";
+    const prefix = request.query.get("prefix") ?? "";
+    const uploads = store.catalog.listUploads({
+      bucket,
+      prefix,
+      keyMarker,
+      uploadIdMarker,
+      limit: maxUploads,
+    });
+    const truncated = uploads.length > maxUploads;
+    const shown = uploads.slice(0, maxUploads);
+    const last = shown.at(-1);
+    return {
+      status: 200,
+      headers: XML,
+      body: xmlDocument("ListMultipartUploadsResult", {
+        Bucket: bucket,
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+        Prefix: prefix,
+        MaxUploads: maxUploads,
+        IsTruncated: truncated,
+        ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.id } : {}),
+        Upload: shown.map((item) => ({
+          Key: item.key,
+          UploadId: item.id,
+          Initiated: new Date(item.initiated).toISOString(),
+          StorageClass: "STANDARD",
+        })),
+      }),
+    };
+  },
+};

@@ -1,0 +1,87 @@
+import type { S3Request } from "../context.ts";
+import { s3Error } from "../errors.ts";
+import type { Checksums, ObjectRecord } from "../storage/catalog.ts";
+
+const STORED = [
+  "content-type",
+  "content-disposition",
+  "cache-control",
+  "content-encoding",
+  "content-language",
+  "expires",
+];
+/** S3 limits user metadata to 2 KB. */
+const MAX_METADATA_BYTES = 2048;
+
+/** Representation headers and x-amz-meta-* to keep with an object, from a PUT/Copy/CreateMultipartUpload. */
+export function storedHeaders(request: S3Request): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let metadataBytes = 0;
+  for (const name of Object.keys(request.raw.headers)) {
+    const value = request.header(name);
+    if (value === undefined) continue;
+    if (name.startsWith("x-amz-meta-")) {
+      metadataBytes += name.length - "x-amz-meta-".length + Buffer.byteLength(value);
+      headers[name] = value;
+    } else if (STORED.includes(name)) headers[name] = value;
+  }
+  if (metadataBytes > MAX_METADATA_BYTES)
+    throw s3Error("InvalidArgument", "Your metadata headers exceed the maximum allowed metadata size.");
+  // aws-chunked is how the body travelled, not how the object is encoded.
+  const encoding = headers["content-encoding"]
+    ?.split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "" && part !== "aws-chunked")
+    .join(",");
+  if (encoding) headers["content-encoding"] = encoding;
+  else delete headers["content-encoding"];
+  headers["content-type"] ??= "binary/octet-stream";
+  return headers;
+}
+
+export function checksumHeaders(checksums: Checksums): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [algorithm, value] of Object.entries(checksums)) out[`x-amz-checksum-${algorithm}`] = value;
+  return out;
+}
+
+/** Headers describing an object on GET/HEAD (before Range and response-* overrides). */
+export function objectHeaders(record: ObjectRecord, request: S3Request): Record<string, string> {
+  return {
+    ...record.headers,
+    etag: record.etag,
+    "last-modified": new Date(record.modified).toUTCString(),
+    "accept-ranges": "bytes",
+    ...(request.header("x-amz-checksum-mode")?.toUpperCase() === "ENABLED"
+      ? checksumHeaders(record.checksums)
+      : {}),
+    ...(record.parts === undefined ? {} : { "x-amz-mp-parts-count": String(record.parts) }),
+  };
+}
+
+const OVERRIDES: Record<string, string> = {
+  "response-content-type": "content-type",
+  "response-content-disposition": "content-disposition",
+  "response-cache-control": "cache-control",
+  "response-content-encoding": "content-encoding",
+  "response-content-language": "content-language",
+  "response-expires": "expires",
+};
+
+/** response-* query overrides; S3 refuses them on anonymous requests. */
+export function responseOverrides(request: S3Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [param, header] of Object.entries(OVERRIDES)) {
+    const value = request.query.get(param);
+    if (value === null) continue;
+    if (request.auth.kind === "anonymous") {
+      throw s3Error(
+        "InvalidRequest",
+        "Request specific response headers cannot be used for anonymous GET requests.",
+      );
+    }
+    if (/[\r\n]/.test(value)) throw s3Error("InvalidArgument", `Invalid value for ${param}.`);
+    out[header] = value;
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+import { ingestBody } from "../body/ingest.ts";
+import type { Operation, S3Request, S3Response, StoreContext } from "../context.ts";
+import { s3Error } from "../errors.ts";
+import type { ObjectRecord } from "../storage/catalog.ts";
+import { checksumHeaders, objectHeaders, responseOverrides, storedHeaders } from "./object-headers.ts";
+import { checkReadPreconditions, writePrecondition } from "./preconditions.ts";
+import { parseRange } from "./range.ts";
+
+/** Commits a new version and announces it; the bytes it replaced are retired. */
+export function commitObject(options: {
+  store: StoreContext;
+  request: S3Request;
+  record: ObjectRecord;
+  operation: "Put" | "Copy" | "Post";
+}): void {
+  const { store, record } = options;
+  let replaced: ReturnType<typeof store.catalog.putObject>;
+  try {
+    replaced = store.catalog.putObject(record, writePrecondition(options.request));
+  } catch (error) {
+    store.blobs.retire(record.blobs);
+    throw error;
+  }
+  store.blobs.retire(replaced);
+  store.events.emit("objectCreated", {
+    bucket: record.bucket,
+    key: record.key,
+    size: record.size,
+    etag: record.etag,
+    operation: options.operation,
+    requestId: options.request.id,
+  });
+}
+
+export const putObject: Operation = {
+  name: "PutObject",
+  method: "PUT",
+  target: "object",
+  async handle(request, store) {
+    const bucket = request.bucket as string;
+    store.catalog.requireBucket(bucket);
+    const headers = storedHeaders(request);
+    // Fail fast on a write that cannot succeed; checked again at commit.
+    writePrecondition(request)(store.catalog.getObject(bucket, request.key as string));
+    const ingested = await ingestBody({ request, store });
+    const record: ObjectRecord = {
+      bucket,
+      key: request.key as string,
+      size: ingested.blob.size,
+      etag: `"${ingested.md5.toString("hex")}"`,
+      modified: Date.now(),
+      headers,
+      checksums: ingested.checksums,
+      blobs: [ingested.blob],
+    };
+    commitObject({ store, request, record, operation: "Put" });
+    return { status: 200, headers: { etag: record.etag, ...checksumHeaders(record.checksums) } };
+  },
+};
+
+function readObject(request: S3Request, store: StoreContext, withBody: boolean): S3Response {
+  store.catalog.requireBucket(request.bucket as string);
+  const record = store.catalog.getObject(request.bucket as string, request.key as string);
+  if (!record) throw s3Error("NoSuchKey");
+  const headers = objectHeaders(record, request);
+  if (checkReadPreconditions(request, record) === "not-modified") {
+    return {
+      status: 304,
+      headers: { etag: headers.etag as string, "last-modified": headers["last-modified"] as string },
+    };
+  }
+  Object.assign(headers, responseOverrides(request));
+  const range = parseRange(request.header("range"), record.size);
+  const span = range ?? { start: 0, end: record.size - 1 };
+  headers["content-length"] = String(span.end - span.start + 1);
+  if (range) {
+    headers["content-range"] = `bytes ${span.start}-${span.end}/${record.size}`;
+    for (const name of Object.keys(headers)) if (name.startsWith("x-amz-checksum-")) delete headers[name];
+  }
+  const status = range ? 206 : 200;
+  if (!withBody) return { status, headers };
+  // Leased in the same tick the record was read: an overwrite cannot remove these bytes mid-stream.
+  const release = store.blobs.lease(record.blobs);
+  return { status, headers, body: store.blobs.read(record.blobs, span), onDone: release };
+}
+
+export const getObject: Operation = {
+  name: "GetObject",
+  method: "GET",
+  target: "object",
+  async handle(request, store) {
+    return readObject(request, store, true);
+  },
+};
+
+export const headObject: Operation = {
+  name: "HeadObject",
+  method: "HEAD",
+  target: "object",
+  async handle(request, store) {
+    return readObject(request, store, false);
+  },
+};
+
+/** Removes an object (if any) and announces it. S3 answers 204 either way. */
+export function removeObject(options: { store: StoreContext; request: S3Request; key: string }): void {
+  const { store, request, key } = options;
+  const removed = store.catalog.deleteObject(request.bucket as string, key);
+  if (!removed) return;
+  store.blobs.retire(removed.blobs);
+  store.events.emit("objectRemoved", {
+    bucket: removed.bucket,
+    key,
+    operation: "Delete",
+    requestId: request.id,
+  });
+}
+
+export const deleteObject: Operation = {
+  name: "DeleteObject",
+  method: "DELETE",
+  target: "object",
+  async handle(request, store) {
+    store.catalog.requireBucket(request.bucket as string);
+    removeObject({ store, request, key: request.key as string });
+    return { status: 204 };
+  },
+};

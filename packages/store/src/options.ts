@@ -1,0 +1,58 @@
+import type { StoreExtension } from "./context.ts";
+
+export interface StoreCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export interface StoreOptions {
+  /** Directory holding everything the store writes (catalog.sqlite3, blobs/). Created if missing. */
+  dataDir: string;
+  /** Interface to listen on. Default "127.0.0.1". */
+  host?: string;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** The region requests must be signed for. Default "us-east-1". */
+  region?: string;
+  /** Access keys accepted by SigV4 verification (several may be active, e.g. during rotation). */
+  credentials: StoreCredentials[];
+  /**
+   * Host names under which `<bucket>.<name>` is virtual-hosted-style addressing.
+   * Default ["localhost"], so `http://photos.localhost:9000/key` addresses bucket `photos`.
+   */
+  virtualHostSuffixes?: string[];
+  /** Largest single PUT or part, in bytes. Default 5 GiB, like S3. */
+  maxObjectSize?: number;
+  /** Further operations and hooks (POST policy uploads, CORS, ACLs, lifecycle...). */
+  extensions?: StoreExtension[];
+}
+
+/** Options with defaults applied, validated once at start. */
+export interface ResolvedOptions extends Required<Omit<StoreOptions, "credentials">> {
+  secrets: ReadonlyMap<string, string>;
+}
+
+export const GiB = 1024 ** 3;
+
+export function resolveOptions(options: StoreOptions): ResolvedOptions {
+  if (!options.dataDir) throw new TypeError("startStore: dataDir is required");
+  if (!Array.isArray(options.credentials) || options.credentials.length === 0) {
+    throw new TypeError("startStore: at least one access key is required in credentials");
+  }
+  const secrets = new Map<string, string>();
+  for (const { accessKeyId, secretAccessKey } of options.credentials) {
+    if (!accessKeyId || !secretAccessKey)
+      throw new TypeError("startStore: every credential needs accessKeyId and secretAccessKey");
+    secrets.set(accessKeyId, secretAccessKey);
+  }
+  return {
+    dataDir: options.dataDir,
+    host: options.host ?? "127.0.0.1",
+    port: options.port ?? 0,
+    region: options.region ?? "us-east-1",
+    virtualHostSuffixes: options.virtualHostSuffixes ?? ["localhost"],
+    maxObjectSize: options.maxObjectSize ?? 5 * GiB,
+    extensions: options.extensions ?? [],
+    secrets,
+  };
+}

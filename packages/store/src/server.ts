@@ -1,0 +1,148 @@
+import { mkdir, rm } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { resolveAddress } from "./addressing.ts";
+import { authenticate } from "./auth.ts";
+import type { Operation, RequestTarget, S3Request, S3Response, StoreContext } from "./context.ts";
+import { newRequestId, renderError, s3Error } from "./errors.ts";
+import { StoreEvents } from "./events.ts";
+import { CORE_OPERATIONS } from "./ops/index.ts";
+import { resolveOptions, type StoreOptions } from "./options.ts";
+import { route } from "./router.ts";
+import { BlobStore } from "./storage/blobs.ts";
+import { Catalog } from "./storage/catalog.ts";
+
+export interface RunningStore {
+  /** `http://host:port`, path-style base URL. */
+  endpoint: string;
+  port: number;
+  /** Object created/removed events, emitted after each commit. */
+  events: StoreEvents;
+  close(): Promise<void>;
+}
+
+function targetOf(raw: IncomingMessage, store: StoreContext, id: string): RequestTarget {
+  const url = raw.url ?? "/";
+  const queryAt = url.indexOf("?");
+  const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+  const header = (name: string) => {
+    const value = raw.headers[name];
+    return Array.isArray(value) ? value.join(",") : value;
+  };
+  return {
+    id,
+    method: raw.method ?? "GET",
+    rawPath: rawPath.startsWith("/") ? rawPath : `/${rawPath}`,
+    query: new URLSearchParams(queryAt < 0 ? "" : url.slice(queryAt + 1)),
+    raw,
+    header,
+    ...resolveAddress({ host: header("host"), rawPath, suffixes: store.options.virtualHostSuffixes }),
+  };
+}
+
+async function answer(
+  target: RequestTarget,
+  store: StoreContext,
+  operations: readonly Operation[],
+): Promise<S3Response> {
+  for (const extension of store.options.extensions) {
+    const intercepted = await extension.intercept?.(target, store);
+    if (intercepted) return intercepted;
+  }
+  const request: S3Request = { ...target, ...authenticate(target, store) };
+  const operation = route(operations, request);
+  if (request.auth.kind === "anonymous") {
+    const allowed = store.options.extensions.some(
+      (extension) => extension.authorize?.(request, operation, store) === "allow",
+    );
+    if (!allowed) throw s3Error("AccessDenied");
+  }
+  return operation.handle(request, store);
+}
+
+function send(raw: IncomingMessage, res: ServerResponse, response: S3Response): void {
+  res.statusCode = response.status;
+  for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
+  // A body we did not read (error before reading it) is not drained: the connection closes instead.
+  if (!raw.readableEnded && !raw.complete) res.setHeader("connection", "close");
+  const done = response.onDone;
+  if (done) res.once("close", done);
+  const body = response.body;
+  if (raw.method === "HEAD" || body === undefined) {
+    res.end();
+  } else if (typeof body === "string") {
+    res.setHeader("content-length", Buffer.byteLength(body));
+    res.end(body);
+  } else {
+    body.once("error", () => res.destroy());
+    body.pipe(res);
+  }
+}
+
+/**
+ * Starts the embedded S3-compatible store on node:http. Everything it keeps
+ * lives under `dataDir`: catalog.sqlite3 (buckets, objects, uploads) and
+ * blobs/ (the bytes, in files named by random ids).
+ */
+export async function startStore(options: StoreOptions): Promise<RunningStore> {
+  const resolved = resolveOptions(options);
+  await mkdir(resolved.dataDir, { recursive: true });
+  const catalog = new Catalog(resolved.dataDir);
+  const blobs = new BlobStore(resolved.dataDir);
+  const referenced = catalog.referencedBlobs();
+  await blobs.sweep((id) => referenced.has(id));
+  await rm(join(resolved.dataDir, "tmp"), { recursive: true, force: true });
+  const store: StoreContext = { options: resolved, catalog, blobs, events: new StoreEvents() };
+  const operations = [
+    ...CORE_OPERATIONS,
+    ...resolved.extensions.flatMap((extension) => extension.operations ?? []),
+  ];
+
+  const server = createServer((raw, res) => {
+    const id = newRequestId();
+    res.setHeader("x-amz-request-id", id);
+    res.setHeader("server", "Sluice");
+    let target: RequestTarget | undefined;
+    const fail = (error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      const rendered = renderError(error, raw.url?.split("?")[0] ?? "/", id);
+      const response: S3Response = {
+        status: rendered.status,
+        headers: rendered.headers,
+        body: rendered.body,
+      };
+      if (target) for (const extension of resolved.extensions) extension.decorate?.(target, response, store);
+      send(raw, res, response);
+    };
+    try {
+      target = targetOf(raw, store, id);
+      const current = target;
+      answer(current, store, operations).then((response) => {
+        for (const extension of resolved.extensions) extension.decorate?.(current, response, store);
+        send(raw, res, response);
+      }, fail);
+    } catch (error) {
+      fail(error);
+    }
+  });
+  server.on("clientError", (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(resolved.port, resolved.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const hostForUrl = resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host;
+  return {
+    endpoint: `http://${hostForUrl}:${port}`,
+    port,
+    events: store.events,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      catalog.close();
+    },
+  };
+}

@@ -1,0 +1,447 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { s3Error } from "../errors.ts";
+import type { BlobRef } from "./blobs.ts";
+
+/**
+ * Where every bucket, object, multipart upload and part is recorded: SQLite
+ * (better-sqlite3, WAL, synchronous=FULL) in the data directory.
+ *
+ * Why SQLite rather than a metadata file per key: a commit is the atomic
+ * pointer swap (an object appears whole or not at all, and a reader sees the
+ * old or the new version); a conditional write (If-None-Match, If-Match) is
+ * checked and applied in one transaction; keys are BLOBs compared with memcmp,
+ * which is exactly S3's UTF-8 binary listing order, with an index instead of
+ * a scan; and no key ever becomes a file name.
+ */
+
+export type Checksums = Partial<Record<"crc32" | "crc32c" | "sha1" | "sha256", string>>;
+
+export interface ObjectRecord {
+  bucket: string;
+  key: string;
+  size: number;
+  /** Quoted, as sent in the ETag header. */
+  etag: string;
+  /** Milliseconds since the epoch. */
+  modified: number;
+  /** Stored representation headers (content-type, cache-control...) and x-amz-meta-*. */
+  headers: Record<string, string>;
+  checksums: Checksums;
+  blobs: BlobRef[];
+  /** Number of parts for a multipart object. */
+  parts?: number;
+}
+
+export interface UploadRecord {
+  id: string;
+  bucket: string;
+  key: string;
+  initiated: number;
+  headers: Record<string, string>;
+  checksumAlgorithm?: string;
+}
+
+export interface PartRecord {
+  number: number;
+  size: number;
+  etag: string;
+  modified: number;
+  blob: string;
+  checksums: Checksums;
+}
+
+export interface ListOptions {
+  bucket: string;
+  prefix: string;
+  delimiter: string;
+  /** Only entries strictly after this position (raw UTF-8 bytes). */
+  after?: Buffer;
+  maxKeys: number;
+}
+
+export interface ListResult {
+  entries: Array<{ object: ObjectRecord } | { prefix: string }>;
+  truncated: boolean;
+  /** Position to resume after, when truncated. */
+  next?: Buffer;
+}
+
+interface ObjectRow {
+  bucket: string;
+  key: Buffer;
+  size: number;
+  etag: string;
+  modified: number;
+  headers: string;
+  checksums: string;
+  blobs: string;
+  parts: number | null;
+}
+
+// UTF-8 never contains the byte 0xFF, so `prefix || 0xFF` is above every key starting with prefix.
+const AFTER_ALL = Buffer.from([0xff]);
+const LIST_BATCH = 1000;
+
+function toRecord(row: ObjectRow): ObjectRecord {
+  return {
+    bucket: row.bucket,
+    key: row.key.toString("utf8"),
+    size: row.size,
+    etag: row.etag,
+    modified: row.modified,
+    headers: JSON.parse(row.headers),
+    checksums: JSON.parse(row.checksums),
+    blobs: JSON.parse(row.blobs),
+    ...(row.parts === null ? {} : { parts: row.parts }),
+  };
+}
+
+export class Catalog {
+  readonly #db: Database.Database;
+
+  constructor(dataDir: string) {
+    this.#db = new Database(join(dataDir, "catalog.sqlite3"));
+    this.#db.pragma("journal_mode = WAL");
+    this.#db.pragma("synchronous = FULL");
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS objects (
+        bucket TEXT NOT NULL, key BLOB NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+        modified INTEGER NOT NULL, headers TEXT NOT NULL, checksums TEXT NOT NULL,
+        blobs TEXT NOT NULL, parts INTEGER,
+        PRIMARY KEY (bucket, key)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS uploads (
+        id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated INTEGER NOT NULL,
+        headers TEXT NOT NULL, checksum_algorithm TEXT);
+      CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, initiated);
+      CREATE TABLE IF NOT EXISTS parts (
+        upload_id TEXT NOT NULL, number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+        modified INTEGER NOT NULL, blob TEXT NOT NULL, checksums TEXT NOT NULL,
+        PRIMARY KEY (upload_id, number)) WITHOUT ROWID;
+    `);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Runs fn in one transaction (better-sqlite3 is synchronous: nothing interleaves). */
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+
+  /** Every blob id some object or part still references (for the start-up sweep). */
+  referencedBlobs(): Set<string> {
+    const ids = new Set<string>();
+    for (const row of this.#db.prepare("SELECT blobs FROM objects").iterate() as Iterable<{
+      blobs: string;
+    }>) {
+      for (const blob of JSON.parse(row.blobs) as BlobRef[]) ids.add(blob.id);
+    }
+    for (const row of this.#db.prepare("SELECT blob FROM parts").iterate() as Iterable<{ blob: string }>)
+      ids.add(row.blob);
+    return ids;
+  }
+
+  // ---------------------------------------------------------------- buckets
+
+  createBucket(name: string, now: number): void {
+    const result = this.#db
+      .prepare("INSERT OR IGNORE INTO buckets (name, created) VALUES (?, ?)")
+      .run(name, now);
+    if (result.changes === 0) throw s3Error("BucketAlreadyOwnedByYou");
+  }
+
+  hasBucket(name: string): boolean {
+    return this.#db.prepare("SELECT 1 FROM buckets WHERE name = ?").get(name) !== undefined;
+  }
+
+  requireBucket(name: string): void {
+    if (!this.hasBucket(name)) throw s3Error("NoSuchBucket");
+  }
+
+  listBuckets(): Array<{ name: string; created: number }> {
+    return this.#db.prepare("SELECT name, created FROM buckets ORDER BY name").all() as Array<{
+      name: string;
+      created: number;
+    }>;
+  }
+
+  /** Deletes an empty bucket; its unfinished uploads go with it. Returns the blobs to retire. */
+  deleteBucket(name: string): BlobRef[] {
+    return this.transaction(() => {
+      this.requireBucket(name);
+      if (this.#db.prepare("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1").get(name))
+        throw s3Error("BucketNotEmpty");
+      const retired: BlobRef[] = [];
+      for (const { id } of this.#db.prepare("SELECT id FROM uploads WHERE bucket = ?").all(name) as Array<{
+        id: string;
+      }>) {
+        retired.push(...this.#deleteUpload(id));
+      }
+      this.#db.prepare("DELETE FROM buckets WHERE name = ?").run(name);
+      return retired;
+    });
+  }
+
+  // ---------------------------------------------------------------- objects
+
+  getObject(bucket: string, key: string): ObjectRecord | undefined {
+    const row = this.#db
+      .prepare("SELECT * FROM objects WHERE bucket = ? AND key = ?")
+      .get(bucket, Buffer.from(key, "utf8")) as ObjectRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /**
+   * Commits an object version: checks the bucket and the precondition against
+   * the current version, then swaps the pointer. Returns the replaced blobs.
+   */
+  putObject(record: ObjectRecord, precondition?: (current: ObjectRecord | undefined) => void): BlobRef[] {
+    return this.transaction(() => {
+      this.requireBucket(record.bucket);
+      const current = this.getObject(record.bucket, record.key);
+      precondition?.(current);
+      this.#db
+        .prepare(
+          "INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, headers, checksums, blobs, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(
+          record.bucket,
+          Buffer.from(record.key, "utf8"),
+          record.size,
+          record.etag,
+          record.modified,
+          JSON.stringify(record.headers),
+          JSON.stringify(record.checksums),
+          JSON.stringify(record.blobs),
+          record.parts ?? null,
+        );
+      return current ? current.blobs : [];
+    });
+  }
+
+  /** Removes an object; returns it (to retire its blobs and emit the event) or undefined. */
+  deleteObject(bucket: string, key: string): ObjectRecord | undefined {
+    return this.transaction(() => {
+      const current = this.getObject(bucket, key);
+      if (current)
+        this.#db
+          .prepare("DELETE FROM objects WHERE bucket = ? AND key = ?")
+          .run(bucket, Buffer.from(key, "utf8"));
+      return current;
+    });
+  }
+
+  /**
+   * Lists in UTF-8 binary order, rolling keys that contain the delimiter after
+   * the prefix into common prefixes (each counted once against maxKeys).
+   */
+  list(options: ListOptions): ListResult {
+    const prefix = Buffer.from(options.prefix, "utf8");
+    const upper = Buffer.concat([prefix, AFTER_ALL]);
+    const gt = this.#db.prepare(
+      "SELECT * FROM objects WHERE bucket = ? AND key > ? AND key < ? ORDER BY key LIMIT ?",
+    );
+    const gte = this.#db.prepare(
+      "SELECT * FROM objects WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?",
+    );
+    const entries: ListResult["entries"] = [];
+    let cursor = options.after && Buffer.compare(options.after, prefix) >= 0 ? options.after : undefined;
+    let last: Buffer | undefined;
+    for (;;) {
+      const limit = Math.min(LIST_BATCH, options.maxKeys - entries.length + 1);
+      const rows = (
+        cursor ? gt.all(options.bucket, cursor, upper, limit) : gte.all(options.bucket, prefix, upper, limit)
+      ) as ObjectRow[];
+      if (rows.length === 0) return { entries, truncated: false };
+      let rolledUp = false;
+      for (const row of rows) {
+        if (entries.length === options.maxKeys)
+          return { entries, truncated: true, ...(last ? { next: last } : {}) };
+        const rest = row.key.subarray(prefix.length).toString("utf8");
+        const at = options.delimiter ? rest.indexOf(options.delimiter) : -1;
+        if (at >= 0) {
+          const common = options.prefix + rest.slice(0, at + options.delimiter.length);
+          entries.push({ prefix: common });
+          // Skip every other key under this common prefix.
+          last = Buffer.concat([Buffer.from(common, "utf8"), AFTER_ALL]);
+          cursor = last;
+          rolledUp = true;
+          break;
+        }
+        entries.push({ object: toRecord(row) });
+        last = row.key;
+        cursor = row.key;
+      }
+      if (!rolledUp && rows.length < limit) return { entries, truncated: false };
+    }
+  }
+
+  // ---------------------------------------------------------------- multipart
+
+  createUpload(upload: UploadRecord): void {
+    this.transaction(() => {
+      this.requireBucket(upload.bucket);
+      this.#db
+        .prepare(
+          "INSERT INTO uploads (id, bucket, key, initiated, headers, checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .run(
+          upload.id,
+          upload.bucket,
+          Buffer.from(upload.key, "utf8"),
+          upload.initiated,
+          JSON.stringify(upload.headers),
+          upload.checksumAlgorithm ?? null,
+        );
+    });
+  }
+
+  /** The upload, which must belong to this bucket and key, or NoSuchUpload. */
+  getUpload(bucket: string, key: string, id: string): UploadRecord {
+    const row = this.#db.prepare("SELECT * FROM uploads WHERE id = ?").get(id) as
+      | {
+          id: string;
+          bucket: string;
+          key: Buffer;
+          initiated: number;
+          headers: string;
+          checksum_algorithm: string | null;
+        }
+      | undefined;
+    if (!row || row.bucket !== bucket || row.key.toString("utf8") !== key) throw s3Error("NoSuchUpload");
+    return {
+      id: row.id,
+      bucket: row.bucket,
+      key: row.key.toString("utf8"),
+      initiated: row.initiated,
+      headers: JSON.parse(row.headers),
+      ...(row.checksum_algorithm ? { checksumAlgorithm: row.checksum_algorithm } : {}),
+    };
+  }
+
+  /** Records a part (replacing one with the same number); returns the replaced blob. */
+  putPart(options: { bucket: string; key: string; uploadId: string; part: PartRecord }): BlobRef[] {
+    const { part } = options;
+    return this.transaction(() => {
+      this.getUpload(options.bucket, options.key, options.uploadId);
+      const old = this.#db
+        .prepare("SELECT blob, size FROM parts WHERE upload_id = ? AND number = ?")
+        .get(options.uploadId, part.number) as { blob: string; size: number } | undefined;
+      this.#db
+        .prepare(
+          "INSERT OR REPLACE INTO parts (upload_id, number, size, etag, modified, blob, checksums) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(
+          options.uploadId,
+          part.number,
+          part.size,
+          part.etag,
+          part.modified,
+          part.blob,
+          JSON.stringify(part.checksums),
+        );
+      return old ? [{ id: old.blob, size: old.size }] : [];
+    });
+  }
+
+  /** Parts after `marker`, ascending, at most `limit`. */
+  listParts(uploadId: string, marker: number, limit: number): PartRecord[] {
+    const rows = this.#db
+      .prepare("SELECT * FROM parts WHERE upload_id = ? AND number > ? ORDER BY number LIMIT ?")
+      .all(uploadId, marker, limit) as Array<Omit<PartRecord, "checksums"> & { checksums: string }>;
+    return rows.map((row) => ({ ...row, checksums: JSON.parse(row.checksums) }));
+  }
+
+  /** Unfinished uploads of a bucket in (key, initiated) order, after the given key/upload markers. */
+  listUploads(options: {
+    bucket: string;
+    prefix: string;
+    keyMarker: string;
+    uploadIdMarker: string;
+    limit: number;
+  }): UploadRecord[] {
+    const prefix = Buffer.from(options.prefix, "utf8");
+    const rows = this.#db
+      .prepare(
+        "SELECT id, key, initiated, headers FROM uploads WHERE bucket = ? AND key >= ? AND key < ? AND key >= ? ORDER BY key, initiated, id",
+      )
+      .iterate(
+        options.bucket,
+        prefix,
+        Buffer.concat([prefix, AFTER_ALL]),
+        Buffer.from(options.keyMarker, "utf8"),
+      ) as Iterable<{
+      id: string;
+      key: Buffer;
+      initiated: number;
+      headers: string;
+    }>;
+    const out: UploadRecord[] = [];
+    let passedMarker = false;
+    for (const row of rows) {
+      const key = row.key.toString("utf8");
+      if (key === options.keyMarker && options.keyMarker !== "") {
+        // Same key as the marker: only uploads after the upload-id marker.
+        if (!passedMarker) {
+          if (row.id === options.uploadIdMarker) passedMarker = true;
+          continue;
+        }
+      }
+      out.push({
+        id: row.id,
+        bucket: options.bucket,
+        key,
+        initiated: row.initiated,
+        headers: JSON.parse(row.headers),
+      });
+      if (out.length > options.limit) break;
+    }
+    return out;
+  }
+
+  /** Deletes an upload and its part rows; returns the part blobs to retire. */
+  abortUpload(bucket: string, key: string, id: string): BlobRef[] {
+    return this.transaction(() => {
+      this.getUpload(bucket, key, id);
+      return this.#deleteUpload(id);
+    });
+  }
+
+  /**
+   * Completes an upload in one transaction: the chosen parts become the
+   * object's blobs (no byte is copied), the others are returned for retiring.
+   */
+  completeUpload(options: {
+    upload: UploadRecord;
+    build: (parts: Map<number, PartRecord>) => ObjectRecord;
+    precondition: (current: ObjectRecord | undefined) => void;
+  }): { object: ObjectRecord; retired: BlobRef[] } {
+    const { upload } = options;
+    return this.transaction(() => {
+      this.getUpload(upload.bucket, upload.key, upload.id);
+      const parts = new Map(this.listParts(upload.id, 0, 10_000).map((part) => [part.number, part]));
+      const object = options.build(parts);
+      const replaced = this.putObject(object, options.precondition);
+      const used = new Set(object.blobs.map((blob) => blob.id));
+      const unused = [...parts.values()]
+        .filter((part) => !used.has(part.blob))
+        .map((part) => ({ id: part.blob, size: part.size }));
+      this.#db.prepare("DELETE FROM parts WHERE upload_id = ?").run(upload.id);
+      this.#db.prepare("DELETE FROM uploads WHERE id = ?").run(upload.id);
+      return { object, retired: [...replaced, ...unused] };
+    });
+  }
+
+  #deleteUpload(id: string): BlobRef[] {
+    const parts = this.#db.prepare("SELECT blob, size FROM parts WHERE upload_id = ?").all(id) as Array<{
+      blob: string;
+      size: number;
+    }>;
+    this.#db.prepare("DELETE FROM parts WHERE upload_id = ?").run(id);
+    this.#db.prepare("DELETE FROM uploads WHERE id = ?").run(id);
+    return parts.map((part) => ({ id: part.blob, size: part.size }));
+  }
+}
