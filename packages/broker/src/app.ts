@@ -1,0 +1,172 @@
+// createBroker: wires configuration, database, storage, auth, routes and the
+// verification worker into one Web-standard Hono app (Request → Response).
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { errors } from "@sluice/core";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { Logger } from "pino";
+import { type AuthorizeHook, createAuthenticator } from "./auth/authenticate.ts";
+import { signToken } from "./auth/jwt.ts";
+import { resolveJwtSecret } from "./auth/secret.ts";
+import type { BrokerConfig } from "./config/schema.ts";
+import type { BrokerContext } from "./context.ts";
+import { defaultDatabaseUrl, openDatabase } from "./db/open.ts";
+import { getUpload } from "./db/uploads.ts";
+import { type AppEnv, clientIp } from "./http/env.ts";
+import { createErrorHandler, notFoundResponse } from "./http/errors.ts";
+import { createLogger } from "./http/log.ts";
+import { Metrics } from "./http/metrics.ts";
+import { requestLog, requireAuth } from "./http/middleware.ts";
+import { RateLimiter } from "./http/rateLimit.ts";
+import { fileRoutes } from "./routes/files.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { linkRoutes, publicLinkRoutes } from "./routes/links.ts";
+import { uploadRoutes } from "./routes/uploads.ts";
+import { ensureBucket } from "./storage/bucket.ts";
+import { createS3Client } from "./storage/s3.ts";
+import { storageTarget } from "./storage/target.ts";
+import { verifyUpload } from "./verification/verify.ts";
+import { createWorker } from "./verification/worker.ts";
+
+export interface BrokerOptions {
+  /** Your own authentication: return {tenant, user}, throw a SluiceError, or return null to use the built-in checks. */
+  authorize?: AuthorizeHook;
+  /** A pino logger; default JSON to stdout at config.log.level. */
+  logger?: Logger;
+  /** Run the in-process verification worker (default true). */
+  worker?: boolean;
+  /** Create the bucket at start-up when missing (default true). */
+  ensureBucket?: boolean;
+}
+
+export interface Broker {
+  app: OpenAPIHono<AppEnv>;
+  fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
+  /** Development JWT (user "dev", tenant "local") when the HS256 secret was generated locally. */
+  devToken?: string;
+  context: BrokerContext;
+  close(): Promise<void>;
+}
+
+const TRUSTED_PROFILE_FREE_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
+
+export async function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
+  const log = options.logger ?? createLogger(config.log.level);
+  const target = storageTarget(config);
+  const s3 = createS3Client(target);
+  const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
+  const { db } = database;
+  const secret = resolveJwtSecret(config);
+  const metrics = new Metrics();
+
+  const ctx: BrokerContext = {
+    config,
+    db,
+    s3,
+    target,
+    log,
+    metrics,
+    kickWorker: () => worker.kick(),
+    async waitForVerification(uploadId, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const row = await getUpload(db, uploadId);
+        if (row?.state !== "uploaded") return;
+        await worker.idle(deadline - Date.now());
+      }
+    },
+  };
+  const worker = createWorker({ db, log, handle: (job) => verifyUpload(ctx, job.upload_id) });
+
+  if (options.ensureBucket ?? true) {
+    try {
+      await ensureBucket(s3, target.bucket);
+    } catch (error) {
+      await database.close();
+      throw errors.unavailable(
+        `Storage at ${target.endpoint} is unreachable or refused the bucket: ${(error as Error).name}`,
+        "StorageUnavailable",
+      );
+    }
+  }
+
+  const app = new OpenAPIHono<AppEnv>();
+  app.onError(createErrorHandler(log));
+  app.notFound(() => notFoundResponse());
+  app.use("*", requestLog({ log, metrics }));
+  if (config.rateLimits.requestsPerMinutePerIp) {
+    const perIp = new RateLimiter(config.rateLimits.requestsPerMinutePerIp);
+    app.use("*", async (c, next) => {
+      if (!TRUSTED_PROFILE_FREE_PATHS.has(c.req.path)) perIp.hit(clientIp(c) ?? "unknown");
+      await next();
+    });
+  }
+  if (config.cors.origins.length > 0) {
+    app.use(
+      "/v1/*",
+      cors({
+        origin: config.cors.origins,
+        allowHeaders: ["authorization", "content-type", "x-api-key"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: config.server.bodyLimit,
+      onError: () => {
+        throw errors.tooLarge("Request body too large", "BodyTooLarge");
+      },
+    }),
+  );
+  app.use(
+    "/v1/*",
+    requireAuth(createAuthenticator({ config, db, secret: secret?.secret, authorize: options.authorize })),
+  );
+  if (config.rateLimits.grantsPerMinutePerUser) {
+    const perUser = new RateLimiter(config.rateLimits.grantsPerMinutePerUser);
+    app.post("/v1/uploads", async (c, next) => {
+      const p = c.get("principal");
+      perUser.hit(`${p.tenant}\u0000${p.user}`);
+      await next();
+    });
+  }
+
+  app.route("/", uploadRoutes(ctx));
+  app.route("/", fileRoutes(ctx));
+  app.route("/", linkRoutes(ctx));
+  app.route("/", publicLinkRoutes(ctx));
+  app.route("/", healthRoutes(ctx));
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Sluice broker",
+      version: "1",
+      description: "Presigned, narrowly scoped grants for direct uploads and downloads",
+    },
+    security: [{ bearer: [] }],
+  });
+
+  const devToken =
+    secret?.generated && config.auth.devToken
+      ? await signToken({ secret: secret.secret, tenant: "local", user: "dev", jwt: config.auth.jwt })
+      : undefined;
+
+  if (options.worker ?? true) worker.start();
+  let closed = false;
+  return {
+    app,
+    fetch: (request, env) => app.fetch(request, env),
+    devToken,
+    context: ctx,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await worker.stop();
+      s3.destroy();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// Bearer JWT verification: HS* with the shared secret, RS*/ES*/PS* from a JWKS
+// URL. Signature, algorithm allowlist (never "none"), expiry (required),
+// issuer and audience are all checked here and only here.
+import { errors, SluiceError } from "@sluice/core";
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import type { BrokerConfig } from "../config/schema.ts";
+import type { Principal } from "./principal.ts";
+
+type JwtConfig = BrokerConfig["auth"]["jwt"];
+
+export interface JwtVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+const SEGMENT = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+function claimString(payload: JWTPayload, claim: string): string | undefined {
+  const value = payload[claim];
+  return typeof value === "string" && SEGMENT.test(value) ? value : undefined;
+}
+
+export function createJwtVerifier(options: { jwt: JwtConfig; secret?: string }): JwtVerifier {
+  const { jwt } = options;
+  const hmacKey = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+  const jwks = jwt.jwksUrl ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : undefined;
+  const hmacAlgorithms = (jwt.algorithms ?? ["HS256"]).filter((a) => a.startsWith("HS"));
+  const publicAlgorithms = (jwt.algorithms ?? ["RS256", "ES256"]).filter((a) => !a.startsWith("HS"));
+
+  return {
+    async verify(token) {
+      let alg: string | undefined;
+      try {
+        alg = decodeProtectedHeader(token).alg;
+      } catch {
+        throw errors.unauthorized("Malformed bearer token", "InvalidToken");
+      }
+      const useHmac = alg?.startsWith("HS") ?? false;
+      const checks = {
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        requiredClaims: ["exp"],
+        clockTolerance: 5,
+      };
+      let payload: JWTPayload;
+      try {
+        if (useHmac && hmacKey) {
+          ({ payload } = await jwtVerify(token, hmacKey, { ...checks, algorithms: hmacAlgorithms }));
+        } else if (!useHmac && jwks) {
+          ({ payload } = await jwtVerify(token, jwks, { ...checks, algorithms: publicAlgorithms }));
+        } else {
+          throw errors.unauthorized("Token algorithm not accepted", "InvalidToken");
+        }
+      } catch (error) {
+        if (error instanceof SluiceError) throw error;
+        const code = (error as { code?: string }).code;
+        if (code === "ERR_JWT_EXPIRED") throw errors.unauthorized("Token expired", "TokenExpired");
+        if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC") {
+          throw errors.unavailable("Identity provider keys unavailable", "JwksUnavailable");
+        }
+        throw errors.unauthorized("Invalid token", "InvalidToken");
+      }
+      const user = claimString(payload, jwt.userClaim);
+      const tenant = claimString(payload, jwt.tenantClaim) ?? jwt.defaultTenant;
+      if (!user || !tenant) throw errors.unauthorized("Token lacks the user or tenant claim", "InvalidToken");
+      return { tenant, user, via: "jwt" };
+    },
+  };
+}
+
+/** Signs an HS256 token (development token, tests, CLI helpers). */
+export async function signToken(options: {
+  secret: string;
+  tenant: string;
+  user: string;
+  jwt: JwtConfig;
+  expiresIn?: string | number;
+}): Promise<string> {
+  let builder = new SignJWT({
+    [options.jwt.tenantClaim]: options.tenant,
+    [options.jwt.userClaim]: options.user,
+  })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? "30d");
+  if (options.jwt.issuer) builder = builder.setIssuer(options.jwt.issuer);
+  const audience = options.jwt.audience;
+  if (audience) builder = builder.setAudience(audience);
+  return builder.sign(new TextEncoder().encode(options.secret));
+}

@@ -1,0 +1,22 @@
+// Everything a request handler or a background worker needs, built once by
+// createBroker and passed in (no globals).
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { BrokerConfig } from "./config/schema.ts";
+import type { Database } from "./db/schema.ts";
+import type { Metrics } from "./http/metrics.ts";
+import type { StorageTarget } from "./storage/target.ts";
+
+export interface BrokerContext {
+  config: BrokerConfig;
+  db: Kysely<Database>;
+  s3: S3Client;
+  target: StorageTarget;
+  log: Logger;
+  metrics: Metrics;
+  /** Wakes the verification worker after a job is queued. */
+  kickWorker(): void;
+  /** Resolves when the upload left `uploaded` (or after timeoutMs). */
+  waitForVerification(uploadId: string, timeoutMs: number): Promise<void>;
+}

@@ -1,0 +1,41 @@
+// PUT grant: one presigned URL that pins size, type, checksum and write-once in
+// its signed headers, so storage itself refuses anything else.
+import { presignUrl } from "@sluice/sigv4";
+import { publicObjectUrl, type StorageTarget } from "../storage/target.ts";
+
+export interface PutGrant {
+  url: string;
+  /** Headers the client must send exactly (content-length follows from the body). */
+  headers: Record<string, string>;
+}
+
+export function signedUploadHeaders(
+  target: StorageTarget,
+  upload: { size: number; type: string; sha256: string | null },
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-length": String(upload.size),
+    "content-type": upload.type,
+  };
+  if (upload.sha256 && target.capabilities.checksums) {
+    headers["x-amz-checksum-sha256"] = Buffer.from(upload.sha256, "hex").toString("base64");
+  }
+  if (target.capabilities.conditionalWrites) headers["if-none-match"] = "*";
+  return headers;
+}
+
+export function putGrant(
+  target: StorageTarget,
+  upload: { key: string; size: number; type: string; sha256: string | null; expiresIn: number },
+): PutGrant {
+  const headers = signedUploadHeaders(target, upload);
+  const url = presignUrl({
+    method: "PUT",
+    url: publicObjectUrl(target, upload.key),
+    credentials: target.credentials,
+    region: target.region,
+    expiresIn: upload.expiresIn,
+    headers,
+  });
+  return { url, headers };
+}

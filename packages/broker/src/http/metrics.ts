@@ -1,0 +1,62 @@
+// A small Prometheus text-format registry: counters and one latency histogram.
+
+type Labels = Record<string, string>;
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+export class Metrics {
+  readonly #counters = new Map<string, { help: string; values: Map<string, number> }>();
+  readonly #histogram = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  inc(name: string, labels: Labels = {}, help = name): void {
+    let counter = this.#counters.get(name);
+    if (!counter) {
+      counter = { help, values: new Map() };
+      this.#counters.set(name, counter);
+    }
+    const key = labelText(labels);
+    counter.values.set(key, (counter.values.get(key) ?? 0) + 1);
+  }
+
+  /** Records one HTTP request duration (seconds) by route. */
+  observeRequest(route: string, seconds: number): void {
+    const key = labelText({ route });
+    let h = this.#histogram.get(key);
+    if (!h) {
+      h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.#histogram.set(key, h);
+    }
+    BUCKETS.forEach((le, i) => {
+      if (seconds <= le) h.buckets[i]! += 1;
+    });
+    h.sum += seconds;
+    h.count += 1;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const [name, counter] of this.#counters) {
+      lines.push(`# HELP ${name} ${counter.help}`, `# TYPE ${name} counter`);
+      for (const [labels, value] of counter.values) lines.push(`${name}${labels} ${value}`);
+    }
+    const name = "sluice_http_request_duration_seconds";
+    lines.push(`# HELP ${name} HTTP request latency`, `# TYPE ${name} histogram`);
+    for (const [labels, h] of this.#histogram) {
+      const inner = labels.slice(1, -1);
+      BUCKETS.forEach((le, i) => {
+        lines.push(`${name}_bucket{${inner},le="${le}"} ${h.buckets[i]}`);
+      });
+      lines.push(
+        `${name}_bucket{${inner},le="+Inf"} ${h.count}`,
+        `${name}_sum${labels} ${h.sum}`,
+        `${name}_count${labels} ${h.count}`,
+      );
+    }
+    return `${lines.join("\n")}\n`;
+  }
+}

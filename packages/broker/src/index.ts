@@ -1,0 +1,16 @@
+// Public API of @sluice/broker.
+
+export { createApiKey, mintToken, setupBucket } from "./admin.ts";
+export { type Broker, type BrokerOptions, createBroker } from "./app.ts";
+export type { AuthorizeHook } from "./auth/authenticate.ts";
+export type { Principal } from "./auth/principal.ts";
+export {
+  type BrokerConfig,
+  type ConfigInput,
+  type LoadConfigOptions,
+  loadConfig,
+  type Profile,
+  parseConfig,
+} from "./config/index.ts";
+export { createLambdaHandler } from "./lambda.ts";
+export { type RunningBroker, startBroker } from "./server.ts";

@@ -1,0 +1,33 @@
+// Liveness, readiness (database + storage reachable) and Prometheus metrics.
+import { HeadBucketCommand } from "@aws-sdk/client-s3";
+import { Hono } from "hono";
+import { sql } from "kysely";
+import type { BrokerContext } from "../context.ts";
+
+export function healthRoutes(ctx: BrokerContext) {
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", async (c) => {
+    const checks = { database: false, storage: false };
+    await Promise.all([
+      sql`select 1`.execute(ctx.db).then(
+        () => {
+          checks.database = true;
+        },
+        () => undefined,
+      ),
+      ctx.s3.send(new HeadBucketCommand({ Bucket: ctx.target.bucket })).then(
+        () => {
+          checks.storage = true;
+        },
+        () => undefined,
+      ),
+    ]);
+    const ok = checks.database && checks.storage;
+    return c.json({ ok, checks }, ok ? 200 : 503);
+  });
+  app.get("/metrics", (c) =>
+    c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
+  return app;
+}

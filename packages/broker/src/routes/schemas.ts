@@ -1,0 +1,58 @@
+// Schemas shared by the route files; they validate requests and generate /openapi.json.
+import { z } from "@hono/zod-openapi";
+
+export const ErrorSchema = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .openapi("Error");
+
+export const UploadSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(["pending", "uploaded", "ready", "rejected", "aborted", "expired"]),
+    method: z.enum(["put", "post", "multipart"]),
+    profile: z.string(),
+    name: z.string(),
+    type: z.string(),
+    size: z.number().int(),
+    key: z.string(),
+    sha256: z.string().nullable(),
+    reason: z.string().nullable().openapi({ description: "Why the upload was rejected" }),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    completedAt: z.string().nullable(),
+    partSize: z.number().int().nullable().optional(),
+    partCount: z.number().int().nullable().optional(),
+  })
+  .openapi("Upload");
+
+export const SignedRequestSchema = z
+  .object({
+    url: z.string(),
+    headers: z.record(z.string(), z.string()).openapi({
+      description:
+        "Headers that are part of the signature; send them exactly (content-length follows from the body).",
+    }),
+  })
+  .openapi("SignedRequest");
+
+export const IdParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const errorResponses = {
+  400: { description: "Bad input", content: { "application/json": { schema: ErrorSchema } } },
+  401: { description: "Not authenticated", content: { "application/json": { schema: ErrorSchema } } },
+  404: {
+    description: "Not found (also: another owner's id)",
+    content: { "application/json": { schema: ErrorSchema } },
+  },
+} as const;
+
+export const json = <T>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});

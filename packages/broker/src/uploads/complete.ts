@@ -1,0 +1,160 @@
+// Completion, learned from the client or from a storage event, idempotently:
+// HEAD the object, check size (and checksum) against the grant, then queue
+// verification. A mismatch rejects the upload and deletes the object.
+import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { errors } from "@sluice/core";
+import type { BrokerContext } from "../context.ts";
+import { audit } from "../db/audit.ts";
+import { enqueueJob } from "../db/jobs.ts";
+import type { UploadRow } from "../db/schema.ts";
+import { getUpload, transitionUpload } from "../db/uploads.ts";
+import { isNotFound } from "../storage/s3.ts";
+import { notUploaded, storageError } from "../storage/target.ts";
+import { completeMultipart } from "./parts.ts";
+import { ctxProfile } from "./profile.ts";
+
+export const VERIFY_JOB = "verify";
+
+async function headObject(ctx: BrokerContext, row: UploadRow) {
+  try {
+    return await ctx.s3.send(
+      new HeadObjectCommand({
+        Bucket: ctx.target.bucket,
+        Key: row.key,
+        ...(row.sha256 ? { ChecksumMode: "ENABLED" } : {}),
+      }),
+    );
+  } catch (error) {
+    if (isNotFound(error)) throw notUploaded();
+    throw storageError(error);
+  }
+}
+
+export async function deleteObject(ctx: BrokerContext, key: string): Promise<void> {
+  try {
+    await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.target.bucket, Key: key }));
+  } catch (error) {
+    if (!isNotFound(error)) ctx.log.warn({ err: (error as Error).name, key }, "could not delete object");
+  }
+}
+
+/** Rejects an upload in one of `from` states: record the reason, remove the object, audit. */
+export async function rejectUpload(
+  ctx: BrokerContext,
+  options: { row: UploadRow; from: UploadRow["state"][]; reason: string },
+): Promise<UploadRow | undefined> {
+  const rejected = await transitionUpload(ctx.db, {
+    id: options.row.id,
+    from: options.from,
+    to: "rejected",
+    patch: { reason: options.reason },
+  });
+  if (!rejected) return undefined;
+  await deleteObject(ctx, options.row.key);
+  await audit(ctx.db, {
+    action: "upload.reject",
+    tenant: rejected.tenant,
+    user: rejected.user_id,
+    subject: rejected.id,
+    detail: { reason: options.reason },
+  });
+  ctx.metrics.inc("sluice_uploads_rejected_total", {}, "Uploads rejected after upload");
+  return rejected;
+}
+
+function mismatch(
+  row: UploadRow,
+  head: { ContentLength?: number; ChecksumSHA256?: string },
+): string | undefined {
+  if (head.ContentLength !== row.size)
+    return `size is ${head.ContentLength} bytes, the grant was for ${row.size}`;
+  const expected = row.sha256 ? Buffer.from(row.sha256, "hex").toString("base64") : undefined;
+  // A multipart object's checksum is a checksum of checksums ("…-N"), not comparable.
+  if (
+    expected &&
+    head.ChecksumSHA256 &&
+    !head.ChecksumSHA256.includes("-") &&
+    head.ChecksumSHA256 !== expected
+  ) {
+    return "SHA-256 does not match the declared checksum";
+  }
+  return undefined;
+}
+
+/**
+ * Moves a pending upload to uploaded (and queues verification), or to
+ * rejected; returns the row as it now stands. Safe to call any number of times.
+ */
+export async function completeUpload(
+  ctx: BrokerContext,
+  options: {
+    row: UploadRow;
+    parts?: Array<{ partNumber: number; etag: string }>;
+    source: "client" | "event";
+    ip?: string;
+  },
+): Promise<UploadRow> {
+  const { row } = options;
+  if (row.state === "uploaded" || row.state === "ready" || row.state === "rejected") return row;
+  if (row.state !== "pending") throw errors.conflict(`Upload is ${row.state}`, "UploadNotPending");
+  if (row.method === "multipart") await completeMultipart(ctx, row, options.parts);
+
+  const head = await headObject(ctx, row);
+  const problem = mismatch(row, head);
+  if (problem) {
+    await rejectUpload(ctx, { row, from: ["pending"], reason: problem });
+    return (await getUpload(ctx.db, row.id))!;
+  }
+  const verify = ctxProfile(ctx, row).verify;
+  const done = await ctx.db.transaction().execute(async (trx) => {
+    const moved = await transitionUpload(trx, {
+      id: row.id,
+      from: ["pending"],
+      to: verify ? "uploaded" : "ready",
+      patch: { etag: head.ETag ?? null, completed_at: Date.now() },
+    });
+    if (moved && verify) await enqueueJob(trx, { kind: VERIFY_JOB, uploadId: row.id });
+    return moved;
+  });
+  if (done) {
+    await audit(ctx.db, {
+      action: "upload.complete",
+      tenant: row.tenant,
+      user: row.user_id,
+      subject: row.id,
+      ip: options.ip,
+      detail: { source: options.source, size: row.size },
+    });
+    ctx.metrics.inc("sluice_uploads_completed_total", { source: options.source }, "Uploads completed");
+    if (verify) ctx.kickWorker();
+  }
+  return (await getUpload(ctx.db, row.id))!;
+}
+
+/** DELETE /v1/uploads/:id on a pending upload: abort multipart, delete anything written. */
+export async function abortUpload(ctx: BrokerContext, row: UploadRow): Promise<UploadRow> {
+  if (row.state !== "pending")
+    throw errors.conflict(`Upload is ${row.state}; delete the file instead`, "UploadNotPending");
+  const aborted = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "aborted" });
+  if (aborted) await removeStorage(ctx, row);
+  return (await getUpload(ctx.db, row.id))!;
+}
+
+/** Removes what storage may hold for an upload: the multipart upload and the object. */
+export async function removeStorage(ctx: BrokerContext, row: UploadRow): Promise<void> {
+  if (row.multipart_id) {
+    try {
+      await ctx.s3.send(
+        new AbortMultipartUploadCommand({
+          Bucket: ctx.target.bucket,
+          Key: row.key,
+          UploadId: row.multipart_id,
+        }),
+      );
+    } catch (error) {
+      if (!isNotFound(error))
+        ctx.log.warn({ err: (error as Error).name, upload: row.id }, "could not abort multipart upload");
+    }
+  }
+  await deleteObject(ctx, row.key);
+}

@@ -1,0 +1,90 @@
+// Multipart coordination: lazily signed part URLs, the stored parts (resume),
+// and completion that checks the client's ETags against ListParts.
+import { CompleteMultipartUploadCommand, ListPartsCommand, type Part } from "@aws-sdk/client-s3";
+import { errors } from "@sluice/core";
+import type { BrokerContext } from "../context.ts";
+import type { UploadRow } from "../db/schema.ts";
+import { type PartGrant, partGrants, partLength } from "../grants/multipart.ts";
+import { storageError } from "../storage/target.ts";
+import { ctxProfile } from "./profile.ts";
+
+export const MAX_PARTS_PER_BATCH = 1000;
+
+function requireOpenMultipart(row: UploadRow): { multipartId: string; partSize: number; partCount: number } {
+  if (row.method !== "multipart" || !row.multipart_id || !row.part_size || !row.part_count) {
+    throw errors.conflict("Not a multipart upload", "NotMultipart");
+  }
+  if (row.state !== "pending") throw errors.conflict(`Upload is ${row.state}`, "UploadNotPending");
+  return { multipartId: row.multipart_id, partSize: row.part_size, partCount: row.part_count };
+}
+
+export function signParts(ctx: BrokerContext, row: UploadRow, partNumbers: number[]): PartGrant[] {
+  const open = requireOpenMultipart(row);
+  if (row.expires_at < Date.now()) throw errors.conflict("Upload expired", "UploadExpired");
+  const expiresIn = ctxProfile(ctx, row).grantExpiry;
+  return partGrants(ctx.target, { key: row.key, size: row.size, expiresIn, ...open }, partNumbers);
+}
+
+export async function listStoredParts(ctx: BrokerContext, row: UploadRow): Promise<Part[]> {
+  const { multipartId } = requireOpenMultipart(row);
+  const parts: Part[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const page = await ctx.s3.send(
+        new ListPartsCommand({
+          Bucket: ctx.target.bucket,
+          Key: row.key,
+          UploadId: multipartId,
+          PartNumberMarker: marker,
+        }),
+      );
+      parts.push(...(page.Parts ?? []));
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+  } catch (error) {
+    throw storageError(error);
+  }
+  return parts;
+}
+
+const unquote = (etag: string | undefined) => (etag ?? "").replace(/^W\//, "").replace(/"/g, "");
+
+/** Every part present with its exact length and the ETag the client saw, then CompleteMultipartUpload. */
+export async function completeMultipart(
+  ctx: BrokerContext,
+  row: UploadRow,
+  clientParts: Array<{ partNumber: number; etag: string }> | undefined,
+): Promise<string | undefined> {
+  const { multipartId, partSize, partCount } = requireOpenMultipart(row);
+  const stored = new Map((await listStoredParts(ctx, row)).map((p) => [p.PartNumber, p]));
+  const plan = { size: row.size, partSize, partCount };
+  const claimed = new Map((clientParts ?? []).map((p) => [p.partNumber, unquote(p.etag)]));
+  const completed: Array<{ PartNumber: number; ETag: string }> = [];
+  for (let n = 1; n <= partCount; n++) {
+    const part = stored.get(n);
+    if (!part) throw errors.conflict(`Part ${n} of ${partCount} has not been uploaded`, "PartsMissing");
+    if (part.Size !== undefined && part.Size !== partLength(plan, n)) {
+      throw errors.unprocessable(`Part ${n} has the wrong size`, "PartSizeMismatch");
+    }
+    const claim = claimed.get(n);
+    if (clientParts && claim !== unquote(part.ETag)) {
+      throw errors.unprocessable(`Part ${n} does not match the stored part`, "PartETagMismatch");
+    }
+    completed.push({ PartNumber: n, ETag: part.ETag! });
+  }
+  try {
+    const result = await ctx.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: ctx.target.bucket,
+        Key: row.key,
+        UploadId: multipartId,
+        MultipartUpload: { Parts: completed },
+        ...(ctx.target.capabilities.conditionalWrites ? { IfNoneMatch: "*" } : {}),
+      }),
+    );
+    return result.ETag;
+  } catch (error) {
+    throw storageError(error);
+  }
+}

@@ -1,0 +1,11 @@
+import type { Profile } from "../config/schema.ts";
+import { configSchema } from "../config/schema.ts";
+import type { BrokerContext } from "../context.ts";
+import type { UploadRow } from "../db/schema.ts";
+
+const fallback = configSchema.shape.profiles.unwrap().valueType.parse({});
+
+/** The profile an upload was granted under (defaults if it was removed from the config since). */
+export function ctxProfile(ctx: BrokerContext, row: UploadRow): Profile {
+  return ctx.config.profiles[row.profile] ?? fallback;
+}

@@ -1,0 +1,56 @@
+// One verification job: read the object's first bytes and decide ready or rejected.
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import type { BrokerContext } from "../context.ts";
+import { audit } from "../db/audit.ts";
+import { getUpload, transitionUpload } from "../db/uploads.ts";
+import { isNotFound } from "../storage/s3.ts";
+import { rejectUpload } from "../uploads/complete.ts";
+import { SNIFF_BYTES, sniff } from "./sniff.ts";
+
+async function firstBytes(ctx: BrokerContext, key: string, size: number): Promise<Uint8Array | undefined> {
+  if (size === 0) return new Uint8Array(0);
+  try {
+    const object = await ctx.s3.send(
+      new GetObjectCommand({
+        Bucket: ctx.target.bucket,
+        Key: key,
+        Range: `bytes=0-${Math.min(size, SNIFF_BYTES) - 1}`,
+      }),
+    );
+    return await object.Body!.transformToByteArray();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promise<void> {
+  const row = await getUpload(ctx.db, uploadId);
+  if (row?.state !== "uploaded") return;
+  const bytes = await firstBytes(ctx, row.key, row.size);
+  if (!bytes) {
+    await rejectUpload(ctx, { row, from: ["uploaded"], reason: "object disappeared from storage" });
+    return;
+  }
+  const result = await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length });
+  if (!result.ok) {
+    await rejectUpload(ctx, { row, from: ["uploaded"], reason: result.reason });
+    return;
+  }
+  const ready = await transitionUpload(ctx.db, {
+    id: row.id,
+    from: ["uploaded"],
+    to: "ready",
+    patch: { detected_type: result.detected },
+  });
+  if (ready) {
+    await audit(ctx.db, {
+      action: "upload.ready",
+      tenant: row.tenant,
+      user: row.user_id,
+      subject: row.id,
+      detail: { detected: result.detected },
+    });
+    ctx.metrics.inc("sluice_uploads_ready_total", {}, "Uploads verified and ready");
+  }
+}

@@ -1,0 +1,93 @@
+// In-process worker for the durable job table. Jobs are claimed with a lease,
+// so jobs left by a crashed broker are picked up again after a restart.
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import { claimJob, failJob, finishJob } from "../db/jobs.ts";
+import type { Database, JobRow } from "../db/schema.ts";
+
+export interface Worker {
+  start(): void;
+  /** Stops polling and waits for the job in hand. */
+  stop(): Promise<void>;
+  kick(): void;
+  /** Resolves after the next pass over due jobs, or after timeoutMs. */
+  idle(timeoutMs: number): Promise<void>;
+}
+
+export function createWorker(options: {
+  db: Kysely<Database>;
+  log: Logger;
+  handle(job: JobRow): Promise<void>;
+  pollMs?: number;
+  leaseMs?: number;
+  maxAttempts?: number;
+}): Worker {
+  const pollMs = options.pollMs ?? 1000;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const maxAttempts = options.maxAttempts ?? 5;
+  let running = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> | undefined;
+  let again = false;
+  let waiters: Array<() => void> = [];
+
+  async function drain(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const job = await claimJob(options.db, { now, leaseMs });
+      if (!job) return;
+      try {
+        await options.handle(job);
+        await finishJob(options.db, job.id);
+      } catch (error) {
+        options.log.warn({ job: job.id, kind: job.kind, err: (error as Error).message }, "job failed");
+        await failJob(options.db, { job, error: (error as Error).message, maxAttempts, now: Date.now() });
+      }
+    }
+  }
+
+  function pass(): void {
+    if (!running) return;
+    if (current) {
+      again = true;
+      return;
+    }
+    clearTimeout(timer);
+    current = drain()
+      .catch((error) => options.log.error({ err: (error as Error).message }, "job queue unavailable"))
+      .finally(() => {
+        current = undefined;
+        const done = waiters;
+        waiters = [];
+        for (const resolve of done) resolve();
+        if (!running) return;
+        if (again) {
+          again = false;
+          pass();
+        } else timer = setTimeout(pass, pollMs);
+      });
+  }
+
+  return {
+    start() {
+      running = true;
+      pass();
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      await current;
+    },
+    kick: pass,
+    idle(timeoutMs) {
+      return new Promise((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+        pass();
+      });
+    },
+  };
+}
