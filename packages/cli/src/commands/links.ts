@@ -1,0 +1,44 @@
+/** `sluice share` and `sluice revoke`: download links that expire, count uses, and can be revoked. */
+import { Command } from "commander";
+import { connect, globalFlags, printJson } from "../context.ts";
+import { parseDuration, parsePositiveInt } from "../format.ts";
+
+export function shareCommand(): Command {
+  return new Command("share")
+    .description("create a share link for a file")
+    .argument("<id>", "file id")
+    .option("-e, --expires <duration>", "lifetime, e.g. 30m, 12h, 7d", "7d")
+    .option(
+      "-m, --max-downloads <n>",
+      "uses before the link stops working",
+      parsePositiveInt("--max-downloads"),
+    )
+    .action(async (id: string, flags: { expires: string; maxDownloads?: number }, command: Command) => {
+      const expiresIn = parseDuration(flags.expires);
+      const { client } = await connect(command);
+      const link = await client.share(id, {
+        expiresIn,
+        ...(flags.maxDownloads ? { maxDownloads: flags.maxDownloads } : {}),
+      });
+      if (globalFlags(command).json) return printJson(link);
+      const limits = [
+        link.expiresAt ? `expires ${link.expiresAt}` : undefined,
+        flags.maxDownloads ? `${flags.maxDownloads} download(s)` : undefined,
+      ].filter(Boolean);
+      process.stdout.write(
+        `${link.url}\n  link id ${link.id}${limits.length ? `, ${limits.join(", ")}` : ""}\n`,
+      );
+    });
+}
+
+export function revokeCommand(): Command {
+  return new Command("revoke")
+    .description("revoke a share link at once")
+    .argument("<link-id>", "link id, as printed by share")
+    .action(async (linkId: string, _flags: unknown, command: Command) => {
+      const { client } = await connect(command);
+      await client.revoke(linkId);
+      if (globalFlags(command).json) return printJson({ revoked: linkId });
+      process.stdout.write(`revoked ${linkId}\n`);
+    });
+}

@@ -1,0 +1,115 @@
+/**
+ * `sluice serve`: the embedded store and the broker in one process, all state
+ * under one data directory. With storage configured (file or SLUICE_STORAGE_*),
+ * no embedded store is started and the broker uses that endpoint.
+ */
+import { rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { loadConfig, startBroker } from "@sluice/broker";
+import { Command } from "commander";
+import { listenError, startEmbeddedStore } from "../embedded-store.ts";
+import { EXIT } from "../exit-codes.ts";
+import { parsePort } from "../format.ts";
+import { SESSION_FILE } from "../settings.ts";
+
+interface ServeFlags {
+  data?: string;
+  config?: string;
+  host?: string;
+  port?: number;
+  storePort: number;
+}
+
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("run the broker with the embedded store and SQLite (all state under --data)")
+    .option("-d, --data <dir>", "data directory (default ./.sluice, or SLUICE_DATA_DIR)")
+    .option("-c, --config <file>", "broker configuration, YAML or JSON (profiles, auth, storage...)")
+    .option("--host <host>", "interface to listen on (default 127.0.0.1)")
+    .option("-p, --port <n>", "broker port (default 8080; 0 picks a free one)", parsePort)
+    .option("--store-port <n>", "embedded store port (0 picks a free one)", parsePort, 9000)
+    .action(async (flags: ServeFlags) => {
+      const env = process.env;
+      const dataDir = resolve(flags.data ?? env.SLUICE_DATA_DIR ?? ".sluice");
+      const server = {
+        ...(flags.host ? { host: flags.host } : {}),
+        ...(flags.port !== undefined ? { port: flags.port } : {}),
+      };
+      const configured = loadConfig({ file: flags.config, env, overrides: { dataDir, server } });
+      const host = configured.server.host;
+
+      const embedded = configured.storage.endpoint
+        ? undefined
+        : await startEmbeddedStore({
+            dataDir,
+            host,
+            port: flags.storePort,
+            region: configured.storage.region,
+          });
+      let broker: Awaited<ReturnType<typeof startBroker>>;
+      try {
+        const config = embedded
+          ? loadConfig({
+              file: flags.config,
+              env,
+              overrides: {
+                dataDir,
+                server,
+                storage: {
+                  endpoint: embedded.store.endpoint,
+                  accessKeyId: embedded.credentials.accessKeyId,
+                  secretAccessKey: embedded.credentials.secretAccessKey,
+                },
+              },
+            })
+          : configured;
+        broker = await startBroker(config).catch((error: NodeJS.ErrnoException) => {
+          throw listenError(error, "broker", config.server.port, "--port");
+        });
+      } catch (error) {
+        await embedded?.store.close();
+        throw error;
+      }
+
+      const session = join(dataDir, SESSION_FILE);
+      if (broker.devToken) {
+        // Lets `sluice upload` in this directory find the local broker without a login.
+        await writeFile(session, `${JSON.stringify({ url: broker.url, token: broker.devToken })}\n`, {
+          mode: 0o600,
+        });
+      }
+      process.stdout.write(
+        [
+          "Sluice is running.",
+          `  Page and API:  ${broker.url}`,
+          `  Store (S3):    ${embedded ? embedded.store.endpoint : configured.storage.endpoint}  bucket ${configured.storage.bucket}`,
+          ...(broker.devToken ? [`  Dev token:     ${broker.devToken}`] : []),
+          `  Data:          ${dataDir}`,
+          "Stop with Ctrl-C.",
+          "",
+        ].join("\n"),
+      );
+
+      await untilSignal();
+      process.stderr.write("Stopping...\n");
+      await broker.close();
+      await embedded?.store.close();
+      await rm(session, { force: true });
+      process.stderr.write("Stopped.\n");
+    });
+}
+
+/** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolvePromise) => {
+    const first = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", first);
+      process.off("SIGTERM", first);
+      process.once("SIGINT", () => process.exit(EXIT.interrupted));
+      process.once("SIGTERM", () => process.exit(EXIT.interrupted));
+      resolvePromise(signal);
+    };
+    process.on("SIGINT", first);
+    process.on("SIGTERM", first);
+  });
+}

@@ -1,0 +1,34 @@
+/** `sluice store`: only the embedded S3-compatible store, for a broker configured elsewhere. */
+import { resolve } from "node:path";
+import { Command } from "commander";
+import { CREDENTIALS_FILE, startEmbeddedStore } from "../embedded-store.ts";
+import { parsePort } from "../format.ts";
+import { untilSignal } from "./serve.ts";
+
+export function storeCommand(): Command {
+  return new Command("store")
+    .description("run only the embedded S3-compatible store")
+    .option("-d, --data <dir>", "data directory", ".sluice")
+    .option("--host <host>", "interface to listen on", "127.0.0.1")
+    .option("--port <n>", "port (0 picks a free one)", parsePort, 9000)
+    .action(async (flags: { data: string; host: string; port: number }) => {
+      const dataDir = resolve(flags.data);
+      const { store, credentials } = await startEmbeddedStore({
+        dataDir,
+        host: flags.host,
+        port: flags.port,
+      });
+      process.stdout.write(
+        [
+          "Sluice store is running.",
+          `  Endpoint:       ${store.endpoint}`,
+          `  Access key id:  ${credentials.accessKeyId}`,
+          `  Secret key:     in ${resolve(dataDir, CREDENTIALS_FILE)} (mode 0600)`,
+          "Stop with Ctrl-C.",
+          "",
+        ].join("\n"),
+      );
+      await untilSignal();
+      await store.close();
+    });
+}

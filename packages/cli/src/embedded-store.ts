@@ -1,0 +1,76 @@
+/**
+ * The embedded store as `sluice serve` and `sluice store` run it: data under
+ * DATA/store, access keys generated once into DATA/store-credentials.json
+ * (mode 0600) and reused on every start.
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SluiceError } from "@sluice/core";
+import { type StoreCredentials, startStore } from "@sluice/store";
+
+export const CREDENTIALS_FILE = "store-credentials.json";
+
+export async function storeCredentials(dataDir: string): Promise<StoreCredentials> {
+  const path = join(dataDir, CREDENTIALS_FILE);
+  try {
+    const saved = JSON.parse(await readFile(path, "utf8")) as Partial<StoreCredentials>;
+    if (saved.accessKeyId && saved.secretAccessKey) {
+      return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey };
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new SluiceError({
+        code: "InvalidCredentialsFile",
+        status: 500,
+        message: `${path} is unreadable or not JSON: fix it, or delete it to generate new store credentials`,
+      });
+    }
+  }
+  const credentials = {
+    accessKeyId: `SLUICE${randomBytes(7).toString("hex").toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString("base64url"),
+  };
+  await writeFile(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  await chmod(path, 0o600);
+  return credentials;
+}
+
+export async function startEmbeddedStore(options: {
+  dataDir: string;
+  host: string;
+  port: number;
+  region?: string;
+}) {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const credentials = await storeCredentials(options.dataDir);
+  const store = await startStore({
+    dataDir: join(options.dataDir, "store"),
+    host: options.host,
+    port: options.port,
+    ...(options.region ? { region: options.region } : {}),
+    credentials: [credentials],
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw listenError(error, "store", options.port, "--store-port");
+  });
+  return { store, credentials };
+}
+
+/** EADDRINUSE and friends as an error that names the flag to change. */
+export function listenError(error: NodeJS.ErrnoException, what: string, port: number, flag: string): unknown {
+  if (error.code === "EADDRINUSE") {
+    return new SluiceError({
+      code: "PortInUse",
+      status: 409,
+      message: `Port ${port} for the ${what} is already in use: stop what runs there, or pass ${flag} N (0 picks a free port)`,
+    });
+  }
+  if (error.code === "EACCES") {
+    return new SluiceError({
+      code: "PortNotAllowed",
+      status: 403,
+      message: `Not allowed to listen on port ${port} for the ${what}: pass ${flag} with a port above 1023`,
+    });
+  }
+  return error;
+}

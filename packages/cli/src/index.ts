@@ -1,0 +1,2 @@
+export { EXIT, exitCodeFor } from "./exit-codes.ts";
+export { buildProgram, run } from "./program.ts";

@@ -1,0 +1,48 @@
+/** Resume records as small JSON files (one per fingerprint), written atomically with mode 0600. */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { isResumeRecord, type ResumeRecord, type ResumeStore } from "../resume-state.ts";
+
+export class FileResumeStore implements ResumeStore {
+  /** Writes are serialized: parallel parts finish together and share one temporary file name. */
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly dir: string) {}
+
+  private path(fingerprint: string): string {
+    if (!/^[0-9a-f]+$/.test(fingerprint)) throw new RangeError("fingerprint must be hex");
+    return join(this.dir, `${fingerprint}.json`);
+  }
+
+  async get(fingerprint: string): Promise<ResumeRecord | undefined> {
+    const path = this.path(fingerprint);
+    try {
+      const parsed: unknown = JSON.parse(await readFile(path, "utf8"));
+      return isResumeRecord(parsed) ? parsed : undefined;
+    } catch {
+      // Missing or unreadable (say, truncated by a crash): start over.
+      return undefined;
+    }
+  }
+
+  set(fingerprint: string, record: ResumeRecord): Promise<void> {
+    const write = this.writes.then(() => this.write(fingerprint, record));
+    this.writes = write.catch(() => {});
+    return write;
+  }
+
+  private async write(fingerprint: string, record: ResumeRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const path = this.path(fingerprint);
+    // Unique per write: several processes (or stores) may save the same upload.
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    await writeFile(temporary, JSON.stringify(record), { mode: 0o600 });
+    await rename(temporary, path);
+  }
+
+  async delete(fingerprint: string): Promise<void> {
+    await this.writes;
+    await rm(this.path(fingerprint), { force: true });
+  }
+}

@@ -1,0 +1,21 @@
+/** Byte ranges of multipart parts (numbered from 1, as S3 does). */
+export interface PartRange {
+  partNumber: number;
+  start: number;
+  /** Exclusive. */
+  end: number;
+}
+
+export const MAX_PARTS = 10_000;
+
+export function planParts(size: number, partSize: number): PartRange[] {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid size ${size}`);
+  if (!Number.isSafeInteger(partSize) || partSize <= 0) throw new RangeError(`invalid part size ${partSize}`);
+  const count = Math.max(1, Math.ceil(size / partSize));
+  if (count > MAX_PARTS) throw new RangeError(`${count} parts exceed the S3 limit of ${MAX_PARTS}`);
+  return Array.from({ length: count }, (_, i) => ({
+    partNumber: i + 1,
+    start: i * partSize,
+    end: Math.min(size, (i + 1) * partSize),
+  }));
+}

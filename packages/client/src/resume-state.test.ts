@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { FileResumeStore } from "./node/file-resume-store.ts";
+import { fingerprint, type ResumeRecord } from "./resume-state.ts";
+
+const base = { endpoint: "http://b", profile: "default", name: "a.bin", size: 10, lastModified: 1 };
+
+test("the fingerprint changes with name, size, mtime, profile and endpoint", () => {
+  const one = fingerprint(base);
+  assert.match(one, /^[0-9a-f]{16}$/);
+  assert.equal(fingerprint({ ...base }), one);
+  for (const change of [
+    { name: "b.bin" },
+    { size: 11 },
+    { lastModified: 2 },
+    { profile: "x" },
+    { endpoint: "http://c" },
+  ]) {
+    assert.notEqual(fingerprint({ ...base, ...change }), one, JSON.stringify(change));
+  }
+});
+
+test("the file store keeps records across instances, privately, and forgets corrupt ones", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-resume-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const record: ResumeRecord = {
+    uploadId: "u1",
+    profile: "default",
+    size: 10,
+    partSize: 5,
+    parts: { "1": '"etag"' },
+    updatedAt: Date.now(),
+  };
+  const fp = fingerprint(base);
+  await Promise.all([1, 2, 3].map(() => new FileResumeStore(dir).set(fp, record)));
+  assert.deepEqual(await new FileResumeStore(dir).get(fp), record);
+  assert.equal((await stat(join(dir, `${fp}.json`))).mode & 0o777, 0o600);
+  assert.deepEqual(await readdir(dir), [`${fp}.json`]);
+
+  await writeFile(join(dir, `${fp}.json`), '{"uploadId": 5');
+  assert.equal(await new FileResumeStore(dir).get(fp), undefined);
+  await new FileResumeStore(dir).delete(fp);
+  assert.deepEqual(await readdir(dir), []);
+  await assert.rejects(new FileResumeStore(dir).get("../../etc/passwd"), RangeError);
+});

@@ -1,0 +1,21 @@
+/** Types and helpers both entries (browser and Node) export. */
+
+export type { Body, StreamBody } from "./body.ts";
+export type {
+  FileRecord,
+  PartUrl,
+  ShareLink,
+  StoredPart,
+  UploadGrant,
+  UploadMethod,
+  UploadRecord,
+  UploadState,
+} from "./broker-api.ts";
+export { BrokerApi } from "./broker-api.ts";
+export type { ClientOptions, Platform, SluiceClient } from "./client.ts";
+export { type PartRange, planParts } from "./part-plan.ts";
+export { type Progress, ProgressMeter } from "./progress.ts";
+export { MemoryResumeStore, type ResumeRecord, type ResumeStore } from "./resume-state.ts";
+export { backoffDelay, classifyFailure, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
+export type { Transport, TransportRequest, TransportResponse } from "./transport.ts";
+export type { UploadOptions, UploadResult, UploadTask } from "./upload/task.ts";
