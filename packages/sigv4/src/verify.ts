@@ -270,11 +270,10 @@ export function verifyRequest(options: VerifyOptions): VerifiedRequest {
     );
   }
 
-  // Presigned URLs sign UNSIGNED-PAYLOAD unless the signer put a hash in the query.
+  // Presigned URLs sign UNSIGNED-PAYLOAD unless the signer hoisted x-amz-content-sha256 into the query.
+  const hoisted = request.query.find(([name]) => name.toLowerCase() === "x-amz-content-sha256")?.[1];
   const payloadHash =
-    via === "header"
-      ? (request.header("x-amz-content-sha256") ?? "")
-      : (query.get("X-Amz-Content-Sha256") ?? UNSIGNED_PAYLOAD);
+    via === "header" ? (request.header("x-amz-content-sha256") ?? "") : (hoisted ?? UNSIGNED_PAYLOAD);
   const payload = payloadBinding(via === "header" ? request.header("x-amz-content-sha256") : payloadHash);
   if (via === "query" && payload.kind === "streaming")
     throw fail("InvalidRequest", 400, "Presigned requests cannot stream aws-chunked bodies.");
