@@ -69,7 +69,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     kickWorker: () => worker.kick(),
     async waitForVerification(uploadId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
+      while (worker.running && Date.now() < deadline) {
         const row = await getUpload(db, uploadId);
         if (row?.state !== "uploaded") return;
         await worker.idle(deadline - Date.now());

@@ -24,7 +24,9 @@ export function createErrorHandler(log: Logger) {
     }
     if (error instanceof HTTPException) {
       const status = error.status;
-      const code = status === 413 ? "PayloadTooLarge" : status === 401 ? "Unauthorized" : "BadRequest";
+      const code =
+        { 401: "Unauthorized", 413: "PayloadTooLarge", 415: "UnsupportedMediaType" }[status as number] ??
+        "BadRequest";
       return errorResponse(new SluiceError({ code, status, message: error.message || "Bad request" }));
     }
     log.error({ err: error.message, stack: error.stack, path: c.req.path }, "unhandled error");

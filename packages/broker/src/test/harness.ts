@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStore } from "@sluice/store";
 import pino from "pino";
-import { type BrokerOptions, createBroker } from "../app.ts";
+import type { BrokerOptions } from "../app.ts";
 import { signToken } from "../auth/jwt.ts";
 import { parseConfig } from "../config/load.ts";
 import type { BrokerConfig } from "../config/schema.ts";
@@ -25,8 +25,8 @@ export interface Harness {
     path: string,
     init?: RequestInit & { json?: unknown; as?: string | null; tenant?: string },
   ): Promise<Response>;
-  /** Restart the broker on the same data (durability tests). */
-  restart(): Promise<void>;
+  /** Restart the broker on the same data and port (durability tests). */
+  restart(broker?: BrokerOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,11 +65,12 @@ export async function startHarness(
         body: json !== undefined ? JSON.stringify(json) : rest.body,
       });
     },
-    async restart() {
+    async restart(brokerOptions = options.broker) {
       await broker.close();
+      const port = Number(new URL(harness.url).port);
       broker = await startBroker(
-        { ...config, server: { ...config.server, port: Number(new URL(harness.url).port) } },
-        { logger, ...options.broker },
+        { ...config, server: { ...config.server, port } },
+        { logger, ...brokerOptions },
       );
     },
     async close() {
@@ -80,8 +81,6 @@ export async function startHarness(
   };
   return harness;
 }
-
-export { createBroker };
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");

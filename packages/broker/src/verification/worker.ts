@@ -6,6 +6,7 @@ import { claimJob, failJob, finishJob } from "../db/jobs.ts";
 import type { Database, JobRow } from "../db/schema.ts";
 
 export interface Worker {
+  readonly running: boolean;
   start(): void;
   /** Stops polling and waits for the job in hand. */
   stop(): Promise<void>;
@@ -69,6 +70,9 @@ export function createWorker(options: {
   }
 
   return {
+    get running() {
+      return running;
+    },
     start() {
       running = true;
       pass();

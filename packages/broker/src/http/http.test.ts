@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { type Harness, startHarness } from "../test/harness.ts";
+
+describe("HTTP surface", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      config: {
+        rateLimits: { grantsPerMinutePerUser: 3 },
+        cors: { origins: ["https://app.example"] },
+        quotas: { maxPendingPerUser: 100 },
+      },
+    });
+  });
+  after(() => h?.close());
+
+  it("serves /healthz, /readyz and Prometheus /metrics", async () => {
+    assert.deepEqual(await (await fetch(`${h.url}/healthz`)).json(), { ok: true });
+    const ready = await fetch(`${h.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ok: true, checks: { database: true, storage: true } });
+    await h.api("/v1/files");
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    assert.match(metrics, /# TYPE sluice_http_requests_total counter/);
+    assert.match(metrics, /sluice_http_requests_total\{method="GET",route="\/v1\/files",status="200"\} \d+/);
+    assert.match(metrics, /sluice_http_request_duration_seconds_bucket\{route="\/v1\/files",le="\+Inf"\}/);
+  });
+
+  it("publishes OpenAPI 3.1 generated from the route schemas", async () => {
+    const doc = (await (await fetch(`${h.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    assert.equal(doc.openapi, "3.1.0");
+    for (const path of [
+      "/v1/uploads",
+      "/v1/uploads/{id}",
+      "/v1/uploads/{id}/parts",
+      "/v1/uploads/{id}/complete",
+      "/v1/files",
+      "/v1/files/{id}/download",
+      "/v1/files/{id}/links",
+      "/v1/links/{id}",
+      "/l/{token}",
+    ]) {
+      assert.ok(doc.paths[path], `documents ${path}`);
+    }
+    assert.ok(doc.components.schemas.Grant && doc.components.schemas.Upload && doc.components.schemas.Error);
+  });
+
+  it("answers unknown routes and bad bodies with JSON errors, never 500", async () => {
+    const missing = await h.api("/v1/nothing");
+    assert.equal(missing.status, 404);
+    assert.deepEqual(Object.keys(((await missing.json()) as { error: object }).error), ["code", "message"]);
+    const huge = await h.api("/v1/uploads", {
+      method: "POST",
+      json: { name: "x".repeat(100_000), size: 1, type: "text/plain" },
+    });
+    assert.equal(huge.status, 413);
+    for (const [i, body] of ["[]", "null", "1", '{"name":{"$gt":""}}', "\u0000"].entries()) {
+      // One user per body: grants are rate-limited per user in this suite.
+      const res = await h.api("/v1/uploads", {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json" },
+        as: `fuzz${i}`,
+      });
+      assert.equal(res.status, 400, body);
+    }
+    const noType = await h.api("/v1/uploads", { method: "POST", body: "name=x", as: "fuzz-form" });
+    assert.equal(noType.status, 415, "JSON only");
+  });
+
+  it("applies the CORS allowlist to the API", async () => {
+    const allowed = await fetch(`${h.url}/v1/uploads`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+    });
+    assert.equal(allowed.headers.get("access-control-allow-origin"), "https://app.example");
+    const denied = await fetch(`${h.url}/v1/uploads`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+    });
+    assert.notEqual(denied.headers.get("access-control-allow-origin"), "https://evil.example");
+  });
+
+  it("rate-limits grants per user with 429 and Retry-After, other users unaffected", async () => {
+    const body = { name: "a.txt", size: 1, type: "text/plain" };
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 5; i++) {
+      const res = await h.api("/v1/uploads", { method: "POST", json: body, as: "limited" });
+      statuses.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get("retry-after");
+    }
+    assert.deepEqual(statuses, [201, 201, 201, 429, 429]);
+    assert.ok(Number(retryAfter) >= 1 && Number(retryAfter) <= 60);
+    assert.equal((await h.api("/v1/uploads", { method: "POST", json: body, as: "other" })).status, 201);
+  });
+});
