@@ -100,6 +100,8 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
   ];
 
   const server = createServer((raw, res) => {
+    // A client hanging up mid-body is answered by whoever reads the body (IncompleteBody), never an uncaught error.
+    raw.on("error", () => {});
     const id = newRequestId();
     res.setHeader("x-amz-request-id", id);
     res.setHeader("server", "Sluice");
