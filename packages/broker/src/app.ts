@@ -17,7 +17,9 @@ import { createErrorHandler, notFoundResponse } from "./http/errors.ts";
 import { createLogger } from "./http/log.ts";
 import { Metrics } from "./http/metrics.ts";
 import { requestLog, requireAuth } from "./http/middleware.ts";
+import { mountPages, type PageHandler } from "./http/pages.ts";
 import { RateLimiter } from "./http/rateLimit.ts";
+import { eventRoutes } from "./routes/events.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { linkRoutes, publicLinkRoutes } from "./routes/links.ts";
@@ -25,6 +27,7 @@ import { uploadRoutes } from "./routes/uploads.ts";
 import { ensureBucket } from "./storage/bucket.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { storageTarget } from "./storage/target.ts";
+import { scheduleSweeps } from "./uploads/sweeper.ts";
 import { verifyUpload } from "./verification/verify.ts";
 import { createWorker } from "./verification/worker.ts";
 
@@ -35,8 +38,12 @@ export interface BrokerOptions {
   logger?: Logger;
   /** Run the in-process verification worker (default true). */
   worker?: boolean;
+  /** Run the periodic sweeper (default true). */
+  sweeper?: boolean;
   /** Create the bucket at start-up when missing (default true). */
   ensureBucket?: boolean;
+  /** A web page for paths no API route answers, e.g. `createWebPages()` of @sluice/web. */
+  pages?: PageHandler;
 }
 
 export interface Broker {
@@ -120,10 +127,11 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       },
     }),
   );
-  app.use(
-    "/v1/*",
-    requireAuth(createAuthenticator({ config, db, secret: secret?.secret, authorize: options.authorize })),
+  const userAuth = requireAuth(
+    createAuthenticator({ config, db, secret: secret?.secret, authorize: options.authorize }),
   );
+  // Storage events authenticate with their own token (routes/events.ts).
+  app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/s3" ? next() : userAuth(c, next)));
   if (config.rateLimits.grantsPerMinutePerUser) {
     const perUser = new RateLimiter(config.rateLimits.grantsPerMinutePerUser);
     app.post("/v1/uploads", async (c, next) => {
@@ -137,8 +145,17 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   app.route("/", fileRoutes(ctx));
   app.route("/", linkRoutes(ctx));
   app.route("/", publicLinkRoutes(ctx));
+  app.route("/", eventRoutes(ctx));
   app.route("/", healthRoutes(ctx));
+  if (options.pages) {
+    mountPages(app, {
+      handler: options.pages,
+      host: { profiles: config.profiles, storageOrigin: new URL(target.publicEndpoint).origin },
+      devToken: () => devToken,
+    });
+  }
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -155,6 +172,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       : undefined;
 
   if (options.worker ?? true) worker.start();
+  const stopSweeps = (options.sweeper ?? true) ? scheduleSweeps(ctx) : async () => {};
   let closed = false;
   return {
     app,
@@ -164,6 +182,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     async close() {
       if (closed) return;
       closed = true;
+      await stopSweeps();
       await worker.stop();
       s3.destroy();
       await database.close();

@@ -11,7 +11,7 @@ export function createLambdaHandler(config: BrokerConfig, options: BrokerOptions
     event: Parameters<ReturnType<typeof handle>>[0],
     context: Parameters<ReturnType<typeof handle>>[1],
   ) => {
-    broker ??= createBroker(config, { worker: false, ...options });
+    broker ??= createBroker(config, { sweeper: false, ...options });
     return handle((await broker).app)(event, context);
   };
 }

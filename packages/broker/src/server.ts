@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type BrokerOptions, createBroker } from "./app.ts";
 import type { BrokerConfig } from "./config/schema.ts";
+import { pageOrigins, putCors } from "./storage/cors.ts";
 
 export interface RunningBroker {
   /** Where the broker listens, e.g. http://127.0.0.1:8080 */
@@ -22,8 +23,22 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     throw error;
   });
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  if (options.ensureBucket ?? true) {
+    const origins = [
+      ...config.cors.origins,
+      ...(options.pages ? pageOrigins({ publicUrl: config.server.publicUrl, listenUrl: url }) : []),
+    ];
+    const { s3, target, log } = broker.context;
+    // A store without CORS support still serves non-browser clients: warn, do not fail.
+    if (origins.length > 0) {
+      await putCors(s3, { bucket: target.bucket, origins }).catch((error: Error) =>
+        log.warn({ err: error.name }, "could not apply the CORS allowlist to the bucket"),
+      );
+    }
+  }
   return {
-    url: `http://${host}:${address.port}`,
+    url,
     devToken: broker.devToken,
     async close() {
       await new Promise<void>((resolve) => {

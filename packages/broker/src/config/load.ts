@@ -30,6 +30,7 @@ const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_JWT_ISSUER: { path: ["auth", "jwt", "issuer"] },
   SLUICE_JWT_AUDIENCE: { path: ["auth", "jwt", "audience"] },
   SLUICE_CORS_ORIGINS: { path: ["cors", "origins"], list: true },
+  SLUICE_EVENTS_TOKEN: { path: ["events", "token"] },
   SLUICE_LOG_LEVEL: { path: ["log", "level"] },
 };
 

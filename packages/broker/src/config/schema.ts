@@ -184,6 +184,22 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    events: z
+      .object({
+        /** Shared secret storage sends as `Authorization: Bearer …` to POST /v1/events/s3; unset disables the endpoint. */
+        token: z.string().min(32, "must be at least 32 characters").optional(),
+      })
+      .strict()
+      .prefault({}),
+    sweeper: z
+      .object({
+        /** How often expired grants, abandoned multipart uploads and stray objects are cleaned up. */
+        interval: duration.prefault("1m"),
+        /** Objects and multipart uploads unknown to the broker are removed once older than this. */
+        strayAge: duration.prefault("1d"),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

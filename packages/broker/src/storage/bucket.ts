@@ -3,10 +3,10 @@
 import {
   CreateBucketCommand,
   HeadBucketCommand,
-  PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { putCors } from "./cors.ts";
 import { isNotFound } from "./s3.ts";
 
 export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
@@ -28,24 +28,7 @@ export async function applyBucketPolicies(
   s3: S3Client,
   options: { bucket: string; corsOrigins: string[]; abortMultipartAfterDays?: number },
 ): Promise<void> {
-  if (options.corsOrigins.length > 0) {
-    await s3.send(
-      new PutBucketCorsCommand({
-        Bucket: options.bucket,
-        CORSConfiguration: {
-          CORSRules: [
-            {
-              AllowedOrigins: options.corsOrigins,
-              AllowedMethods: ["GET", "PUT", "POST", "HEAD"],
-              AllowedHeaders: ["*"],
-              ExposeHeaders: ["ETag", "x-amz-checksum-sha256"],
-              MaxAgeSeconds: 3600,
-            },
-          ],
-        },
-      }),
-    );
-  }
+  if (options.corsOrigins.length > 0) await putCors(s3, { bucket: options.bucket, origins: options.corsOrigins });
   await s3.send(
     new PutBucketLifecycleConfigurationCommand({
       Bucket: options.bucket,

@@ -1,0 +1,36 @@
+// The bucket's CORS allowlist: browsers may send bytes to storage only from
+// these origins. Applied by `sluice setup` and when the Node server starts.
+import { type CORSConfiguration, PutBucketCorsCommand, type S3Client } from "@aws-sdk/client-s3";
+
+export function corsConfiguration(origins: string[]): CORSConfiguration {
+  return {
+    CORSRules: [
+      {
+        AllowedOrigins: origins,
+        AllowedMethods: ["GET", "PUT", "POST", "HEAD"],
+        AllowedHeaders: ["*"],
+        // The SDK needs each part's ETag to complete a multipart upload.
+        ExposeHeaders: ["ETag", "x-amz-checksum-sha256"],
+        MaxAgeSeconds: 3600,
+      },
+    ],
+  };
+}
+
+export async function putCors(s3: S3Client, options: { bucket: string; origins: string[] }): Promise<void> {
+  await s3.send(
+    new PutBucketCorsCommand({ Bucket: options.bucket, CORSConfiguration: corsConfiguration(options.origins) }),
+  );
+}
+
+/**
+ * The configured origins, plus the broker's own when it serves the page (the
+ * page uploads straight to storage): its public URL, or where it listens,
+ * with localhost and 127.0.0.1 as aliases of each other.
+ */
+export function pageOrigins(options: { publicUrl?: string; listenUrl: string }): string[] {
+  if (options.publicUrl) return [new URL(options.publicUrl).origin];
+  const url = new URL(options.listenUrl);
+  if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") return [url.origin];
+  return [`${url.protocol}//127.0.0.1:${url.port}`, `${url.protocol}//localhost:${url.port}`];
+}

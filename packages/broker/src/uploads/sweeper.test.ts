@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { startStore } from "@sluice/store";
+import pino from "pino";
+import { type Broker, createBroker } from "../app.ts";
+import { signToken } from "../auth/jwt.ts";
+import { parseConfig } from "../config/load.ts";
+import { listAudit } from "../db/audit.ts";
+import { type GrantJson, putBytes, TEST_SECRET } from "../test/harness.ts";
+import { sweep } from "./sweeper.ts";
+
+describe("sweeper", () => {
+  let dir: string;
+  let store: Awaited<ReturnType<typeof startStore>>;
+  let broker: Broker;
+  let token: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sluice-sweep-"));
+    const credentials = { accessKeyId: "AKSWEEP", secretAccessKey: randomBytes(20).toString("hex") };
+    store = await startStore({ dataDir: join(dir, "store"), port: 0, credentials: [credentials] });
+    const config = parseConfig({
+      dataDir: join(dir, "broker"),
+      storage: { endpoint: store.endpoint, ...credentials },
+      auth: { jwt: { secret: TEST_SECRET } },
+      profiles: { default: { grantExpiry: "60s", multipartThreshold: "6MB" } },
+      sweeper: { strayAge: "1h" },
+    });
+    broker = await createBroker(config, { logger: pino({ level: "silent" }), sweeper: false });
+    token = await signToken({ secret: TEST_SECRET, tenant: "acme", user: "alice", jwt: config.auth.jwt });
+  });
+  after(async () => {
+    await broker?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // The Web-standard app is called directly; storage is still real HTTP.
+  const api = async (path: string, body?: unknown) => {
+    const res = await broker.fetch(
+      new Request(`http://broker${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    );
+    return (await res.json()) as GrantJson & GrantJson["upload"];
+  };
+
+  it("expires stale grants and removes what was written for them", async () => {
+    const neverSent = await api("/v1/uploads", { name: "a.txt", size: 3, type: "text/plain" });
+    const sentNotCompleted = await api("/v1/uploads", { name: "b.txt", size: 3, type: "text/plain" });
+    assert.equal((await putBytes(sentNotCompleted.put, Buffer.from("abc"))).status, 200);
+    const later = Date.now() + 61_000;
+    const result = await sweep(broker.context, { now: later });
+    assert.equal(result.expired, 2);
+    assert.equal((await api(`/v1/uploads/${neverSent.upload.id}`)).state, "expired");
+    assert.equal((await api(`/v1/uploads/${sentNotCompleted.upload.id}`)).state, "expired");
+    await assert.rejects(
+      broker.context.s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: sentNotCompleted.upload.key })),
+      "the object is gone",
+    );
+    assert.equal((await sweep(broker.context, { now: later })).expired, 0, "idempotent");
+    const entries = await listAudit(broker.context.db, { subject: neverSent.upload.id });
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ["upload.grant", "upload.expire"],
+    );
+  });
+
+  it("aborts unknown multipart uploads and deletes stray objects, keeping live ones", async () => {
+    const { s3 } = broker.context;
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: "sluice", Key: "stray/multipart.bin" }));
+    await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: "stray/object.bin", Body: "x" }));
+    const live = await api("/v1/uploads", {
+      name: "big.bin",
+      size: 7 * 1024 * 1024,
+      type: "application/octet-stream",
+    });
+    const kept = await api("/v1/uploads", { name: "kept.txt", size: 4, type: "text/plain" });
+    assert.equal((await putBytes(kept.put, Buffer.from("keep"))).status, 200);
+    assert.equal((await api(`/v1/uploads/${kept.upload.id}/complete`, {})).state, "ready");
+
+    // Two hours on: strays are old enough, the live multipart grant (24 h) is not expired.
+    const result = await sweep(broker.context, { now: Date.now() + 2 * 3_600_000, storage: true });
+    assert.equal(result.strays, 1);
+    assert.equal(result.abortedMultipart, 1, "only the multipart upload the broker does not know");
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: "sluice" }));
+    assert.deepEqual(
+      (open.Uploads ?? []).map((u) => u.Key),
+      [live.upload.key],
+    );
+    await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: kept.upload.key }));
+  });
+});

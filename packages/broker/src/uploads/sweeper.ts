@@ -1,0 +1,132 @@
+// Cleans up what uploads leave behind: grants that expired before completion,
+// multipart uploads nobody will finish, and objects no upload record owns.
+import {
+  AbortMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
+  ListObjectsV2Command,
+} from "@aws-sdk/client-s3";
+import type { BrokerContext } from "../context.ts";
+import { audit } from "../db/audit.ts";
+import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
+import { deleteObject, removeStorage } from "./complete.ts";
+
+export interface SweepResult {
+  expired: number;
+  abortedMultipart: number;
+  strays: number;
+}
+
+const BATCH = 500;
+
+/** Pending grants past their expiry become `expired`; anything written for them is removed. */
+async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
+  let count = 0;
+  for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
+    const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
+    if (!expired) continue;
+    await removeStorage(ctx, row);
+    await audit(ctx.db, { action: "upload.expire", tenant: row.tenant, user: row.user_id, subject: row.id });
+    count++;
+  }
+  return count;
+}
+
+/** True when the broker does not expect this key to hold data. */
+async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
+  const row = await getUploadByKey(ctx.db, key);
+  if (!row) return true;
+  if (multipartId !== undefined) return row.state !== "pending" || row.multipart_id !== multipartId;
+  return row.state === "aborted" || row.state === "expired" || row.state === "rejected";
+}
+
+async function abortAbandonedMultipart(ctx: BrokerContext, olderThan: number): Promise<number> {
+  let count = 0;
+  let keyMarker: string | undefined;
+  let uploadIdMarker: string | undefined;
+  do {
+    const page: ListMultipartUploadsCommandOutput = await ctx.s3.send(
+      new ListMultipartUploadsCommand({
+        Bucket: ctx.target.bucket,
+        KeyMarker: keyMarker,
+        UploadIdMarker: uploadIdMarker,
+      }),
+    );
+    for (const upload of page.Uploads ?? []) {
+      if (!upload.Key || !upload.UploadId || (upload.Initiated?.getTime() ?? 0) > olderThan) continue;
+      if (!(await unowned(ctx, upload.Key, upload.UploadId))) continue;
+      await ctx.s3.send(
+        new AbortMultipartUploadCommand({
+          Bucket: ctx.target.bucket,
+          Key: upload.Key,
+          UploadId: upload.UploadId,
+        }),
+      );
+      count++;
+    }
+    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+    uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+  } while (keyMarker);
+  return count;
+}
+
+async function deleteStrays(ctx: BrokerContext, olderThan: number): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await ctx.s3.send(
+      new ListObjectsV2Command({ Bucket: ctx.target.bucket, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      if (!object.Key || (object.LastModified?.getTime() ?? 0) > olderThan) continue;
+      if (!(await unowned(ctx, object.Key))) continue;
+      await deleteObject(ctx, object.Key);
+      await audit(ctx.db, { action: "storage.stray-delete", subject: object.Key });
+      count++;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+}
+
+/**
+ * One sweep. `storage: true` also lists the bucket (strays, abandoned multipart),
+ * which costs a full listing and so runs less often.
+ */
+export async function sweep(
+  ctx: BrokerContext,
+  options: { now?: number; storage?: boolean } = {},
+): Promise<SweepResult> {
+  const now = options.now ?? Date.now();
+  const result: SweepResult = { expired: await expireGrants(ctx, now), abortedMultipart: 0, strays: 0 };
+  if (options.storage) {
+    const olderThan = now - ctx.config.sweeper.strayAge * 1000;
+    result.abortedMultipart = await abortAbandonedMultipart(ctx, olderThan);
+    result.strays = await deleteStrays(ctx, olderThan);
+  }
+  if (result.expired || result.abortedMultipart || result.strays) ctx.log.info(result, "sweep");
+  return result;
+}
+
+/** Runs sweeps on an interval (storage listing at most hourly); returns a stop function. */
+export function scheduleSweeps(ctx: BrokerContext): () => Promise<void> {
+  const intervalMs = ctx.config.sweeper.interval * 1000;
+  let lastStorageSweep = 0;
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    const now = Date.now();
+    const storage = now - lastStorageSweep >= Math.max(intervalMs, 3_600_000);
+    if (storage) lastStorageSweep = now;
+    running = sweep(ctx, { now, storage })
+      .catch((error) => ctx.log.warn({ err: (error as Error).message }, "sweep failed"))
+      .finally(() => {
+        running = undefined;
+      });
+  }, intervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
