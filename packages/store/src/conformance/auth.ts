@@ -171,9 +171,11 @@ export function authConformance(getTarget: () => ConformanceTarget): void {
       assert.deepEqual([expired.status, expired.code], [403, "AccessDenied"]);
       if (target.kind === "sluice") assert.match(expired.body.toString(), /Request has expired/);
       const early = await rawRequest({ url: future, method: "PUT", body: "early" });
-      assert.equal(early.status, 403);
+      // Ceph RGW 16 accepts presigned URLs dated in the future (AWS does not): ours only.
+      if (target.kind === "sluice") assert.deepEqual([early.status, early.code], [403, "AccessDenied"]);
       await expectS3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "expired.bin" })), 404);
-      await expectS3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "future.bin" })), 404);
+      if (target.kind === "sluice")
+        await expectS3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "future.bin" })), 404);
     });
 
     test("header-signed requests: clock skew beyond 15 minutes is 403 RequestTimeTooSkewed", async () => {
@@ -240,11 +242,13 @@ export function authConformance(getTarget: () => ConformanceTarget): void {
     });
 
     test("malformed XML bodies are 400 MalformedXML", async () => {
+      // RGW 16 answers 400 with an empty body, and accepts an empty <Delete/>: the code and that case are ours only.
+      const rgw = target.kind === "rgw";
       const bodies = [
         "<Delete><Object><Key>a</Key></Object>",
         "not xml",
-        "<Delete></Delete>",
         '<?xml version="1.0"?><Other/>',
+        ...(rgw ? [] : ["<Delete></Delete>"]),
       ];
       for (const body of bodies) {
         const res = await signedRequest(target, {
@@ -253,7 +257,7 @@ export function authConformance(getTarget: () => ConformanceTarget): void {
           body,
           headers: { "content-md5": md5Base64(body) },
         });
-        assert.deepEqual([res.status, res.code], [400, "MalformedXML"], body);
+        assert.deepEqual([res.status, rgw ? "MalformedXML" : res.code], [400, "MalformedXML"], body);
       }
       const { UploadId } = await s3.send(
         new CreateMultipartUploadCommand({ Bucket: bucket, Key: "xml.bin" }),
@@ -263,7 +267,7 @@ export function authConformance(getTarget: () => ConformanceTarget): void {
         path: `/${bucket}/xml.bin?uploadId=${encodeURIComponent(UploadId as string)}`,
         body: "<CompleteMultipartUpload><Part>",
       });
-      assert.deepEqual([complete.status, complete.code], [400, "MalformedXML"]);
+      assert.deepEqual([complete.status, rgw ? "MalformedXML" : complete.code], [400, "MalformedXML"]);
     });
 
     test("traversal keys sent raw stay keys inside the bucket", async () => {

@@ -2,6 +2,7 @@ import { after, before, describe } from "node:test";
 import { authConformance } from "./auth.ts";
 import { bucketConformance } from "./buckets.ts";
 import { checksumConformance } from "./checksums.ts";
+import { realClientConformance } from "./clients.ts";
 import { multipartConformance } from "./multipart.ts";
 import { conditionalWriteConformance, objectsConformance } from "./objects.ts";
 import { type ConformanceTarget, openTarget } from "./target.ts";
@@ -16,6 +17,7 @@ export const SUITES = {
   buckets: bucketConformance,
   multipart: multipartConformance,
   auth: authConformance,
+  realClients: realClientConformance,
 } as const;
 
 /**
