@@ -19,6 +19,7 @@ import { Metrics } from "./http/metrics.ts";
 import { requestLog, requireAuth } from "./http/middleware.ts";
 import { mountPages, type PageHandler } from "./http/pages.ts";
 import { RateLimiter } from "./http/rateLimit.ts";
+import type { PageHost, WebHandler } from "./http/web.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -40,6 +41,8 @@ export interface BrokerOptions {
   worker?: boolean;
   /** Run the periodic sweeper (default true). */
   sweeper?: boolean;
+  /** Web front-end for paths outside /v1/ and /l/ (e.g. @sluice/web's page at `/`). */
+  web?: WebHandler;
   /** Create the bucket at start-up when missing (default true). */
   ensureBucket?: boolean;
   /** A web page for paths no API route answers, e.g. `createWebPages()` of @sluice/web. */
@@ -99,7 +102,13 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
 
   const app = new OpenAPIHono<AppEnv>();
   app.onError(createErrorHandler(log));
-  app.notFound(() => notFoundResponse());
+  let page: PageHost | undefined;
+  app.notFound(async (c) => {
+    const path = c.req.path;
+    if (!options.web || path.startsWith("/v1/") || path.startsWith("/l/")) return notFoundResponse();
+    page ??= { profiles: config.profiles, devToken, storageOrigin: new URL(target.publicEndpoint).origin };
+    return (await options.web(c.req.raw, page)) ?? notFoundResponse();
+  });
   app.use("*", requestLog({ log, metrics }));
   if (config.rateLimits.requestsPerMinutePerIp) {
     const perIp = new RateLimiter(config.rateLimits.requestsPerMinutePerIp);
@@ -166,7 +175,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     security: [{ bearer: [] }],
   });
 
-  const devToken =
+  const devToken: string | undefined =
     secret?.generated && config.auth.devToken
       ? await signToken({ secret: secret.secret, tenant: "local", user: "dev", jwt: config.auth.jwt })
       : undefined;

@@ -12,5 +12,6 @@ export {
   type Profile,
   parseConfig,
 } from "./config/index.ts";
+export type { PageHost, WebHandler } from "./http/web.ts";
 export { createLambdaHandler } from "./lambda.ts";
 export { type RunningBroker, startBroker } from "./server.ts";

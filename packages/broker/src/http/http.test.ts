@@ -6,6 +6,12 @@ describe("HTTP surface", () => {
   let h: Harness;
   before(async () => {
     h = await startHarness({
+      broker: {
+        web: (request, host) =>
+          new URL(request.url).pathname === "/"
+            ? new Response(`page for ${Object.keys(host.profiles).join(",")} at ${host.storageOrigin}`)
+            : undefined,
+      },
       config: {
         rateLimits: { grantsPerMinutePerUser: 3 },
         cors: { origins: ["https://app.example"] },
@@ -71,6 +77,14 @@ describe("HTTP surface", () => {
     }
     const noType = await h.api("/v1/uploads", { method: "POST", body: "name=x", as: "fuzz-form" });
     assert.equal(noType.status, 415, "JSON only");
+  });
+
+  it("hands other paths to the web front-end, never API paths", async () => {
+    assert.equal(await (await fetch(`${h.url}/`)).text(), `page for default at ${h.storeEndpoint}`);
+    assert.equal((await fetch(`${h.url}/nothing-here`)).status, 404);
+    const api = await h.api("/v1/unknown");
+    assert.equal(api.status, 404);
+    assert.equal(api.headers.get("content-type"), "application/json");
   });
 
   it("applies the CORS allowlist to the API", async () => {

@@ -93,6 +93,38 @@ describe("multipart uploads", () => {
     assert.equal(sha256Hex(new Uint8Array(await object.arrayBuffer())), sha256Hex(data));
   });
 
+  it("checks a declared SHA-256 over the whole object (storage cannot for multipart)", async () => {
+    const data = randomBytes(6 * MiB);
+    for (const [declared, expected] of [
+      [sha256Hex(data), "ready"],
+      [sha256Hex(randomBytes(16)), "rejected"],
+    ] as const) {
+      const g = await grant(h, {
+        name: "sum.bin",
+        size: data.length,
+        type: "application/octet-stream",
+        sha256: declared,
+      });
+      const { parts } = await signParts(h, g.upload.id, [1, 2]);
+      const etags = [];
+      for (const part of parts) {
+        const start = (part.partNumber - 1) * 5 * MiB;
+        const res = await sendPart(
+          part,
+          data.subarray(start, start + Number(part.headers["content-length"])),
+        );
+        etags.push({ partNumber: part.partNumber, etag: res.headers.get("etag")! });
+      }
+      const done = await h.api(`/v1/uploads/${g.upload.id}/complete`, {
+        method: "POST",
+        json: { parts: etags },
+      });
+      const file = (await done.json()) as { state: string; reason: string | null };
+      assert.equal(file.state, expected);
+      if (expected === "rejected") assert.match(file.reason!, /SHA-256/);
+    }
+  });
+
   it("refuses part numbers outside the plan and batches that are too big", async () => {
     const g = await grant(h, { name: "b.bin", size: 7 * MiB, type: "application/octet-stream" });
     assert.equal((await signParts(h, g.upload.id, [3])).status, 400);

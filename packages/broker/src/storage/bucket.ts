@@ -28,7 +28,8 @@ export async function applyBucketPolicies(
   s3: S3Client,
   options: { bucket: string; corsOrigins: string[]; abortMultipartAfterDays?: number },
 ): Promise<void> {
-  if (options.corsOrigins.length > 0) await putCors(s3, { bucket: options.bucket, origins: options.corsOrigins });
+  if (options.corsOrigins.length > 0)
+    await putCors(s3, { bucket: options.bucket, origins: options.corsOrigins });
   await s3.send(
     new PutBucketLifecycleConfigurationCommand({
       Bucket: options.bucket,

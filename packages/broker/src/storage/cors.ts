@@ -19,7 +19,10 @@ export function corsConfiguration(origins: string[]): CORSConfiguration {
 
 export async function putCors(s3: S3Client, options: { bucket: string; origins: string[] }): Promise<void> {
   await s3.send(
-    new PutBucketCorsCommand({ Bucket: options.bucket, CORSConfiguration: corsConfiguration(options.origins) }),
+    new PutBucketCorsCommand({
+      Bucket: options.bucket,
+      CORSConfiguration: corsConfiguration(options.origins),
+    }),
   );
 }
 

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { postgresTier } from "@sluice/core/testing";
 import pg from "pg";
 
 export interface TestDatabase {
@@ -13,8 +14,6 @@ export interface TestDatabase {
   /** A fresh, empty database URL and its cleanup. */
   create(): Promise<{ url: string; drop(): Promise<void> }>;
 }
-
-const postgresUrl = process.env.SLUICE_TEST_POSTGRES_URL;
 
 export function testDatabases(): TestDatabase[] {
   const sqlite: TestDatabase = {
@@ -27,14 +26,13 @@ export function testDatabases(): TestDatabase[] {
       };
     },
   };
+  const tier = postgresTier();
   const postgres: TestDatabase = {
     name: "postgres",
-    ...(postgresUrl || process.env.CI === "true"
-      ? {}
-      : { skip: "SLUICE_TEST_POSTGRES_URL is not set (PostgreSQL tier runs in CI)" }),
+    ...(tier.available ? {} : { skip: tier.reason }),
     async create() {
-      if (!postgresUrl)
-        throw new Error("CI=true but SLUICE_TEST_POSTGRES_URL is not set: the PostgreSQL tier must run");
+      if (!tier.available) throw new Error(tier.reason);
+      const postgresUrl = tier.value;
       const name = `sluice_test_${randomBytes(6).toString("hex")}`;
       await adminQuery(postgresUrl, `CREATE DATABASE ${name}`);
       const url = new URL(postgresUrl);

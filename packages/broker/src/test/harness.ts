@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { S3Target } from "@sluice/core/testing";
 import { startStore } from "@sluice/store";
 import pino from "pino";
 import type { BrokerOptions } from "../app.ts";
@@ -31,15 +32,31 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { config?: Record<string, unknown>; databaseUrl?: string; broker?: BrokerOptions } = {},
+  options: {
+    config?: Record<string, unknown>;
+    databaseUrl?: string;
+    broker?: BrokerOptions;
+    /** An external S3 endpoint (RGW tier) instead of the embedded store; a fresh bucket is used. */
+    storage?: S3Target & { capabilities?: { conditionalWrites?: boolean; checksums?: boolean } };
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-broker-"));
-  const credentials = { accessKeyId: "AKTEST", secretAccessKey: randomBytes(20).toString("hex") };
-  const store = await startStore({ dataDir: join(dir, "store"), port: 0, credentials: [credentials] });
+  let storage: Record<string, unknown>;
+  let closeStore = async () => {};
+  if (options.storage) {
+    const { endpoint, region, accessKeyId, secretAccessKey, capabilities } = options.storage;
+    const bucket = `sluice-test-${randomBytes(6).toString("hex")}`;
+    storage = { endpoint, region, accessKeyId, secretAccessKey, bucket, capabilities };
+  } else {
+    const credentials = { accessKeyId: "AKTEST", secretAccessKey: randomBytes(20).toString("hex") };
+    const store = await startStore({ dataDir: join(dir, "store"), port: 0, credentials: [credentials] });
+    storage = { endpoint: store.endpoint, ...credentials };
+    closeStore = () => store.close();
+  }
   const config = parseConfig({
     dataDir: join(dir, "broker"),
     server: { port: 0 },
-    storage: { endpoint: store.endpoint, ...credentials },
+    storage,
     database: { url: options.databaseUrl },
     auth: { jwt: { secret: TEST_SECRET } },
     log: { level: "silent" },
@@ -49,7 +66,7 @@ export async function startHarness(
   let broker = await startBroker(config, { logger, ...options.broker });
   const harness: Harness = {
     url: broker.url,
-    storeEndpoint: store.endpoint,
+    storeEndpoint: String(storage.endpoint),
     config,
     token: (user = "alice", tenant = "acme") =>
       signToken({ secret: TEST_SECRET, tenant, user, jwt: config.auth.jwt }),
@@ -75,7 +92,7 @@ export async function startHarness(
     },
     async close() {
       await broker.close();
-      await store.close();
+      await closeStore();
       rmSync(dir, { recursive: true, force: true });
     },
   };

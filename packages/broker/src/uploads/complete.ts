@@ -10,6 +10,7 @@ import type { UploadRow } from "../db/schema.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { notUploaded, storageError } from "../storage/target.ts";
+import { needsDigest } from "../verification/digest.ts";
 import { completeMultipart } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
 
@@ -105,7 +106,8 @@ export async function completeUpload(
     await rejectUpload(ctx, { row, from: ["pending"], reason: problem });
     return (await getUpload(ctx.db, row.id))!;
   }
-  const verify = ctxProfile(ctx, row).verify;
+  // Jobs sniff the content and, where storage could not, check the declared SHA-256.
+  const verify = ctxProfile(ctx, row).verify || needsDigest(ctx, row);
   const done = await ctx.db.transaction().execute(async (trx) => {
     const moved = await transitionUpload(trx, {
       id: row.id,

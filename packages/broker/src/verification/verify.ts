@@ -5,6 +5,8 @@ import { audit } from "../db/audit.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { rejectUpload } from "../uploads/complete.ts";
+import { ctxProfile } from "../uploads/profile.ts";
+import { needsDigest, objectSha256 } from "./digest.ts";
 import { SNIFF_BYTES, sniff } from "./sniff.ts";
 
 async function firstBytes(ctx: BrokerContext, key: string, size: number): Promise<Uint8Array | undefined> {
@@ -32,7 +34,17 @@ export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promis
     await rejectUpload(ctx, { row, from: ["uploaded"], reason: "object disappeared from storage" });
     return;
   }
-  const result = await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length });
+  if (needsDigest(ctx, row) && (await objectSha256(ctx, row.key)) !== row.sha256) {
+    await rejectUpload(ctx, {
+      row,
+      from: ["uploaded"],
+      reason: "SHA-256 does not match the declared checksum",
+    });
+    return;
+  }
+  const result = ctxProfile(ctx, row).verify
+    ? await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length })
+    : ({ ok: true, detected: null } as const);
   if (!result.ok) {
     await rejectUpload(ctx, { row, from: ["uploaded"], reason: result.reason });
     return;
