@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SluiceError } from "@sluice/core";
-import { type StoreCredentials, startStore } from "@sluice/store";
+import type { StoreCredentials } from "@sluice/store";
 
 export const CREDENTIALS_FILE = "store-credentials.json";
 
@@ -44,6 +44,7 @@ export async function startEmbeddedStore(options: {
 }) {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await storeCredentials(options.dataDir);
+  const { startStore } = await import("@sluice/store");
   const store = await startStore({
     dataDir: join(options.dataDir, "store"),
     host: options.host,

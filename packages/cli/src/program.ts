@@ -1,6 +1,7 @@
 /** The `sluice` command line: commands, global flags, and errors turned into exit codes. */
 import { SluiceError } from "@sluice/core";
 import { Command, CommanderError } from "commander";
+import { apikeyCommand, policyCommand, setupCommand } from "./commands/admin.ts";
 import { downloadCommand } from "./commands/download.ts";
 import { lsCommand, rmCommand } from "./commands/files.ts";
 import { revokeCommand, shareCommand } from "./commands/links.ts";
@@ -35,10 +36,19 @@ export function buildProgram(): Command {
     loginCommand(),
     logoutCommand(),
     tokenCommand(),
+    apikeyCommand(),
+    setupCommand(),
+    policyCommand(),
   ]) {
-    program.addCommand(command.exitOverride());
+    program.addCommand(withExitOverride(command));
   }
   return program;
+}
+
+/** Usage errors throw (to become exit code 2) instead of exiting, in subcommands too. */
+function withExitOverride(command: Command): Command {
+  for (const sub of command.commands) withExitOverride(sub);
+  return command.exitOverride();
 }
 
 /** Runs the CLI and returns the exit code (never throws). */

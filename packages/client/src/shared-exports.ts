@@ -15,6 +15,12 @@ export { BrokerApi } from "./broker-api.ts";
 export type { ClientOptions, Platform, SluiceClient } from "./client.ts";
 export { type PartRange, planParts } from "./part-plan.ts";
 export { type Progress, ProgressMeter } from "./progress.ts";
+export {
+  type QueueItem,
+  type QueueItemState,
+  UploadQueue,
+  type UploadQueueOptions,
+} from "./queue.ts";
 export { MemoryResumeStore, type ResumeRecord, type ResumeStore } from "./resume-state.ts";
 export { backoffDelay, classifyFailure, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 export type { Transport, TransportRequest, TransportResponse } from "./transport.ts";

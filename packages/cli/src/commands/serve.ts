@@ -5,7 +5,7 @@
  */
 import { rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { loadConfig, startBroker } from "@sluice/broker";
+import type { RunningBroker } from "@sluice/broker";
 import { Command } from "commander";
 import { listenError, startEmbeddedStore } from "../embedded-store.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -29,6 +29,8 @@ export function serveCommand(): Command {
     .option("-p, --port <n>", "broker port (default 8080; 0 picks a free one)", parsePort)
     .option("--store-port <n>", "embedded store port (0 picks a free one)", parsePort, 9000)
     .action(async (flags: ServeFlags) => {
+      // Loaded here, not at the top: the broker takes most of a second to import, other commands skip it.
+      const { loadConfig, startBroker } = await import("@sluice/broker");
       const env = process.env;
       const dataDir = resolve(flags.data ?? env.SLUICE_DATA_DIR ?? ".sluice");
       const server = {
@@ -46,7 +48,7 @@ export function serveCommand(): Command {
             port: flags.storePort,
             region: configured.storage.region,
           });
-      let broker: Awaited<ReturnType<typeof startBroker>>;
+      let broker: RunningBroker;
       try {
         const config = embedded
           ? loadConfig({

@@ -5,6 +5,7 @@
  * partSize × concurrency.
  */
 import { SluiceError } from "@sluice/core";
+import type { Body } from "../body.ts";
 import type { UploadGrant } from "../broker-api.ts";
 import { type PartRange, planParts } from "../part-plan.ts";
 import type { ResumeRecord } from "../resume-state.ts";
@@ -18,12 +19,21 @@ export interface MultipartState {
   partSize: number;
   /** partNumber → ETag of acknowledged parts; survives pause/resume within a process. */
   done: Map<number, string>;
+  /** Signed part URLs, kept across pause/resume (they may expire meanwhile: then they are re-signed). */
+  urls?: PartUrls;
+  /** Parts read but not yet acknowledged: reused after a pause, since a stream cannot be read twice. */
+  bodies: Map<number, Body>;
 }
 
 export function initialMultipartState(grant: UploadGrant): MultipartState {
   if (!grant.multipart)
     throw new SluiceError({ code: "InvalidGrant", status: 502, message: "Not a multipart grant" });
-  return { uploadId: grant.upload.id, partSize: grant.multipart.partSize, done: new Map() };
+  return {
+    uploadId: grant.upload.id,
+    partSize: grant.multipart.partSize,
+    done: new Map(),
+    bodies: new Map(),
+  };
 }
 
 /** Sends every part not yet in `state.done`; resolves with the part list for completion. */
@@ -34,18 +44,18 @@ export async function sendParts(
   const { source, signal } = context;
   const plan = planParts(source.size, state.partSize);
   const queue: PartRange[] = plan.filter((part) => !state.done.has(part.partNumber));
-  const urls = new PartUrls({
+  state.urls ??= new PartUrls({
     api: context.api,
     uploadId: state.uploadId,
     batchSize: Math.max(4, context.concurrency * 2),
-    upcoming: () => queue.map((part) => part.partNumber),
-    signal,
   });
+  const urls = state.urls;
+  urls.upcoming = () => queue.map((part) => part.partNumber);
 
   const worker = async () => {
     for (let part = queue.shift(); part; part = queue.shift()) {
       if (signal.aborted) break;
-      const etag = await sendPart(context, { part, urls });
+      const etag = await sendPart(context, { part, urls, state });
       state.done.set(part.partNumber, etag);
       await persist(context, state);
     }
@@ -61,10 +71,11 @@ export async function sendParts(
 
 async function sendPart(
   context: UploadContext,
-  options: { part: PartRange; urls: PartUrls },
+  options: { part: PartRange; urls: PartUrls; state: MultipartState },
 ): Promise<string> {
-  const { part, urls } = options;
-  const body = await context.source.readPart(part.start, part.end);
+  const { part, urls, state } = options;
+  const body = state.bodies.get(part.partNumber) ?? (await context.source.readPart(part.start, part.end));
+  state.bodies.set(part.partNumber, body);
   const etag = await withRetries({
     policy: context.retry,
     signal: context.signal,
@@ -72,7 +83,7 @@ async function sendPart(
     onRetry: (error, attempt) =>
       context.onRetry?.({ partNumber: part.partNumber, code: error.code, attempt }),
     attempt: async () => {
-      const signed = await urls.get(part.partNumber);
+      const signed = await urls.get(part.partNumber, context.signal);
       const response = await storageRequest({
         transport: context.transport,
         method: "PUT",
@@ -97,6 +108,7 @@ async function sendPart(
     },
   });
   urls.release(part.partNumber);
+  state.bodies.delete(part.partNumber);
   return etag;
 }
 
@@ -136,7 +148,7 @@ export async function resumeMultipart(
         done.set(part.partNumber, part.etag);
       }
     }
-    return { uploadId: record.uploadId, partSize: record.partSize, done };
+    return { uploadId: record.uploadId, partSize: record.partSize, done, bodies: new Map() };
   } catch (error) {
     if (error instanceof SluiceError && [404, 409, 410].includes(error.status)) return undefined;
     throw error;

@@ -13,21 +13,21 @@ export class PartUrls {
       api: BrokerApi;
       uploadId: string;
       batchSize: number;
-      /** Part numbers still to send, in order: the batch is filled from these. */
-      upcoming: () => number[];
-      signal?: AbortSignal;
     },
   ) {}
 
-  get(partNumber: number): Promise<PartUrl> {
+  /** Part numbers still to send, in order: a batch is filled from these. */
+  upcoming: () => number[] = () => [];
+
+  get(partNumber: number, signal?: AbortSignal): Promise<PartUrl> {
     const cached = this.cache.get(partNumber);
     if (cached) return cached;
     const batch = [partNumber];
-    for (const next of this.options.upcoming()) {
+    for (const next of this.upcoming()) {
       if (batch.length >= this.options.batchSize) break;
       if (next !== partNumber && !this.cache.has(next)) batch.push(next);
     }
-    const request = this.options.api.presignParts(this.options.uploadId, batch, this.options.signal);
+    const request = this.options.api.presignParts(this.options.uploadId, batch, signal);
     for (const number of batch) {
       const one = request.then((urls) => {
         const url = urls.find((u) => u.partNumber === number);

@@ -168,12 +168,15 @@ export class UploadTask implements PromiseLike<UploadResult> {
     if (multipart) meter.add(doneBytes(multipart, source.size));
 
     try {
-      let parts: Array<{ partNumber: number; etag: string }> | undefined;
+      let upload: UploadRecord;
       for (;;) {
         try {
+          let parts: Array<{ partNumber: number; etag: string }> | undefined;
           if (multipart) parts = await sendParts(context(), multipart);
           else if (method === "post") await sendPost(context(), grant!);
           else await sendPut(context(), grant!);
+          // Completion is idempotent on the broker: after a pause it is simply asked again.
+          upload = await deps.api.complete(uploadId, parts, this.run.signal);
           break;
         } catch (error) {
           if (!(isAbortError(error) || this.run.signal.aborted) || this.aborted || !this.paused) throw error;
@@ -181,8 +184,6 @@ export class UploadTask implements PromiseLike<UploadResult> {
           if (this.aborted) throw abortedError();
         }
       }
-      if (this.aborted) throw abortedError();
-      const upload = await deps.api.complete(uploadId, parts, this.run.signal);
       if (resume) await resume.store.delete(resume.fingerprint);
       report.flush();
       return {
@@ -250,19 +251,20 @@ function doneBytes(state: MultipartState, size: number): number {
   return bytes;
 }
 
+/** At most one call per interval, the last change always delivered (trailing call). */
 function throttle(fn: () => void, intervalMs: number): (() => void) & { flush(): void } {
   let last = 0;
-  const call = () => {
-    const now = Date.now();
-    if (now - last >= intervalMs) {
-      last = now;
-      fn();
-    }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    last = Date.now();
+    fn();
   };
-  return Object.assign(call, {
-    flush: () => {
-      last = Date.now();
-      fn();
-    },
-  });
+  const call = () => {
+    const wait = last + intervalMs - Date.now();
+    if (wait <= 0) flush();
+    else timer ??= setTimeout(flush, wait);
+  };
+  return Object.assign(call, { flush });
 }

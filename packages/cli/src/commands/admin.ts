@@ -1,0 +1,167 @@
+/**
+ * Commands run on the broker's side with its configuration (file + SLUICE_*
+ * environment), not through the API: `apikey create`, `setup`, `policy`.
+ */
+import { resolve } from "node:path";
+import type { BrokerConfig } from "@sluice/broker";
+import { Command } from "commander";
+import { globalFlags, printJson } from "../context.ts";
+import { usageError } from "../exit-codes.ts";
+
+interface ConfigFlags {
+  config?: string;
+  data?: string;
+}
+
+function withConfigFlags(command: Command): Command {
+  return command
+    .option("-c, --config <file>", "broker configuration, YAML or JSON")
+    .option("-d, --data <dir>", "broker data directory (default ./.sluice, or SLUICE_DATA_DIR)");
+}
+
+async function brokerConfig(
+  flags: ConfigFlags,
+  overrides: Record<string, unknown> = {},
+): Promise<BrokerConfig> {
+  const { loadConfig } = await import("@sluice/broker");
+  const dataDir = flags.data ?? process.env.SLUICE_DATA_DIR;
+  return loadConfig({
+    file: flags.config,
+    env: process.env,
+    overrides: { ...(dataDir ? { dataDir: resolve(dataDir) } : {}), ...overrides },
+  });
+}
+
+export function apikeyCommand(): Command {
+  const apikey = new Command("apikey").description("manage API keys (run where the broker's database is)");
+  apikey.addCommand(
+    withConfigFlags(new Command("create"))
+      .description("create an API key for a tenant and user; the key is shown once")
+      .requiredOption("--tenant <tenant>", "tenant the key belongs to")
+      .requiredOption("--user <user>", "user the key acts as")
+      .option("--name <name>", "label, e.g. the machine using it")
+      .action(
+        async (flags: ConfigFlags & { tenant: string; user: string; name?: string }, command: Command) => {
+          const { createApiKey } = await import("@sluice/broker");
+          const key = await createApiKey(await brokerConfig(flags), {
+            tenant: flags.tenant,
+            user: flags.user,
+            ...(flags.name ? { name: flags.name } : {}),
+          });
+          if (globalFlags(command).json) return printJson(key);
+          process.stdout.write(
+            `API key ${key.id} for ${flags.tenant}/${flags.user}:\n${key.key}\nIt is shown only now; store it in a secret manager.\n`,
+          );
+        },
+      ),
+  );
+  return apikey;
+}
+
+export function setupCommand(): Command {
+  return withConfigFlags(new Command("setup"))
+    .description("create the bucket and apply CORS (allowed origins) and lifecycle rules, on any S3 endpoint")
+    .option(
+      "--endpoint <url>",
+      "S3 endpoint, e.g. https://s3.eu-west-1.amazonaws.com (or SLUICE_STORAGE_ENDPOINT)",
+    )
+    .option("--bucket <name>", "bucket (or SLUICE_STORAGE_BUCKET)")
+    .option("--region <region>", "region (or SLUICE_STORAGE_REGION)")
+    .option("--cors-origin <origin...>", "browser origins allowed to upload (or SLUICE_CORS_ORIGINS)")
+    .action(
+      async (
+        flags: ConfigFlags & { endpoint?: string; bucket?: string; region?: string; corsOrigin?: string[] },
+        command: Command,
+      ) => {
+        const storage = {
+          ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),
+          ...(flags.bucket ? { bucket: flags.bucket } : {}),
+          ...(flags.region ? { region: flags.region } : {}),
+          ...(process.env.AWS_ACCESS_KEY_ID && !process.env.SLUICE_STORAGE_ACCESS_KEY_ID
+            ? {
+                accessKeyId: process.env.AWS_ACCESS_KEY_ID,
+                secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
+              }
+            : {}),
+        };
+        const config = await brokerConfig(flags, {
+          storage,
+          ...(flags.corsOrigin ? { cors: { origins: flags.corsOrigin } } : {}),
+        });
+        if (!config.storage.endpoint) {
+          throw usageError("No storage endpoint: pass --endpoint URL or set SLUICE_STORAGE_ENDPOINT");
+        }
+        const { setupBucket } = await import("@sluice/broker");
+        await setupBucket(config);
+        const summary = {
+          endpoint: config.storage.endpoint,
+          bucket: config.storage.bucket,
+          corsOrigins: config.cors.origins,
+          lifecycle: "abort incomplete multipart uploads after 2 days",
+        };
+        if (globalFlags(command).json) return printJson(summary);
+        process.stdout.write(
+          `Bucket ${summary.bucket} on ${summary.endpoint} is ready.\n  CORS origins: ${summary.corsOrigins.join(", ") || "(none: browsers cannot upload)"}\n  Lifecycle:    ${summary.lifecycle}\n`,
+        );
+      },
+    );
+}
+
+export function policyCommand(): Command {
+  return withConfigFlags(new Command("policy"))
+    .description("print the least-privilege IAM policy the broker needs for its bucket and profiles")
+    .option("--bucket <name>", "bucket (default: from the configuration)")
+    .option("--setup", "also allow what `sluice setup` does (create bucket, CORS, lifecycle)")
+    .action(async (flags: ConfigFlags & { bucket?: string; setup?: boolean }) => {
+      const config = await brokerConfig(flags, flags.bucket ? { storage: { bucket: flags.bucket } } : {});
+      printJson(
+        iamPolicy({ bucket: config.storage.bucket, profiles: config.profiles, setup: flags.setup === true }),
+      );
+    });
+}
+
+/**
+ * Objects: write (PUT, POST, every multipart step is s3:PutObject), read
+ * (HEAD, presigned GET, sniffing), delete (rejected and deleted files) and
+ * multipart abort/listing, limited to the profiles' key prefixes.
+ */
+export function iamPolicy(options: {
+  bucket: string;
+  profiles: Record<string, { keyPrefix: string }>;
+  setup: boolean;
+}) {
+  const bucketArn = `arn:aws:s3:::${options.bucket}`;
+  const prefixes = Object.values(options.profiles).map((profile) => profile.keyPrefix);
+  const objects = prefixes.includes("")
+    ? [`${bucketArn}/*`]
+    : [...new Set(prefixes)].sort().map((prefix) => `${bucketArn}/${prefix}/*`);
+  const statements: Array<Record<string, unknown>> = [
+    {
+      Sid: "SluiceObjects",
+      Effect: "Allow",
+      Action: [
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+      ],
+      Resource: objects,
+    },
+    {
+      Sid: "SluiceBucket",
+      Effect: "Allow",
+      Action: ["s3:ListBucket", "s3:ListBucketMultipartUploads"],
+      Resource: [bucketArn],
+    },
+  ];
+  if (options.setup) {
+    statements.push({
+      Sid: "SluiceSetup",
+      Effect: "Allow",
+      Action: ["s3:CreateBucket", "s3:PutBucketCORS", "s3:PutLifecycleConfiguration"],
+      Resource: [bucketArn],
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}

@@ -1,0 +1,108 @@
+/**
+ * `npm run bench` part for the client: one multipart upload of the same file
+ * to the same embedded store by the SDK (node:http transport, and fetch for
+ * comparison) and by @aws-sdk/lib-storage Upload, same part size and
+ * concurrency. Each client runs in its own process: MiB/s and its peak RSS.
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { mintToken, parseConfig, startBroker } from "@sluice/broker";
+import { startStore } from "@sluice/store";
+
+const MiB = 1024 * 1024;
+
+export interface UploadBenchRow {
+  client: string;
+  transport: string;
+  mibPerSecond: number;
+  peakRssMiB: number;
+}
+
+export async function benchUpload(
+  options: { sizeMiB?: number; partSizeMiB?: number; concurrency?: number } = {},
+): Promise<UploadBenchRow[]> {
+  const size = (options.sizeMiB ?? 1024) * MiB;
+  const partSize = (options.partSizeMiB ?? 16) * MiB;
+  const concurrency = options.concurrency ?? 4;
+  const dir = await mkdtemp(join(tmpdir(), "sluice-bench-"));
+  const credentials = { accessKeyId: "AKBENCH", secretAccessKey: randomBytes(20).toString("hex") };
+  const store = await startStore({ dataDir: join(dir, "store"), port: 0, credentials: [credentials] });
+  const config = parseConfig({
+    dataDir: join(dir, "broker"),
+    server: { port: 0 },
+    storage: { endpoint: store.endpoint, ...credentials },
+    auth: { jwt: { secret: randomBytes(24).toString("hex") } },
+    log: { level: "silent" },
+    profiles: { bench: { maxSize: "10GB", partSize, multipartThreshold: "5MB" } },
+  });
+  const broker = await startBroker(config);
+  try {
+    const file = join(dir, "payload.bin");
+    await writePayload(file, size);
+    const settings = {
+      file,
+      size,
+      partSize,
+      concurrency,
+      broker: { url: broker.url, token: await mintToken(config, { tenant: "bench", user: "bench" }) },
+      store: { endpoint: store.endpoint, ...credentials, bucket: config.storage.bucket },
+    };
+    const rows: UploadBenchRow[] = [];
+    for (const [kind, client, transport] of [
+      ["sdk-http", "@sluice/client", "node:http keep-alive"],
+      ["sdk-fetch", "@sluice/client", "fetch (undici)"],
+      ["lib-storage", "@aws-sdk/lib-storage Upload", "AWS SDK default (node:http)"],
+    ] as const) {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", fileURLToPath(new URL("./upload-worker.ts", import.meta.url)), kind],
+        { env: { ...process.env, SLUICE_BENCH: JSON.stringify(settings) }, maxBuffer: 1 << 20 },
+      );
+      const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
+        seconds: number;
+        peakRssBytes: number;
+      };
+      rows.push({
+        client,
+        transport,
+        mibPerSecond: Math.round((size / MiB / result.seconds) * 10) / 10,
+        peakRssMiB: Math.round(result.peakRssBytes / MiB),
+      });
+    }
+    return rows;
+  } finally {
+    await broker.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Random-looking bytes without generating 1 GiB of randomness: one random block repeated. */
+async function writePayload(path: string, size: number): Promise<void> {
+  const block = randomBytes(16 * MiB);
+  const handle = await open(path, "w");
+  try {
+    for (let written = 0; written < size; written += block.length) {
+      await handle.write(block, 0, Math.min(block.length, size - written));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+export function uploadBenchTable(rows: UploadBenchRow[]): string {
+  const lines = ["| client | transport | MiB/s | peak RSS (MiB) |", "|---|---|---:|---:|"];
+  for (const row of rows)
+    lines.push(`| ${row.client} | ${row.transport} | ${row.mibPerSecond} | ${row.peakRssMiB} |`);
+  return lines.join("\n");
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const sizeMiB = Number(process.env.SLUICE_BENCH_MIB ?? 1024);
+  process.stdout.write(`${uploadBenchTable(await benchUpload({ sizeMiB }))}\n`);
+}
