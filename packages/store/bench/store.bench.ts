@@ -1,0 +1,174 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { objectUrl, signHeaders } from "@sluice/sigv4";
+
+// 1 GiB PUT and 1 GiB multipart (16 MiB parts, 4 at a time) against the
+// embedded store, next to a plain Node server streaming the body to a file on
+// the same disk; the store's peak RSS; the time CompleteMultipartUpload takes.
+// SLUICE_BENCH_MIB changes the size (default 1024).
+
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.SLUICE_BENCH_MIB ?? 1024) * MiB;
+const PART = 16 * MiB;
+const credentials = { accessKeyId: "BENCH", secretAccessKey: "bench-secret" };
+const block = randomBytes(MiB);
+
+function body(size: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      const n = Math.min(MiB, size - sent);
+      sent += n;
+      this.push(n > 0 ? block.subarray(0, n) : null);
+    },
+  });
+}
+
+function send(options: {
+  url: string;
+  method: string;
+  size?: number;
+  text?: string;
+  signed: boolean;
+}): Promise<string> {
+  const length = options.size ?? Buffer.byteLength(options.text ?? "");
+  const headers: Record<string, string> = options.signed
+    ? signHeaders({
+        method: options.method,
+        url: options.url,
+        headers: { "content-length": String(length) },
+        credentials,
+        region: "us-east-1",
+      })
+    : { "content-length": String(length) };
+  return new Promise((resolve, reject) => {
+    const req = request(options.url, { method: options.method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString();
+        if ((res.statusCode ?? 500) >= 300) reject(new Error(`${options.method} ${res.statusCode} ${text}`));
+        else resolve(`${res.headers.etag ?? ""}\n${text}`);
+      });
+    });
+    req.on("error", reject);
+    if (options.text !== undefined) req.end(options.text);
+    else body(length).pipe(req);
+  });
+}
+
+async function spawnServer(
+  mode: "store" | "plain",
+  dataDir: string,
+): Promise<{ child: ChildProcess; endpoint: string }> {
+  const script = fileURLToPath(new URL("./serve.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script, mode, dataDir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const endpoint = await new Promise<string>((resolve) =>
+    child.stdout?.once("data", (d: Buffer) => resolve(d.toString().trim())),
+  );
+  return { child, endpoint };
+}
+
+async function peakRss(child: ChildProcess): Promise<number> {
+  const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { seconds: (performance.now() - start) / 1000, value };
+}
+
+async function parallel(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+export default async function bench(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-bench-"));
+  const rows: Array<[string, string]> = [];
+  const mibps = (seconds: number) => `${(SIZE / MiB / seconds).toFixed(0)} MiB/s`;
+  try {
+    const plain = await spawnServer("plain", dir);
+    const plainPut = await timed(() =>
+      send({ url: `${plain.endpoint}/x`, method: "PUT", size: SIZE, signed: false }),
+    );
+    const plainParts = await timed(() =>
+      parallel(Math.ceil(SIZE / PART), 4, async (i) => {
+        await send({
+          url: `${plain.endpoint}/p${i}`,
+          method: "PUT",
+          size: Math.min(PART, SIZE - i * PART),
+          signed: false,
+        });
+      }),
+    );
+    plain.child.kill();
+
+    const store = await spawnServer("store", join(dir, "store"));
+    const url = (key: string, query = "") =>
+      `${objectUrl({ endpoint: store.endpoint, bucket: "bench", key })}${query}`;
+    await send({ url: `${store.endpoint}/bench`, method: "PUT", text: "", signed: true });
+    const put = await timed(() => send({ url: url("put.bin"), method: "PUT", size: SIZE, signed: true }));
+    const created = await send({ url: url("mp.bin", "?uploads"), method: "POST", text: "", signed: true });
+    const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created)?.[1] as string;
+    const etags: string[] = [];
+    const parts = await timed(() =>
+      parallel(Math.ceil(SIZE / PART), 4, async (i) => {
+        const size = Math.min(PART, SIZE - i * PART);
+        const result = await send({
+          url: url("mp.bin", `?partNumber=${i + 1}&uploadId=${encodeURIComponent(uploadId)}`),
+          method: "PUT",
+          size,
+          signed: true,
+        });
+        etags[i] = result.split("\n")[0] as string;
+      }),
+    );
+    const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+    const complete = await timed(() =>
+      send({
+        url: url("mp.bin", `?uploadId=${encodeURIComponent(uploadId)}`),
+        method: "POST",
+        text: xml,
+        signed: true,
+      }),
+    );
+    const rss = await peakRss(store.child);
+    store.child.kill();
+
+    rows.push(
+      [`plain node server, ${SIZE / MiB} MiB PUT`, mibps(plainPut.seconds)],
+      [
+        `store, ${SIZE / MiB} MiB PUT (SigV4, UNSIGNED-PAYLOAD)`,
+        `${mibps(put.seconds)} (${((plainPut.seconds / put.seconds) * 100).toFixed(0)}% of plain)`,
+      ],
+      ["plain node server, 16 MiB parts, 4 at a time", mibps(plainParts.seconds)],
+      [
+        "store, UploadPart 16 MiB, 4 at a time",
+        `${mibps(parts.seconds)} (${((plainParts.seconds / parts.seconds) * 100).toFixed(0)}% of plain)`,
+      ],
+      [
+        `store, CompleteMultipartUpload of ${Math.ceil(SIZE / PART)} parts`,
+        `${(complete.seconds * 1000).toFixed(0)} ms`,
+      ],
+      ["store, peak RSS", `${rss.toFixed(0)} MiB`],
+    );
+    for (const [name, value] of rows) console.log(`${name.padEnd(56)} ${value}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
