@@ -17,9 +17,8 @@ import { createErrorHandler, notFoundResponse } from "./http/errors.ts";
 import { createLogger } from "./http/log.ts";
 import { Metrics } from "./http/metrics.ts";
 import { requestLog, requireAuth } from "./http/middleware.ts";
-import { mountPages, type PageHandler } from "./http/pages.ts";
 import { RateLimiter } from "./http/rateLimit.ts";
-import type { PageHost, WebHandler } from "./http/web.ts";
+import { isLocalRequest, type PageHost, type WebHandler } from "./http/web.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { fileRoutes } from "./routes/files.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -45,8 +44,6 @@ export interface BrokerOptions {
   web?: WebHandler;
   /** Create the bucket at start-up when missing (default true). */
   ensureBucket?: boolean;
-  /** A web page for paths no API route answers, e.g. `createWebPages()` of @sluice/web. */
-  pages?: PageHandler;
 }
 
 export interface Broker {
@@ -106,8 +103,9 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   app.notFound(async (c) => {
     const path = c.req.path;
     if (!options.web || path.startsWith("/v1/") || path.startsWith("/l/")) return notFoundResponse();
-    page ??= { profiles: config.profiles, devToken, storageOrigin: new URL(target.publicEndpoint).origin };
-    return (await options.web(c.req.raw, page)) ?? notFoundResponse();
+    page ??= { profiles: config.profiles, storageOrigin: new URL(target.publicEndpoint).origin };
+    const host = devToken && isLocalRequest(c) ? { ...page, devToken } : page;
+    return (await options.web(c.req.raw, host)) ?? notFoundResponse();
   });
   app.use("*", requestLog({ log, metrics }));
   if (config.rateLimits.requestsPerMinutePerIp) {
@@ -156,13 +154,6 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   app.route("/", publicLinkRoutes(ctx));
   app.route("/", eventRoutes(ctx));
   app.route("/", healthRoutes(ctx));
-  if (options.pages) {
-    mountPages(app, {
-      handler: options.pages,
-      host: { profiles: config.profiles, storageOrigin: new URL(target.publicEndpoint).origin },
-      devToken: () => devToken,
-    });
-  }
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

@@ -27,7 +27,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   if (options.ensureBucket ?? true) {
     const origins = [
       ...config.cors.origins,
-      ...(options.pages ? pageOrigins({ publicUrl: config.server.publicUrl, listenUrl: url }) : []),
+      ...(options.web ? pageOrigins({ publicUrl: config.server.publicUrl, listenUrl: url }) : []),
     ];
     const { s3, target, log } = broker.context;
     // A store without CORS support still serves non-browser clients: warn, do not fail.
