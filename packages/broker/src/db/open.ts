@@ -59,6 +59,8 @@ export async function openDatabase(url: string): Promise<MetadataDb> {
     const sqlite = new SqliteDatabase(path);
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("busy_timeout = 5000");
+    // With WAL, NORMAL syncs at checkpoints: no corruption, a power cut may lose the last commits.
+    sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     kind = "sqlite";
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });

@@ -163,6 +163,22 @@ describe("PUT uploads, grant to ready", () => {
     assert.equal((await h.api(`/v1/uploads/${g.upload.id}`)).status, 200);
   });
 
+  it("re-issues the grant of a pending upload, never of a finished one", async () => {
+    const data = Buffer.from("again\n");
+    const g = await grant(h, { name: "again.txt", size: data.length, type: "text/plain" });
+    const res = await h.api(`/v1/uploads/${g.upload.id}/grant`, { method: "POST" });
+    assert.equal(res.status, 200);
+    const fresh = (await res.json()) as typeof g;
+    assert.equal(fresh.upload.key, g.upload.key, "same key");
+    assert.equal((await putBytes(fresh.put, data)).status, 200);
+    await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
+    assert.equal((await h.api(`/v1/uploads/${g.upload.id}/grant`, { method: "POST" })).status, 409);
+    assert.equal(
+      (await h.api(`/v1/uploads/${g.upload.id}/grant`, { method: "POST", as: "bob" })).status,
+      404,
+    );
+  });
+
   it("aborting a pending upload", async () => {
     const g = await grant(h, { name: "x.txt", size: 5, type: "text/plain" });
     const res = await h.api(`/v1/uploads/${g.upload.id}`, { method: "DELETE" });

@@ -6,7 +6,7 @@ import { getOwnedUpload } from "../db/uploads.ts";
 import { MAX_OBJECT_SIZE } from "../grants/profile.ts";
 import { clientIp, createRouter } from "../http/env.ts";
 import { abortUpload, completeUpload } from "../uploads/complete.ts";
-import { createUpload } from "../uploads/create.ts";
+import { createUpload, reissueGrant } from "../uploads/create.ts";
 import { listStoredParts, MAX_PARTS_PER_BATCH, signParts } from "../uploads/parts.ts";
 import { uploadView } from "../uploads/view.ts";
 import { ErrorSchema, errorResponses, IdParams, json, SignedRequestSchema, UploadSchema } from "./schemas.ts";
@@ -89,6 +89,18 @@ const routes = {
     },
     responses: { 200: json(PartGrantsSchema, "Part URLs"), ...errorResponses },
   }),
+  regrant: createRoute({
+    method: "post",
+    path: "/v1/uploads/{id}/grant",
+    tags,
+    summary: "Re-issue the grant of a pending upload (e.g. after it expired)",
+    request: { params: IdParams },
+    responses: {
+      200: json(GrantSchema, "A fresh grant"),
+      ...errorResponses,
+      409: json(ErrorSchema, "Not pending"),
+    },
+  }),
   listParts: createRoute({
     method: "get",
     path: "/v1/uploads/{id}/parts",
@@ -150,6 +162,11 @@ export function uploadRoutes(ctx: BrokerContext) {
       Date.now() + (ctx.config.profiles[row.profile]?.grantExpiry ?? 900) * 1000,
     ).toISOString();
     return c.json({ parts, expiresAt }, 200);
+  });
+
+  app.openapi(routes.regrant, async (c) => {
+    const row = await owned(c.req.valid("param").id, c.get("principal"));
+    return c.json(await reissueGrant(ctx, row), 200);
   });
 
   app.openapi(routes.listParts, async (c) => {

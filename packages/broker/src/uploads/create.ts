@@ -7,13 +7,14 @@ import type { Principal } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
 import { audit } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { insertUpload, usage } from "../db/uploads.ts";
+import { insertUpload, transitionUpload, usage } from "../db/uploads.ts";
 import { planParts } from "../grants/multipart.ts";
 import { keyName, keySegment, normaliseName } from "../grants/name.ts";
 import { type PostGrant, postGrant } from "../grants/post.ts";
 import { checkAgainstProfile, chooseMethod, parseMediaType } from "../grants/profile.ts";
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
+import { ctxProfile } from "./profile.ts";
 import { type UploadView, uploadView } from "./view.ts";
 
 export interface CreateUploadRequest {
@@ -118,39 +119,67 @@ export async function createUpload(
     completed_at: null,
   };
 
-  const response: Omit<GrantResponse, "upload"> = {};
-  if (method === "put") response.put = putGrant(ctx.target, { key, size: row.size, type, sha256, expiresIn });
-  else if (method === "post")
-    response.post = postGrant(ctx.target, { id, key, size: row.size, type, expiresIn });
-  else {
+  if (method === "multipart") {
     const plan = planParts(row.size, profile.partSize);
-    try {
-      const created = await ctx.s3.send(
-        new CreateMultipartUploadCommand({
-          Bucket: ctx.target.bucket,
-          Key: key,
-          ContentType: type,
-          Metadata: { "upload-id": id },
-        }),
-      );
-      row.multipart_id = created.UploadId ?? null;
-    } catch (error) {
-      throw storageError(error);
-    }
-    if (!row.multipart_id) throw storageError(new Error("CreateMultipartUpload returned no UploadId"));
+    row.multipart_id = await createMultipart(ctx, row);
     row.part_size = plan.partSize;
     row.part_count = plan.partCount;
-    response.multipart = plan;
   }
-  await insertUpload(ctx.db, row);
-  await audit(ctx.db, {
-    action: "upload.grant",
-    tenant: owner.tenant,
-    user: owner.user,
-    subject: id,
-    ip: options.ip,
-    detail: { method, size: row.size, type, profile: profileName },
+  await ctx.db.transaction().execute(async (trx) => {
+    await insertUpload(trx, row);
+    await audit(trx, {
+      action: "upload.grant",
+      tenant: owner.tenant,
+      user: owner.user,
+      subject: id,
+      ip: options.ip,
+      detail: { method, size: row.size, type, profile: profileName },
+    });
   });
   ctx.metrics.inc("sluice_grants_total", { method }, "Upload grants issued");
-  return { upload: uploadView(row), ...response };
+  return signGrant(ctx, row, expiresIn);
+}
+
+async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<string> {
+  try {
+    const created = await ctx.s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: ctx.target.bucket,
+        Key: row.key,
+        ContentType: row.type,
+        Metadata: { "upload-id": row.id },
+      }),
+    );
+    if (created.UploadId) return created.UploadId;
+  } catch (error) {
+    throw storageError(error);
+  }
+  throw storageError(new Error("CreateMultipartUpload returned no UploadId"));
+}
+
+/** The grant for a recorded upload: PUT URL, POST form, or the multipart plan (parts are signed lazily). */
+function signGrant(ctx: BrokerContext, row: UploadRow, expiresIn: number): GrantResponse {
+  const upload = uploadView(row);
+  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn }) };
+  if (row.method === "post") return { upload, post: postGrant(ctx.target, { ...row, expiresIn }) };
+  return { upload, multipart: { partSize: row.part_size!, partCount: row.part_count! } };
+}
+
+/** POST /v1/uploads/:id/grant: a fresh grant (new expiry) for an upload still pending. */
+export async function reissueGrant(ctx: BrokerContext, row: UploadRow): Promise<GrantResponse> {
+  if (row.state !== "pending") throw errors.conflict(`Upload is ${row.state}`, "UploadNotPending");
+  const expiresIn = ctxProfile(ctx, row).grantExpiry;
+  if (row.method !== "multipart") {
+    const expiresAt = Date.now() + expiresIn * 1000;
+    const renewed = await transitionUpload(ctx.db, {
+      id: row.id,
+      from: ["pending"],
+      to: "pending",
+      patch: { expires_at: expiresAt },
+    });
+    if (!renewed) throw errors.conflict("Upload is no longer pending", "UploadNotPending");
+    row = renewed;
+  }
+  await audit(ctx.db, { action: "upload.regrant", tenant: row.tenant, user: row.user_id, subject: row.id });
+  return signGrant(ctx, row, expiresIn);
 }
