@@ -20,9 +20,22 @@ export {
   type PresignedPost,
   type PresignedPostOptions,
 } from "./post-policy.ts";
+export {
+  type CheckedPostPolicy,
+  checkPostPolicy,
+  type PostPolicyCheckOptions,
+} from "./post-policy-check.ts";
 export { type Credentials, MAX_PRESIGN_EXPIRY_SECONDS, type PresignOptions, presignUrl } from "./presign.ts";
 export { type SignHeadersOptions, signHeaders } from "./sign-headers.ts";
 export { deriveSigningKey } from "./signing-key.ts";
+export {
+  type StringToSignV2Parts,
+  signV2,
+  sigV2Kind,
+  stringToSignV2,
+  type VerifyV2Options,
+  verifyRequestV2,
+} from "./sigv2.ts";
 export { objectUrl, type SplitUrl, splitUrl } from "./url.ts";
 export {
   type IncomingSignedRequest,

@@ -4,6 +4,7 @@ import type { StoreEvents } from "./events.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { BlobStore } from "./storage/blobs.ts";
 import type { Catalog } from "./storage/catalog.ts";
+import type { BucketSettings } from "./storage/settings.ts";
 
 /** Who made a request. Extensions (ACLs) may let "anonymous" through for some operations. */
 export type AuthResult =
@@ -52,6 +53,8 @@ export interface StoreContext {
   catalog: Catalog;
   blobs: BlobStore;
   events: StoreEvents;
+  /** Bucket sub-resource configurations (ACL, CORS, lifecycle, notification). */
+  settings: BucketSettings;
 }
 
 export type OperationTarget = "service" | "bucket" | "object";
@@ -84,4 +87,13 @@ export interface StoreExtension {
   authorize?(request: S3Request, operation: Operation, store: StoreContext): "allow" | undefined;
   /** Adjusts every response, errors included (e.g. CORS headers). */
   decorate?(target: RequestTarget, response: S3Response, store: StoreContext): void;
+  /** After an operation succeeded (e.g. a created bucket gets its canned ACL). */
+  completed?(
+    done: { request: S3Request; operation: Operation; response: S3Response },
+    store: StoreContext,
+  ): void;
+  /** Starts background work (lifecycle sweeper, notification delivery) once the store listens. */
+  start?(store: StoreContext): void;
+  /** Stops that work; awaited before the catalog closes. */
+  close?(): Promise<void>;
 }

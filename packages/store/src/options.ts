@@ -1,4 +1,6 @@
 import type { StoreExtension } from "./context.ts";
+import { builtinExtensions } from "./extensions.ts";
+import { type NotificationTarget, resolveNotificationTargets } from "./notifications/targets.ts";
 
 export interface StoreCredentials {
   accessKeyId: string;
@@ -23,8 +25,16 @@ export interface StoreOptions {
   virtualHostSuffixes?: string[];
   /** Largest single PUT or part, in bytes. Default 5 GiB, like S3. */
   maxObjectSize?: number;
-  /** Further operations and hooks (POST policy uploads, CORS, ACLs, lifecycle...). */
+  /** Further operations and hooks, after the built-in ones (POST uploads, CORS, ACLs, lifecycle, notifications, SigV2). */
   extensions?: StoreExtension[];
+  /** Accept legacy Signature Version 2 (presigned query, `AWS key:sig` header, HMAC-SHA1 POST policy). Default false: 403. */
+  allowSignatureV2?: boolean;
+  /** How often lifecycle rules are carried out, in ms. Default 1 hour. */
+  lifecycleIntervalMs?: number;
+  /** How long a lifecycle "day" is, in ms. Default 86,400,000 (tests shorten it). */
+  dayMs?: number;
+  /** Webhooks that bucket notification configurations may name by ARN. */
+  notificationTargets?: NotificationTarget[];
 }
 
 /** Options with defaults applied, validated once at start. */
@@ -33,6 +43,12 @@ export interface ResolvedOptions extends Required<Omit<StoreOptions, "credential
 }
 
 export const GiB = 1024 ** 3;
+
+function positive(value: number | undefined, name: string): number | undefined {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0))
+    throw new TypeError(`startStore: ${name} must be a positive number of milliseconds`);
+  return value;
+}
 
 export function resolveOptions(options: StoreOptions): ResolvedOptions {
   if (!options.dataDir) throw new TypeError("startStore: dataDir is required");
@@ -52,7 +68,11 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     region: options.region ?? "us-east-1",
     virtualHostSuffixes: options.virtualHostSuffixes ?? ["localhost"],
     maxObjectSize: options.maxObjectSize ?? 5 * GiB,
-    extensions: options.extensions ?? [],
+    extensions: [...builtinExtensions(), ...(options.extensions ?? [])],
+    allowSignatureV2: options.allowSignatureV2 ?? false,
+    lifecycleIntervalMs: positive(options.lifecycleIntervalMs, "lifecycleIntervalMs") ?? 3_600_000,
+    dayMs: positive(options.dayMs, "dayMs") ?? 86_400_000,
+    notificationTargets: resolveNotificationTargets(options.notificationTargets ?? []),
     secrets,
   };
 }

@@ -12,6 +12,7 @@ import { resolveOptions, type StoreOptions } from "./options.ts";
 import { route } from "./router.ts";
 import { BlobStore } from "./storage/blobs.ts";
 import { Catalog } from "./storage/catalog.ts";
+import { BucketSettings } from "./storage/settings.ts";
 
 export interface RunningStore {
   /** `http://host:port`, path-style base URL. */
@@ -58,7 +59,10 @@ async function answer(
     );
     if (!allowed) throw s3Error("AccessDenied");
   }
-  return operation.handle(request, store);
+  const response = await operation.handle(request, store);
+  for (const extension of store.options.extensions)
+    extension.completed?.({ request, operation, response }, store);
+  return response;
 }
 
 function send(raw: IncomingMessage, res: ServerResponse, response: S3Response): void {
@@ -93,7 +97,13 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
   const referenced = catalog.referencedBlobs();
   await blobs.sweep((id) => referenced.has(id));
   await rm(join(resolved.dataDir, "tmp"), { recursive: true, force: true });
-  const store: StoreContext = { options: resolved, catalog, blobs, events: new StoreEvents() };
+  const store: StoreContext = {
+    options: resolved,
+    catalog,
+    blobs,
+    events: new StoreEvents(),
+    settings: new BucketSettings(resolved.dataDir),
+  };
   const operations = [
     ...CORE_OPERATIONS,
     ...resolved.extensions.flatMap((extension) => extension.operations ?? []),
@@ -133,6 +143,7 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     server.once("error", reject);
     server.listen(resolved.port, resolved.host, () => resolve());
   });
+  for (const extension of resolved.extensions) extension.start?.(store);
   const { port } = server.address() as AddressInfo;
   const hostForUrl = resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host;
   return {
@@ -144,6 +155,8 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      for (const extension of resolved.extensions) await extension.close?.();
+      store.settings.close();
       catalog.close();
     },
   };

@@ -3,6 +3,7 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { copiedHeaders } from "../acl.ts";
 import type { Operation, S3Request, StoreContext } from "../context.ts";
 import { s3Error } from "../errors.ts";
 import type { BlobRef } from "../storage/blobs.ts";
@@ -108,7 +109,7 @@ export const copyObject: Operation = {
       size: source.size,
       etag: `"${copied.md5.toString("hex")}"`,
       modified: Date.now(),
-      headers: directive === "COPY" ? source.headers : storedHeaders(request),
+      headers: directive === "COPY" ? copiedHeaders(source.headers, request) : storedHeaders(request),
       checksums: source.parts === undefined ? source.checksums : {},
       blobs: [copied.blob],
     };

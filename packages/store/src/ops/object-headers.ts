@@ -1,3 +1,4 @@
+import { parseCannedAcl } from "../acl.ts";
 import type { S3Request } from "../context.ts";
 import { s3Error } from "../errors.ts";
 import type { Checksums, ObjectRecord } from "../storage/catalog.ts";
@@ -24,6 +25,8 @@ export function storedHeaders(request: S3Request): Record<string, string> {
       metadataBytes += name.length - "x-amz-meta-".length + Buffer.byteLength(value);
       headers[name] = value;
     } else if (STORED.includes(name)) headers[name] = value;
+    // The object's canned ACL (acl.ts) lives with the version; never sent back as a header.
+    else if (name === "x-amz-acl") headers[name] = parseCannedAcl(value);
   }
   if (metadataBytes > MAX_METADATA_BYTES)
     throw s3Error("InvalidArgument", "Your metadata headers exceed the maximum allowed metadata size.");
@@ -47,8 +50,9 @@ export function checksumHeaders(checksums: Checksums): Record<string, string> {
 
 /** Headers describing an object on GET/HEAD (before Range and response-* overrides). */
 export function objectHeaders(record: ObjectRecord, request: S3Request): Record<string, string> {
+  const { "x-amz-acl": _acl, ...stored } = record.headers;
   return {
-    ...record.headers,
+    ...stored,
     etag: record.etag,
     "last-modified": new Date(record.modified).toUTCString(),
     "accept-ranges": "bytes",
