@@ -31,6 +31,7 @@ export function serveCommand(): Command {
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: the broker takes most of a second to import, other commands skip it.
       const { loadConfig, startBroker } = await import("@sluice/broker");
+      const { createWebPages } = await import("@sluice/web");
       const env = process.env;
       const dataDir = resolve(flags.data ?? env.SLUICE_DATA_DIR ?? ".sluice");
       const server = {
@@ -65,9 +66,11 @@ export function serveCommand(): Command {
               },
             })
           : configured;
-        broker = await startBroker(config).catch((error: NodeJS.ErrnoException) => {
-          throw listenError(error, "broker", config.server.port, "--port");
-        });
+        broker = await startBroker(config, { web: createWebPages() }).catch(
+          (error: NodeJS.ErrnoException) => {
+            throw listenError(error, "broker", config.server.port, "--port");
+          },
+        );
       } catch (error) {
         await embedded?.store.close();
         throw error;

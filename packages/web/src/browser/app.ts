@@ -1,0 +1,168 @@
+/**
+ * The drop-in page's script. Everything upload-related is the SDK's
+ * (@sluice/client/browser, served as /assets/sluice-client.js): this file
+ * only wires the DOM to a client and an UploadQueue.
+ */
+import { createClient, type FileRecord, UploadQueue } from "@sluice/client/browser";
+import { type Action, type Row, renderRows, rowsFromFiles, rowsFromQueue } from "./rows.ts";
+import { byId, shareDialog } from "./share-dialog.ts";
+
+/** The token lives for the tab only (sessionStorage), and is sent as a bearer token by the SDK. */
+const TOKEN_KEY = "sluice:token";
+let token = sessionStorage.getItem(TOKEN_KEY) ?? "";
+
+const client = createClient({ endpoint: location.origin, getToken: () => token });
+const queue = new UploadQueue(client, { profile: "default" });
+const share = shareDialog(client);
+const list = byId<HTMLUListElement>("files");
+const status = byId("status");
+const thumbnails = new Map<string, Promise<string>>();
+let files: FileRecord[] = [];
+
+function render(): void {
+  const items = queue.getSnapshot();
+  const mine = new Set(items.flatMap((item) => (item.uploadId ? [item.uploadId] : [])));
+  const rows = [...rowsFromQueue(items).reverse(), ...rowsFromFiles(files, mine)];
+  renderRows(list, rows, thumbnail);
+  byId("empty").hidden = rows.length > 0;
+}
+
+/** One render per animation frame, however many progress events arrive. */
+let scheduled = false;
+const scheduleRender = () => {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    render();
+  });
+};
+
+/** Image thumbnails are the image itself, through a presigned GET (fetched once per file). */
+function thumbnail(row: Row): Promise<string> | null {
+  if (row.state !== "ready" || !row.fileId || !row.type.startsWith("image/")) return null;
+  let url = thumbnails.get(row.fileId);
+  if (!url) {
+    url = client.download(row.fileId).then((d) => d.url);
+    thumbnails.set(row.fileId, url);
+  }
+  return url;
+}
+
+async function refreshFiles(): Promise<void> {
+  try {
+    files = await client.files();
+    scheduleRender();
+  } catch (error) {
+    status.textContent = `Could not list files: ${(error as Error).message}`;
+  }
+}
+
+// Settled uploads appear in the stored list too: refresh it when one settles.
+const settled = new Set<string>();
+queue.subscribe(() => {
+  for (const item of queue.getSnapshot()) {
+    if (["ready", "rejected"].includes(item.state) && !settled.has(item.key)) {
+      settled.add(item.key);
+      void refreshFiles();
+    }
+  }
+  scheduleRender();
+});
+
+function addFiles(picked: FileList | null): void {
+  if (!picked || picked.length === 0) return;
+  const profile = byId<HTMLSelectElement>("profile").value;
+  queue.add(Array.from(picked), { profile });
+  status.textContent = `${picked.length} file${picked.length === 1 ? "" : "s"} added.`;
+}
+
+async function act(action: Action, row: HTMLElement): Promise<void> {
+  const key = row.id.startsWith("q-") ? row.id.slice(2) : undefined;
+  const fileId = row.dataset.fileId;
+  const name = row.querySelector(".name")?.textContent ?? "";
+  switch (action) {
+    case "pause":
+    case "resume":
+    case "cancel":
+      if (key) queue[action](key);
+      return;
+    case "dismiss":
+      if (key) queue.remove(key);
+      return;
+    case "download":
+      if (fileId) location.assign((await client.download(fileId)).url);
+      return;
+    case "share":
+      if (fileId) share.open({ id: fileId, name });
+      return;
+    case "delete":
+      if (fileId && confirm(`Delete ${name}? Its share links stop working.`)) {
+        await client.remove(fileId);
+        status.textContent = `${name} deleted.`;
+        await refreshFiles();
+      }
+  }
+}
+
+list.addEventListener("click", (event) => {
+  const button = (event.target as Element).closest<HTMLButtonElement>("button[data-action]");
+  const row = button?.closest<HTMLElement>("li.file");
+  if (!button || !row) return;
+  act(button.dataset.action as Action, row).catch((error: Error) => {
+    status.textContent = error.message;
+  });
+});
+
+const picker = byId<HTMLInputElement>("picker");
+picker.addEventListener("change", () => {
+  addFiles(picker.files);
+  picker.value = "";
+});
+
+const dropzone = byId("dropzone");
+dropzone.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  dropzone.classList.add("over");
+});
+dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
+dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dropzone.classList.remove("over");
+  addFiles(event.dataTransfer?.files ?? null);
+});
+
+function showWorkspace(signedIn: boolean): void {
+  byId("signin").hidden = signedIn;
+  byId("workspace").hidden = !signedIn;
+  byId("signout").hidden = !signedIn;
+}
+
+byId<HTMLFormElement>("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = byId("signin-error");
+  token = byId<HTMLInputElement>("token").value.trim();
+  error.textContent = "";
+  try {
+    files = await client.files();
+  } catch (failure) {
+    token = "";
+    error.textContent = `Sign-in failed: ${(failure as Error).message}`;
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  showWorkspace(true);
+  render();
+  picker.focus();
+});
+
+byId("signout").addEventListener("click", () => {
+  for (const item of queue.getSnapshot()) queue.cancel(item.key);
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.reload();
+});
+
+if (token) {
+  showWorkspace(true);
+  void refreshFiles();
+}
