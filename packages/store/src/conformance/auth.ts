@@ -4,7 +4,6 @@ import { existsSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -15,7 +14,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { objectUrl, presignUrl, signHeaders } from "@sluice/sigv4";
 import { md5Base64, rawRequest, signedRequest } from "./http.ts";
 import { expectS3Error } from "./objects.ts";
-import type { ConformanceTarget } from "./target.ts";
+import { type ConformanceTarget, withBucket } from "./target.ts";
 
 export function authConformance(getTarget: () => ConformanceTarget): void {
   describe("SigV4 and hostile requests", () => {
@@ -23,10 +22,7 @@ export function authConformance(getTarget: () => ConformanceTarget): void {
     let s3: S3Client;
     let bucket: string;
     before(async () => {
-      target = getTarget();
-      s3 = target.client();
-      bucket = target.bucket("auth");
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      ({ target, s3, bucket } = await withBucket(getTarget(), "auth"));
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "hello.txt", Body: "hello" }));
     });
 

@@ -12,7 +12,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { expectS3Error } from "./objects.ts";
-import type { ConformanceTarget } from "./target.ts";
+import { type ConformanceTarget, withBucket } from "./target.ts";
 
 export function bucketConformance(getTarget: () => ConformanceTarget): void {
   describe("buckets", () => {
@@ -45,16 +45,12 @@ export function bucketConformance(getTarget: () => ConformanceTarget): void {
   });
 
   describe("listing", () => {
-    let target: ConformanceTarget;
     let s3: S3Client;
     let bucket: string;
     // UTF-8 byte order differs from JavaScript (UTF-16) order: U+1F600 sorts before U+FF5E in UTF-16, after it in UTF-8.
     const keys = ["a/1", "a/2", "a/b/3", "b", "c/x", "c/y", "z\uff5e", "z\u{1f600}", "é"];
     before(async () => {
-      target = getTarget();
-      s3 = target.client();
-      bucket = target.bucket("listing");
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      ({ s3, bucket } = await withBucket(getTarget(), "listing"));
       for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: key }));
     });
 

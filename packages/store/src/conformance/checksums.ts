@@ -3,15 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { before, describe, test } from "node:test";
 import { crc32 } from "node:zlib";
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { expectS3Error } from "./objects.ts";
-import type { ConformanceTarget } from "./target.ts";
+import { type ConformanceTarget, withBucket } from "./target.ts";
 
 const RGW_REASON = "Ceph RGW 16 ignores x-amz-checksum-* (flexible checksums): ours only";
 
@@ -27,10 +21,7 @@ export function checksumConformance(getTarget: () => ConformanceTarget): void {
     let s3: S3Client;
     let bucket: string;
     before(async () => {
-      target = getTarget();
-      s3 = target.client();
-      bucket = target.bucket("checksums");
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      ({ target, s3, bucket } = await withBucket(getTarget(), "checksums"));
     });
 
     test("SHA-256, CRC32 and CRC32C sent as headers are verified, stored and returned with x-amz-checksum-mode", async (t) => {

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { promisify } from "node:util";
-import { CreateBucketCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { ConformanceTarget } from "./target.ts";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { type ConformanceTarget, withBucket } from "./target.ts";
 
 const run = promisify(execFile);
 const AWS = "/usr/bin/aws";
@@ -42,10 +42,7 @@ export function realClientConformance(getTarget: () => ConformanceTarget): void 
     let dir: string;
     let env: NodeJS.ProcessEnv;
     before(async () => {
-      target = getTarget();
-      s3 = target.client();
-      bucket = target.bucket("clients");
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      ({ target, s3, bucket } = await withBucket(getTarget(), "clients"));
       dir = await mkdtemp(join(tmpdir(), "sluice-clients-"));
       // Only these credentials and this region: no ~/.aws, no instance metadata, no proxy.
       env = {

@@ -4,7 +4,6 @@ import { before, describe, test } from "node:test";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -18,7 +17,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { expectS3Error, md5Hex } from "./objects.ts";
-import type { ConformanceTarget } from "./target.ts";
+import { type ConformanceTarget, withBucket } from "./target.ts";
 
 const MiB = 1024 * 1024;
 
@@ -39,10 +38,7 @@ export function multipartConformance(getTarget: () => ConformanceTarget): void {
     let s3: S3Client;
     let bucket: string;
     before(async () => {
-      target = getTarget();
-      s3 = target.client();
-      bucket = target.bucket("multipart");
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      ({ target, s3, bucket } = await withBucket(getTarget(), "multipart"));
     });
 
     async function create(key: string): Promise<string> {

@@ -4,7 +4,6 @@ import { Readable } from "node:stream";
 import { before, describe, test } from "node:test";
 import {
   CopyObjectCommand,
-  CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -15,7 +14,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { md5Base64 } from "./http.ts";
-import type { ConformanceTarget } from "./target.ts";
+import { type ConformanceTarget, withBucket } from "./target.ts";
 
 /** Expects an S3 error with this HTTP status and (when given) code. */
 export async function expectS3Error(promise: Promise<unknown>, status: number, code?: string): Promise<void> {
@@ -35,10 +34,7 @@ export function objectsConformance(getTarget: () => ConformanceTarget): void {
     let s3: S3Client;
     let bucket: string;
     before(async () => {
-      target = getTarget();
-      s3 = target.client();
-      bucket = target.bucket("objects");
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      ({ target, s3, bucket } = await withBucket(getTarget(), "objects"));
     });
 
     test("PUT then GET and HEAD return the bytes, ETag = quoted MD5, and the stored headers", async () => {
@@ -311,10 +307,7 @@ export function conditionalWriteConformance(getTarget: () => ConformanceTarget):
     let s3: S3Client;
     let bucket: string;
     before(async () => {
-      target = getTarget();
-      s3 = target.client();
-      bucket = target.bucket("condwrite");
-      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      ({ target, s3, bucket } = await withBucket(getTarget(), "condwrite"));
     });
 
     test("If-None-Match: * writes a new key once, then 412 PreconditionFailed keeps the first", async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { startStore } from "../server.ts";
 
 /**
@@ -99,4 +99,15 @@ export async function openTarget(): Promise<ConformanceTarget> {
       await close();
     },
   };
+}
+
+/** A client and a fresh bucket for one suite. */
+export async function withBucket(
+  target: ConformanceTarget,
+  label: string,
+): Promise<{ target: ConformanceTarget; s3: S3Client; bucket: string }> {
+  const s3 = target.client();
+  const bucket = target.bucket(label);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return { target, s3, bucket };
 }
