@@ -29,6 +29,15 @@ export async function audit(db: Kysely<Database>, event: AuditEvent): Promise<vo
     .execute();
 }
 
+/** An event about one upload, attributed to its owner. */
+export function auditUpload(
+  db: Kysely<Database>,
+  row: { id: string; tenant: string; user_id: string },
+  event: { action: string; ip?: string; detail?: Record<string, unknown> },
+): Promise<void> {
+  return audit(db, { ...event, tenant: row.tenant, user: row.user_id, subject: row.id });
+}
+
 export async function listAudit(
   db: Kysely<Database>,
   options: { subject?: string; action?: string; limit?: number },

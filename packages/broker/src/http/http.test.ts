@@ -114,3 +114,44 @@ describe("HTTP surface", () => {
     assert.equal((await h.api("/v1/uploads", { method: "POST", json: body, as: "other" })).status, 201);
   });
 });
+
+describe("quotas", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ config: { quotas: { maxBytesPerUser: "1KB", maxPendingPerUser: 2 } } });
+  });
+  after(() => h?.close());
+
+  it("refuses grants beyond the byte quota (413) and the pending-upload quota (429)", async () => {
+    const over = await h.api("/v1/uploads", {
+      method: "POST",
+      json: { name: "a", size: 2000, type: "text/plain" },
+    });
+    assert.equal(over.status, 413);
+    assert.equal(((await over.json()) as { error: { code: string } }).error.code, "QuotaExceeded");
+    for (let i = 0; i < 2; i++) {
+      assert.equal(
+        (await h.api("/v1/uploads", { method: "POST", json: { name: "a", size: 10, type: "text/plain" } }))
+          .status,
+        201,
+      );
+    }
+    const third = await h.api("/v1/uploads", {
+      method: "POST",
+      json: { name: "a", size: 10, type: "text/plain" },
+    });
+    assert.equal(third.status, 429);
+    assert.ok(third.headers.get("retry-after"));
+    assert.equal(
+      (
+        await h.api("/v1/uploads", {
+          method: "POST",
+          json: { name: "a", size: 10, type: "text/plain" },
+          as: "bob",
+        })
+      ).status,
+      201,
+      "quotas are per user",
+    );
+  });
+});

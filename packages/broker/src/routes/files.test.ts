@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { listAudit } from "../db/audit.ts";
+import { openDatabase } from "../db/open.ts";
 import { testDatabases } from "../test/databases.ts";
 import { grant, type Harness, putBytes, sha256Hex, startHarness } from "../test/harness.ts";
 
@@ -125,6 +127,28 @@ for (const database of testDatabases()) {
       assert.equal((await h.api(`/v1/files/${id}`)).status, 404);
       assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404);
       assert.equal((await fetch(before.url)).status, 404, "object removed from storage");
+    });
+
+    it("writes every grant, completion, verification, download and link use to the audit log", async () => {
+      const metadata = await openDatabase(h.config.database.url!);
+      try {
+        const actions = new Set(
+          (await listAudit(metadata.db, { subject: fileId, limit: 1000 })).map((e) => e.action),
+        );
+        for (const action of [
+          "upload.grant",
+          "upload.complete",
+          "upload.ready",
+          "file.download",
+          "link.create",
+          "link.use",
+          "link.revoke",
+        ]) {
+          assert.ok(actions.has(action), `audit has ${action}`);
+        }
+      } finally {
+        await metadata.close();
+      }
     });
 
     it("a big text file is sniffed from its first bytes only", async () => {

@@ -4,7 +4,7 @@
 import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
-import { audit } from "../db/audit.ts";
+import { auditUpload } from "../db/audit.ts";
 import { enqueueJob } from "../db/jobs.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
@@ -52,13 +52,7 @@ export async function rejectUpload(
   });
   if (!rejected) return undefined;
   await deleteObject(ctx, options.row.key);
-  await audit(ctx.db, {
-    action: "upload.reject",
-    tenant: rejected.tenant,
-    user: rejected.user_id,
-    subject: rejected.id,
-    detail: { reason: options.reason },
-  });
+  await auditUpload(ctx.db, rejected, { action: "upload.reject", detail: { reason: options.reason } });
   ctx.metrics.inc("sluice_uploads_rejected_total", {}, "Uploads rejected after upload");
   return rejected;
 }
@@ -119,11 +113,8 @@ export async function completeUpload(
     return moved;
   });
   if (done) {
-    await audit(ctx.db, {
+    await auditUpload(ctx.db, row, {
       action: "upload.complete",
-      tenant: row.tenant,
-      user: row.user_id,
-      subject: row.id,
       ip: options.ip,
       detail: { source: options.source, size: row.size },
     });

@@ -5,7 +5,7 @@ import { CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
 import { errors } from "@sluice/core";
 import type { Principal } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
-import { audit } from "../db/audit.ts";
+import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { insertUpload, transitionUpload, usage } from "../db/uploads.ts";
 import { planParts } from "../grants/multipart.ts";
@@ -127,11 +127,8 @@ export async function createUpload(
   }
   await ctx.db.transaction().execute(async (trx) => {
     await insertUpload(trx, row);
-    await audit(trx, {
+    await auditUpload(trx, row, {
       action: "upload.grant",
-      tenant: owner.tenant,
-      user: owner.user,
-      subject: id,
       ip: options.ip,
       detail: { method, size: row.size, type, profile: profileName },
     });
@@ -180,6 +177,6 @@ export async function reissueGrant(ctx: BrokerContext, row: UploadRow): Promise<
     if (!renewed) throw errors.conflict("Upload is no longer pending", "UploadNotPending");
     row = renewed;
   }
-  await audit(ctx.db, { action: "upload.regrant", tenant: row.tenant, user: row.user_id, subject: row.id });
+  await auditUpload(ctx.db, row, { action: "upload.regrant" });
   return signGrant(ctx, row, expiresIn);
 }

@@ -7,7 +7,7 @@ import {
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
-import { audit } from "../db/audit.ts";
+import { audit, auditUpload } from "../db/audit.ts";
 import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
 import { deleteObject, removeStorage } from "./complete.ts";
 
@@ -26,7 +26,7 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
     const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
     if (!expired) continue;
     await removeStorage(ctx, row);
-    await audit(ctx.db, { action: "upload.expire", tenant: row.tenant, user: row.user_id, subject: row.id });
+    await auditUpload(ctx.db, row, { action: "upload.expire" });
     count++;
   }
   return count;

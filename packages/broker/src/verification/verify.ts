@@ -1,7 +1,7 @@
 // One verification job: read the object's first bytes and decide ready or rejected.
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
-import { audit } from "../db/audit.ts";
+import { auditUpload } from "../db/audit.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { rejectUpload } from "../uploads/complete.ts";
@@ -56,13 +56,7 @@ export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promis
     patch: { detected_type: result.detected },
   });
   if (ready) {
-    await audit(ctx.db, {
-      action: "upload.ready",
-      tenant: row.tenant,
-      user: row.user_id,
-      subject: row.id,
-      detail: { detected: result.detected },
-    });
+    await auditUpload(ctx.db, row, { action: "upload.ready", detail: { detected: result.detected } });
     ctx.metrics.inc("sluice_uploads_ready_total", {}, "Uploads verified and ready");
   }
 }
