@@ -5,7 +5,7 @@ import { pipeline } from "node:stream/promises";
 import { describe, test } from "node:test";
 import { SluiceError } from "@sluice/core";
 import { AwsChunkedDecoder, type AwsChunkedOptions } from "./chunked.ts";
-import { hmacSha256, sha256Hex } from "./encoding.ts";
+import { AwsChunkedEncoder, type AwsChunkedEncoderOptions } from "./chunked-encode.ts";
 import { type SigningContext, verifyRequest } from "./verify.ts";
 
 // The worked example of AWS's "Transferring Payload in Multiple Chunks"
@@ -82,32 +82,16 @@ async function rejectsWith(promise: Promise<unknown>, code: string) {
   await assert.rejects(promise, (error: unknown) => error instanceof SluiceError && error.code === code);
 }
 
-/** Signed chunks and trailer, chained from the seed (to exercise the trailer path of the spec). */
-function signedBody(signing: SigningContext, chunks: Buffer[], trailers: Array<[string, string]>): Buffer {
-  let previous = signing.signature;
-  const sign = (kind: string, hash: string) => {
-    const extra = kind === "PAYLOAD" ? [sha256Hex(""), hash] : [hash];
-    previous = hmacSha256(
-      signing.signingKey,
-      [`AWS4-HMAC-SHA256-${kind}`, signing.dateTime, signing.scope, previous, ...extra].join("\n"),
-    ).toString("hex");
-    return previous;
-  };
-  const parts: Buffer[] = [];
-  for (const chunk of [...chunks, Buffer.alloc(0)]) {
-    parts.push(
-      Buffer.from(`${chunk.length.toString(16)};chunk-signature=${sign("PAYLOAD", sha256Hex(chunk))}\r\n`),
-      chunk,
-    );
-    if (chunk.length > 0) parts.push(Buffer.from("\r\n"));
-  }
-  const lines = trailers.map(([name, value]) => `${name}:${value}\n`).join("");
-  const trailerLines = trailers.map(([name, value]) => `${name}:${value}\r\n`).join("");
-  const trailerSignature = trailers.length
-    ? `x-amz-trailer-signature:${sign("TRAILER", sha256Hex(lines))}\r\n`
-    : "";
-  parts.push(Buffer.from(`${trailerLines}${trailerSignature}\r\n`));
-  return Buffer.concat(parts);
+async function encode(data: Buffer[], options: AwsChunkedEncoderOptions): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await pipeline(
+    Readable.from(data),
+    new AwsChunkedEncoder(options),
+    async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) out.push(chunk);
+    },
+  );
+  return Buffer.concat(out);
 }
 
 describe("aws-chunked decoding (AwsChunkedDecoder)", () => {
@@ -121,6 +105,11 @@ describe("aws-chunked decoding (AwsChunkedDecoder)", () => {
       decodedLength: 66560,
     });
     assert.deepEqual(data, Buffer.alloc(66560, "a"));
+  });
+
+  test("the encoder reproduces AWS's documented example byte for byte", async () => {
+    const body = await encode([Buffer.alloc(66560, "a")], { signing: exampleSigning(), chunkSize: 65536 });
+    assert.deepEqual(body, EXAMPLE.body);
   });
 
   test("a changed byte, a dropped chunk or a wrong length is refused", async () => {
@@ -183,7 +172,7 @@ describe("aws-chunked decoding (AwsChunkedDecoder)", () => {
     const signing = exampleSigning();
     const chunks = [randomBytes(1000), randomBytes(10)];
     const trailers: Array<[string, string]> = [["x-amz-checksum-crc32c", "sOO8/Q=="]];
-    const body = signedBody(signing, chunks, trailers);
+    const body = await encode(chunks, { signing, chunkSize: 700, trailers: () => trailers });
     const options = {
       signing,
       trailer: true,

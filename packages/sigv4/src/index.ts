@@ -10,6 +10,7 @@ export {
   UNSIGNED_PAYLOAD,
 } from "./canonical.ts";
 export { AwsChunkedDecoder, type AwsChunkedOptions } from "./chunked.ts";
+export { AwsChunkedEncoder, type AwsChunkedEncoderOptions } from "./chunked-encode.ts";
 export { amzDate, hmacSha256, sha256Hex, uriEncode } from "./encoding.ts";
 export { PayloadHashCheck } from "./payload-hash.ts";
 export {

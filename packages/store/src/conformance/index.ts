@@ -5,6 +5,7 @@ import { checksumConformance } from "./checksums.ts";
 import { realClientConformance } from "./clients.ts";
 import { multipartConformance } from "./multipart.ts";
 import { conditionalWriteConformance, objectsConformance } from "./objects.ts";
+import { streamingConformance } from "./streaming.ts";
 import { type ConformanceTarget, openTarget } from "./target.ts";
 
 export { type ConformanceTarget, openTarget } from "./target.ts";
@@ -18,6 +19,7 @@ export const SUITES = {
   multipart: multipartConformance,
   auth: authConformance,
   realClients: realClientConformance,
+  streaming: streamingConformance,
 } as const;
 
 /**
