@@ -4,10 +4,7 @@
  * SLUICE_BENCH; prints one JSON line {seconds, peakRssBytes}.
  */
 import { createReadStream } from "node:fs";
-import { S3Client } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { createFetchTransport } from "../src/browser/fetch-transport.ts";
-import { createClient } from "../src/node.ts";
+import { peakRssFromProc } from "./peak-rss.ts";
 
 interface Settings {
   file: string;
@@ -26,7 +23,10 @@ const sampler = setInterval(() => {
 }, 20);
 
 const started = performance.now();
+// Each client loads only its own modules, so neither pays for the other's RSS.
 if (kind === "lib-storage") {
+  const { S3Client } = await import("@aws-sdk/client-s3");
+  const { Upload } = await import("@aws-sdk/lib-storage");
   const s3 = new S3Client({
     endpoint: settings.store.endpoint,
     region: "us-east-1",
@@ -45,6 +45,8 @@ if (kind === "lib-storage") {
   }).done();
   s3.destroy();
 } else {
+  const { createClient } = await import("../src/node.ts");
+  const { createFetchTransport } = await import("../src/browser/fetch-transport.ts");
   const client = createClient({
     endpoint: settings.broker.url,
     token: settings.broker.token,
@@ -56,5 +58,5 @@ if (kind === "lib-storage") {
 }
 const seconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
-peak = Math.max(peak, process.memoryUsage.rss());
+peak = Math.max(peak, process.memoryUsage.rss(), await peakRssFromProc("self"));
 process.stdout.write(`${JSON.stringify({ seconds, peakRssBytes: peak })}\n`);

@@ -4,7 +4,7 @@
  * comparison) and by @aws-sdk/lib-storage Upload, same part size and
  * concurrency. Each client runs in its own process: MiB/s and its peak RSS.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { mintToken, parseConfig, startBroker } from "@sluice/broker";
 import { startStore } from "@sluice/store";
+import { peakRssFromProc } from "./peak-rss.ts";
 
 const MiB = 1024 * 1024;
 
@@ -24,10 +25,11 @@ export interface UploadBenchRow {
 }
 
 export async function benchUpload(
-  options: { sizeMiB?: number; partSizeMiB?: number; concurrency?: number } = {},
+  options: { sizeMiB?: number; partSizeMiB?: number; concurrency?: number; cliSizeMiB?: number } = {},
 ): Promise<UploadBenchRow[]> {
   const size = (options.sizeMiB ?? 1024) * MiB;
-  const partSize = (options.partSizeMiB ?? 16) * MiB;
+  // The broker's default part size, so the SDK and the CLI rows match what users get.
+  const partSize = (options.partSizeMiB ?? 8) * MiB;
   const concurrency = options.concurrency ?? 4;
   const dir = await mkdtemp(join(tmpdir(), "sluice-bench-"));
   const credentials = { accessKeyId: "AKBENCH", secretAccessKey: randomBytes(20).toString("hex") };
@@ -74,12 +76,71 @@ export async function benchUpload(
         peakRssMiB: Math.round(result.peakRssBytes / MiB),
       });
     }
+    // Issue 5: a 2 GiB upload through the CLI keeps its RSS under 150 MiB.
+    const cliSize = (options.cliSizeMiB ?? 2048) * MiB;
+    const cliFile = join(dir, "cli-payload.bin");
+    await writePayload(cliFile, cliSize);
+    await rm(file, { force: true });
+    const cli = await runCli({
+      file: cliFile,
+      url: broker.url,
+      token: settings.broker.token,
+      home: dir,
+      concurrency,
+    });
+    rows.push({
+      client: `sluice upload (CLI, ${cliSize / MiB} MiB)`,
+      transport: "node:http keep-alive",
+      mibPerSecond: Math.round((cliSize / MiB / cli.seconds) * 10) / 10,
+      peakRssMiB: Math.round(cli.peakRssBytes / MiB),
+    });
     return rows;
   } finally {
     await broker.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function runCli(options: {
+  file: string;
+  url: string;
+  token: string;
+  home: string;
+  concurrency: number;
+}): Promise<{ seconds: number; peakRssBytes: number }> {
+  const bin = fileURLToPath(new URL("../../cli/bin/sluice.js", import.meta.url));
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      "upload",
+      options.file,
+      "--profile",
+      "bench",
+      "--concurrency",
+      String(options.concurrency),
+      "--json",
+    ],
+    {
+      env: {
+        ...process.env,
+        SLUICE_URL: options.url,
+        SLUICE_TOKEN: options.token,
+        SLUICE_HOME: options.home,
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  let peak = 0;
+  const sampler = setInterval(async () => {
+    peak = Math.max(peak, await peakRssFromProc(child.pid!));
+  }, 25);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`sluice upload exited with ${code}`);
+  return { seconds: (performance.now() - started) / 1000, peakRssBytes: peak };
 }
 
 /** Random-looking bytes without generating 1 GiB of randomness: one random block repeated. */

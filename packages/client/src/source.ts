@@ -7,8 +7,12 @@ export interface UploadSource {
   type: string;
   /** Identity for resume (path or name + lastModified); absent when the input can be read only once. */
   identity?: { path?: string; lastModified?: number };
-  /** Bytes [start, end) of one part: read once, then sent as often as retries need. */
-  readPart(start: number, end: number): Promise<Body>;
+  /**
+   * Bytes [start, end) of one part: read once, then sent as often as retries
+   * need. Sources that must copy bytes fill `into` (end - start bytes) and
+   * return it; lazy ones (Blob slices) ignore it.
+   */
+  readPart(start: number, end: number, into?: Uint8Array): Promise<Body>;
   /** The whole content as one body (single PUT or POST form); may stream. */
   whole(): Promise<Body>;
   /** Streams the content (for hashing before the grant); only for re-readable sources. */

@@ -41,13 +41,13 @@ async function fileSource(input: string | URL, options: UploadOptions): Promise<
     size,
     type: options.type || contentTypeFor(name),
     identity: { path, lastModified: Math.floor(info.mtimeMs) },
-    async readPart(start, end) {
+    async readPart(start, end, into) {
       const handle = await open(path, "r");
       try {
-        const buffer = Buffer.allocUnsafe(end - start);
+        const buffer = into ?? Buffer.allocUnsafe(end - start);
         let filled = 0;
-        while (filled < buffer.length) {
-          const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, start + filled);
+        while (filled < buffer.byteLength) {
+          const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, start + filled);
           if (bytesRead === 0) throw changedWhileReading(path);
           filled += bytesRead;
         }
@@ -98,7 +98,7 @@ function readableSource(stream: Readable, options: UploadOptions): UploadSource 
   const reader = exactReader(stream);
   let position = 0;
   let chain: Promise<unknown> = Promise.resolve();
-  const read = (start: number, end: number): Promise<Uint8Array> => {
+  const read = (start: number, end: number, into?: Uint8Array): Promise<Uint8Array> => {
     const next = chain.then(async () => {
       if (start !== position) {
         throw new SluiceError({
@@ -107,7 +107,7 @@ function readableSource(stream: Readable, options: UploadOptions): UploadSource 
           message: "Stream parts read out of order",
         });
       }
-      const bytes = await reader(end - start);
+      const bytes = await reader(end - start, into);
       position = end;
       return bytes;
     });
@@ -124,11 +124,11 @@ function readableSource(stream: Readable, options: UploadOptions): UploadSource 
   };
 }
 
-function exactReader(stream: Readable): (n: number) => Promise<Uint8Array> {
+function exactReader(stream: Readable): (n: number, into?: Uint8Array) => Promise<Uint8Array> {
   const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   let pending: Buffer = Buffer.alloc(0);
-  return async (n) => {
-    const out = Buffer.allocUnsafe(n);
+  return async (n, into) => {
+    const out = into ? Buffer.from(into.buffer, into.byteOffset, n) : Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
       if (pending.length === 0) {

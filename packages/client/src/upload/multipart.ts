@@ -7,6 +7,7 @@
 import { SluiceError } from "@sluice/core";
 import type { Body } from "../body.ts";
 import type { UploadGrant } from "../broker-api.ts";
+import { BufferPool } from "../buffer-pool.ts";
 import { type PartRange, planParts } from "../part-plan.ts";
 import type { ResumeRecord } from "../resume-state.ts";
 import { withRetries } from "../retry.ts";
@@ -22,7 +23,9 @@ export interface MultipartState {
   /** Signed part URLs, kept across pause/resume (they may expire meanwhile: then they are re-signed). */
   urls?: PartUrls;
   /** Parts read but not yet acknowledged: reused after a pause, since a stream cannot be read twice. */
-  bodies: Map<number, Body>;
+  bodies: Map<number, { body: Body; pooled: boolean }>;
+  /** Part buffers, recycled once storage has a part. */
+  pool: BufferPool;
 }
 
 export function initialMultipartState(grant: UploadGrant): MultipartState {
@@ -33,6 +36,7 @@ export function initialMultipartState(grant: UploadGrant): MultipartState {
     partSize: grant.multipart.partSize,
     done: new Map(),
     bodies: new Map(),
+    pool: new BufferPool(),
   };
 }
 
@@ -74,8 +78,15 @@ async function sendPart(
   options: { part: PartRange; urls: PartUrls; state: MultipartState },
 ): Promise<string> {
   const { part, urls, state } = options;
-  const body = state.bodies.get(part.partNumber) ?? (await context.source.readPart(part.start, part.end));
-  state.bodies.set(part.partNumber, body);
+  let read = state.bodies.get(part.partNumber);
+  if (!read) {
+    const buffer = state.pool.acquire(part.end - part.start);
+    const body = await context.source.readPart(part.start, part.end, buffer);
+    if (body !== buffer) state.pool.release(buffer);
+    read = { body, pooled: body === buffer };
+    state.bodies.set(part.partNumber, read);
+  }
+  const { body } = read;
   const etag = await withRetries({
     policy: context.retry,
     signal: context.signal,
@@ -109,6 +120,7 @@ async function sendPart(
   });
   urls.release(part.partNumber);
   state.bodies.delete(part.partNumber);
+  if (read.pooled) state.pool.release(body as Uint8Array);
   return etag;
 }
 
@@ -148,7 +160,13 @@ export async function resumeMultipart(
         done.set(part.partNumber, part.etag);
       }
     }
-    return { uploadId: record.uploadId, partSize: record.partSize, done, bodies: new Map() };
+    return {
+      uploadId: record.uploadId,
+      partSize: record.partSize,
+      done,
+      bodies: new Map(),
+      pool: new BufferPool(),
+    };
   } catch (error) {
     if (error instanceof SluiceError && [404, 409, 410].includes(error.status)) return undefined;
     throw error;
