@@ -1,0 +1,211 @@
+// The drop-in page in headless Chromium against a real store and broker.
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromiumTier } from "@sluice/core/testing";
+import type { Browser, Page } from "playwright-core";
+import { launch, row, signIn, startSite, throttleUploads } from "./test/browser.ts";
+import { writePng, writeRandomFile } from "./test/files.ts";
+
+const chromium = chromiumTier();
+const MiB = 1024 * 1024;
+/** 40 MiB in 5 MiB parts (the test profile's part size). */
+const BIG = 40 * MiB;
+const BIG_PARTS = 8;
+
+async function settledState(page: Page, name: string, timeout = 60_000): Promise<string> {
+  const handle = row(page, name);
+  await handle
+    .and(page.locator(":is([data-state=ready],[data-state=rejected],[data-state=failed])"))
+    .waitFor({
+      timeout,
+    });
+  return (await handle.getAttribute("data-state"))!;
+}
+
+/** Drops an in-page file on the drop zone, as a drag from the desktop would. */
+async function dropTextFile(page: Page, name: string, text: string): Promise<void> {
+  await page.evaluate(
+    ([fileName, content]) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([content!], fileName!, { type: "text/plain" }));
+      const zone = document.getElementById("dropzone")!;
+      zone.dispatchEvent(
+        new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }),
+      );
+      zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    [name, text],
+  );
+}
+
+describe("drop-in page in Chromium", { skip: chromium.available ? false : chromium.reason }, () => {
+  let browser: Browser;
+  before(async () => {
+    if (chromium.available) browser = await launch(chromium.value);
+  });
+  after(() => browser?.close());
+
+  test("three files, one of 40 MiB, dropped and picked: the bars move and every file reaches ready", async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    const page = await browser.newPage();
+    await signIn(page, site);
+    await writePng(join(site.dir, "photo.png"), { width: 64, height: 48, rgb: [200, 80, 40] });
+    await writeRandomFile(join(site.dir, "big.bin"), BIG);
+    await throttleUploads(page, 16 * MiB);
+
+    await page.setInputFiles("#picker", [join(site.dir, "photo.png"), join(site.dir, "big.bin")]);
+    await dropTextFile(page, "notes.txt", "dropped from the desktop\n");
+
+    // Sample the big file's bar until it is done: it must show values between empty and full.
+    const fractions = new Set<number>();
+    const big = row(page, "big.bin");
+    for (let state = ""; state !== "ready"; state = (await big.getAttribute("data-state")) ?? "") {
+      assert.ok(!["rejected", "failed", "cancelled"].includes(state), (await big.textContent()) ?? "");
+      const bar = await big.locator("progress").evaluate((p: HTMLProgressElement) => [p.value, p.max]);
+      if (bar[0]! > 0 && bar[0]! < bar[1]!) fractions.add(Math.round((bar[0]! / bar[1]!) * 100));
+      await page.waitForTimeout(50);
+    }
+    assert.ok(fractions.size >= 3, `the bar moved through several values: ${[...fractions].join(", ")}`);
+
+    for (const name of ["photo.png", "big.bin", "notes.txt"]) {
+      assert.equal(await settledState(page, name), "ready", name);
+    }
+    assert.match((await big.locator(".meta").textContent()) ?? "", /40 MiB/);
+    // The image gets a thumbnail from a presigned GET of itself, and it loads.
+    const thumb = row(page, "photo.png").locator(".thumb img");
+    await thumb.waitFor();
+    await page.waitForFunction(
+      (img) => (img as HTMLImageElement).naturalWidth === 64,
+      await thumb.elementHandle(),
+    );
+    await page.close();
+  });
+
+  test("a file of a forbidden type shows its rejection and the reason", async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    const page = await browser.newPage();
+    await signIn(page, site);
+    await writeFile(join(site.dir, "page.html"), "<p>not allowed here</p>\n");
+    await page.setInputFiles("#picker", join(site.dir, "page.html"));
+    assert.equal(await settledState(page, "page.html"), "rejected");
+    assert.match(
+      (await row(page, "page.html").locator(".state").textContent()) ?? "",
+      /Rejected: Type text\/html is not allowed/,
+    );
+    await page.close();
+  });
+
+  test("a reload during the big upload resumes it: stored parts are not sent again", async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    const page = await browser.newPage();
+    await signIn(page, site);
+    const path = join(site.dir, "big.bin");
+    await writeRandomFile(path, BIG);
+    await throttleUploads(page, 8 * MiB);
+
+    const stored = new Set<number>();
+    const sentAfterReload = new Set<number>();
+    let reloaded = false;
+    let firstStored = () => {};
+    const partStored = new Promise<void>((resolve) => {
+      firstStored = resolve;
+    });
+    const partNumber = (url: string) => Number(new URL(url).searchParams.get("partNumber"));
+    page.on("requestfinished", async (request) => {
+      if (request.method() !== "PUT" || !request.url().includes("partNumber=")) return;
+      if (!reloaded && (await request.response())?.status() === 200) {
+        stored.add(partNumber(request.url()));
+        firstStored();
+      }
+    });
+    page.on("request", (request) => {
+      if (reloaded && request.method() === "PUT" && request.url().includes("partNumber=")) {
+        sentAfterReload.add(partNumber(request.url()));
+      }
+    });
+
+    await page.setInputFiles("#picker", path);
+    const big = row(page, "big.bin");
+    await page.waitForFunction(() => document.querySelector("li.file[data-file-id]") !== null);
+    const uploadId = await big.getAttribute("data-file-id");
+    await partStored;
+    assert.ok(stored.size >= 1 && stored.size < BIG_PARTS, `parts stored before the reload: ${[...stored]}`);
+
+    reloaded = true;
+    await page.reload();
+    await page.waitForSelector("#workspace:not([hidden])"); // still signed in (sessionStorage)
+    await page.setInputFiles("#picker", path);
+    assert.equal(await settledState(page, "big.bin"), "ready");
+
+    assert.equal(await big.getAttribute("data-file-id"), uploadId, "the same upload was continued");
+    assert.match((await big.locator(".state").textContent()) ?? "", /resumed/);
+    const resent = [...sentAfterReload].filter((n) => stored.has(n));
+    assert.deepEqual(resent, [], "no stored part was sent again");
+    assert.ok(
+      sentAfterReload.size < BIG_PARTS,
+      `${sentAfterReload.size} of ${BIG_PARTS} parts sent after reload`,
+    );
+    await page.close();
+  });
+
+  test("storage refuses an origin that is not in the allowlist, and serves the page's own", async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    // Another origin: the same host on another port.
+    const other = createServer((_req, res) => res.end("<!doctype html><title>other</title>"));
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    t.after(() => new Promise<void>((resolve) => other.close(() => resolve())));
+    const otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const pageOrigin = new URL(site.harness.url).origin;
+
+    const preflight = (origin: string) =>
+      fetch(`${site.harness.storeEndpoint}/sluice/some/key`, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "PUT",
+          "access-control-request-headers": "content-type",
+        },
+      });
+    const refused = await preflight(otherOrigin);
+    assert.equal(refused.headers.get("access-control-allow-origin"), null);
+    assert.ok(refused.status >= 400, `preflight from ${otherOrigin}: ${refused.status}`);
+    const allowed = await preflight(pageOrigin);
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.headers.get("access-control-allow-origin"), pageOrigin);
+
+    // The same presigned PUT from a page of each origin, in Chromium.
+    const grant = async (name: string) => {
+      const res = await site.harness.api("/v1/uploads", {
+        method: "POST",
+        json: { profile: "default", name, size: 5, type: "text/plain" },
+      });
+      return ((await res.json()) as { put: { url: string; headers: Record<string, string> } }).put;
+    };
+    const tryPut = async (origin: string, put: { url: string; headers: Record<string, string> }) => {
+      const page = await browser.newPage();
+      await page.goto(origin);
+      const outcome = await page.evaluate(async ({ url, headers }) => {
+        const sent = { ...headers };
+        delete sent["content-length"];
+        try {
+          const res = await fetch(url, { method: "PUT", headers: sent, body: "hello" });
+          return `status ${res.status} etag ${res.headers.get("etag") ? "visible" : "hidden"}`;
+        } catch (error) {
+          return `refused: ${(error as Error).message}`;
+        }
+      }, put);
+      await page.close();
+      return outcome;
+    };
+    assert.match(await tryPut(otherOrigin, await grant("a.txt")), /^refused: Failed to fetch/);
+    assert.equal(await tryPut(pageOrigin, await grant("b.txt")), "status 200 etag visible");
+  });
+});
