@@ -1,5 +1,6 @@
 import { after, before, describe } from "node:test";
 import { authConformance } from "./auth.ts";
+import { browserConformance } from "./browser.ts";
 import { bucketConformance } from "./buckets.ts";
 import { checksumConformance } from "./checksums.ts";
 import { realClientConformance } from "./clients.ts";
@@ -20,6 +21,7 @@ export const SUITES = {
   auth: authConformance,
   realClients: realClientConformance,
   streaming: streamingConformance,
+  browser: browserConformance,
 } as const;
 
 /**
