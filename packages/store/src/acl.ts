@@ -2,7 +2,7 @@ import { readSmallBody } from "./body/ingest.ts";
 import type { Operation, RequestTarget, S3Request, StoreContext, StoreExtension } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import type { ObjectRecord } from "./storage/catalog.ts";
-import { parseXml } from "./xml.ts";
+import { parseXml, xmlList } from "./xml.ts";
 
 /**
  * Canned ACLs (S3 "Access control list (ACL) overview"). Every access key of
@@ -87,11 +87,6 @@ function grantsXml(acl: string | undefined): string {
   );
 }
 
-function asList(value: unknown): unknown[] {
-  if (value === undefined || value === "") return [];
-  return Array.isArray(value) ? value : [value];
-}
-
 /**
  * The ACL a PutBucketAcl/PutObjectAcl asks for: the x-amz-acl header, or an
  * AccessControlPolicy whose AllUsers grants map onto a canned ACL. Other
@@ -110,7 +105,7 @@ async function requestedAcl(request: S3Request): Promise<CannedAcl> {
   const list = policy.AccessControlList;
   if (list !== undefined && (typeof list !== "object" || list === null)) throw s3Error("MalformedXML");
   const permissions = new Set<string>();
-  for (const grant of asList((list as { Grant?: unknown } | undefined)?.Grant)) {
+  for (const grant of xmlList((list as { Grant?: unknown } | undefined)?.Grant)) {
     if (typeof grant !== "object" || grant === null) throw s3Error("MalformedXML");
     const { Grantee: grantee, Permission: permission } = grant as { Grantee?: unknown; Permission?: unknown };
     if (typeof grantee !== "object" || grantee === null || typeof permission !== "string")

@@ -2,7 +2,7 @@ import { SluiceError } from "@sluice/core";
 import { readSmallBody } from "./body/ingest.ts";
 import type { Operation, RequestTarget, S3Response, StoreContext, StoreExtension } from "./context.ts";
 import { s3Error } from "./errors.ts";
-import { parseXml, xmlDocument } from "./xml.ts";
+import { parseXml, xmlDocument, xmlList } from "./xml.ts";
 
 /**
  * Bucket CORS (S3 "Using cross-origin resource sharing"): the ?cors
@@ -22,13 +22,8 @@ const METHODS = new Set(["GET", "PUT", "POST", "DELETE", "HEAD"]);
 const MAX_RULES = 100;
 const VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method";
 
-function asList(value: unknown): unknown[] {
-  if (value === undefined || value === "") return [];
-  return Array.isArray(value) ? value : [value];
-}
-
 function strings(value: unknown): string[] {
-  return asList(value).map((item) => {
+  return xmlList(value).map((item) => {
     if (typeof item !== "string") throw s3Error("MalformedXML");
     return item;
   });
@@ -36,7 +31,7 @@ function strings(value: unknown): string[] {
 
 /** Parses and validates a CORSConfiguration document. */
 export function parseCorsConfiguration(xml: string): CorsRule[] {
-  const rules = asList(parseXml(xml, "CORSConfiguration").CORSRule);
+  const rules = xmlList(parseXml(xml, "CORSConfiguration").CORSRule);
   if (rules.length === 0 || rules.length > MAX_RULES) throw s3Error("MalformedXML");
   return rules.map((item) => {
     if (typeof item !== "object" || item === null) throw s3Error("MalformedXML");

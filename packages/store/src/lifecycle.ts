@@ -3,7 +3,7 @@ import { SluiceError } from "@sluice/core";
 import { readSmallBody } from "./body/ingest.ts";
 import type { Operation, StoreContext, StoreExtension } from "./context.ts";
 import { s3Error } from "./errors.ts";
-import { parseXml, xmlDocument } from "./xml.ts";
+import { parseXml, xmlDocument, xmlList } from "./xml.ts";
 
 /**
  * Bucket lifecycle (S3 "Managing your storage lifecycle"): the ?lifecycle
@@ -22,11 +22,6 @@ export interface LifecycleRule {
 
 const MAX_RULES = 1000;
 const PAGE = 500;
-
-function asList(value: unknown): unknown[] {
-  if (value === undefined || value === "") return [];
-  return Array.isArray(value) ? value : [value];
-}
 
 function element(value: unknown): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
@@ -70,7 +65,7 @@ function rulePrefix(rule: Record<string, unknown>): string {
 
 /** Parses and validates a LifecycleConfiguration document. */
 export function parseLifecycleConfiguration(xml: string): LifecycleRule[] {
-  const rules = asList(parseXml(xml, "LifecycleConfiguration").Rule);
+  const rules = xmlList(parseXml(xml, "LifecycleConfiguration").Rule);
   if (rules.length === 0 || rules.length > MAX_RULES) throw s3Error("MalformedXML");
   const ids = new Set<string>();
   return rules.map((item) => {

@@ -69,3 +69,9 @@ export function parseXml(text: string, root: string): Record<string, unknown> {
     throw s3Error("MalformedXML");
   return content as Record<string, unknown>;
 }
+
+/** A parsed element that may repeat, as a list (absent or empty: none). */
+export function xmlList(value: unknown): unknown[] {
+  if (value === undefined || value === "") return [];
+  return Array.isArray(value) ? value : [value];
+}

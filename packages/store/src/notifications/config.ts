@@ -1,7 +1,7 @@
 import { readSmallBody } from "../body/ingest.ts";
 import type { Operation } from "../context.ts";
 import { s3Error } from "../errors.ts";
-import { parseXml, xmlDocument } from "../xml.ts";
+import { parseXml, xmlDocument, xmlList } from "../xml.ts";
 
 /**
  * A bucket's notification configuration (S3 "Amazon S3 Event
@@ -31,11 +31,6 @@ export const SUPPORTED_EVENTS = new Set([
 const KINDS = ["Topic", "Queue", "CloudFunction"] as const;
 const MAX_RULES = 100;
 
-function asList(value: unknown): unknown[] {
-  if (value === undefined || value === "") return [];
-  return Array.isArray(value) ? value : [value];
-}
-
 function record(value: unknown): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw s3Error("MalformedXML");
   return value as Record<string, unknown>;
@@ -47,7 +42,7 @@ function keyFilter(filter: unknown): { prefix: string; suffix: string } {
   const s3Key = record(filter).S3Key;
   if (s3Key === undefined || s3Key === "") return out;
   const seen = new Set<string>();
-  for (const item of asList(record(s3Key).FilterRule)) {
+  for (const item of xmlList(record(s3Key).FilterRule)) {
     const { Name: name, Value: value } = record(item);
     const lower = typeof name === "string" ? name.toLowerCase() : "";
     if ((lower !== "prefix" && lower !== "suffix") || typeof value !== "string" || seen.has(lower))
@@ -67,7 +62,7 @@ export function parseNotificationConfiguration(
   const rules: NotificationRule[] = [];
   const ids = new Set<string>();
   for (const kind of KINDS) {
-    for (const item of asList(document[`${kind}Configuration`])) {
+    for (const item of xmlList(document[`${kind}Configuration`])) {
       const entry = record(item);
       const arn = entry[kind];
       if (typeof arn !== "string" || arn === "") throw s3Error("MalformedXML");
@@ -76,7 +71,7 @@ export function parseNotificationConfiguration(
           "InvalidArgument",
           `Unable to validate the following destination configurations: ${arn.slice(0, 256)}`,
         );
-      const events = asList(entry.Event).map((event) => {
+      const events = xmlList(entry.Event).map((event) => {
         if (typeof event !== "string" || !SUPPORTED_EVENTS.has(event))
           throw s3Error(
             "InvalidArgument",
