@@ -46,6 +46,7 @@ function exampleSigning(): SigningContext {
       rawPath: "/examplebucket/chunkObject.txt",
       query: [],
       header: (name) => EXAMPLE.headers.get(name),
+      headerNames: [...EXAMPLE.headers.keys()],
     },
     secretFor: (id) => (id === "AKIAIOSFODNN7EXAMPLE" ? EXAMPLE.secret : undefined),
     region: "us-east-1",

@@ -6,7 +6,9 @@ import { SluiceError } from "@sluice/core";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { uriEncode } from "./encoding.ts";
-import { type IncomingSignedRequest, verifyRequest } from "./verify.ts";
+import { type VerifyOptions, verifyRequest } from "./verify.ts";
+
+type Incoming = VerifyOptions["request"];
 
 // Requests are signed by the AWS SDK's own signer and verified by ours, so a
 // canonicalisation bug cannot hide by being the same on both sides.
@@ -42,15 +44,21 @@ const randomText = (min: number, max: number) => {
 };
 
 interface Signed {
-  request: IncomingSignedRequest;
+  request: Incoming;
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-function toIncoming(signed: HttpRequest): IncomingSignedRequest {
+function toIncoming(signed: HttpRequest): Incoming {
   const headers = new Map(Object.entries(signed.headers).map(([name, value]) => [name.toLowerCase(), value]));
   const query: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(signed.query)) query.push([name, String(value)]);
-  return { method: signed.method, rawPath: signed.path, query, header: (name) => headers.get(name) };
+  return {
+    method: signed.method,
+    rawPath: signed.path,
+    query,
+    header: (name) => headers.get(name),
+    headerNames: [...headers.keys()],
+  };
 }
 
 async function sdkSigned(options: {
@@ -102,7 +110,7 @@ async function sdkSigned(options: {
   return { request: toIncoming(signed), credentials };
 }
 
-function verify(signed: Signed, overrides: { request?: Partial<IncomingSignedRequest>; now?: Date } = {}) {
+function verify(signed: Signed, overrides: { request?: Partial<Incoming>; now?: Date } = {}) {
   return verifyRequest({
     request: { ...signed.request, ...overrides.request },
     secretFor: (id) =>
@@ -181,7 +189,7 @@ describe("verifyRequest against requests signed by @smithy/signature-v4", () => 
         query: { partNumber: "3", uploadId: "abc" },
       });
       verify(signed);
-      const tampered: Array<Partial<IncomingSignedRequest>> = [
+      const tampered: Array<Partial<Incoming>> = [
         { method: "GET" },
         { rawPath: "/bucket/dir/evil.png" },
         { rawPath: "/other/dir/photo.png" },
@@ -214,6 +222,26 @@ describe("verifyRequest against requests signed by @smithy/signature-v4", () => 
       }
       for (const change of tampered)
         rejects(() => verify(signed, { request: change }), "SignatureDoesNotMatch", 403);
+    }
+  });
+
+  test("an x-amz-* header the signer did not sign is refused (it could turn a PUT grant into a copy or make it public)", async () => {
+    for (const mode of ["header", "query"] as const) {
+      const signed = await sdkSigned({ mode, now: new Date(), headers: { "x-amz-meta-signed": "yes" } });
+      verify(signed);
+      for (const extra of ["x-amz-copy-source", "x-amz-acl", "x-amz-meta-other", "x-amz-tagging"]) {
+        const headerNames = [...signed.request.headerNames, extra];
+        rejects(
+          () => verify(signed, { request: { headerNames, header: withHeader(signed, extra, "x") } }),
+          "AccessDenied",
+          403,
+          /not signed/,
+        );
+      }
+      // Not x-amz-: ignored, as S3 does (browsers and proxies add such headers).
+      verify(signed, {
+        request: { headerNames: [...signed.request.headerNames, "x-amzn-trace-id", "user-agent"] },
+      });
     }
   });
 

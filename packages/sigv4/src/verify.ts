@@ -28,7 +28,10 @@ export interface IncomingSignedRequest {
 }
 
 export interface VerifyOptions {
-  request: IncomingSignedRequest;
+  request: IncomingSignedRequest & {
+    /** Lower-case names of every header present: x-amz-* ones must all be signed. */
+    headerNames: readonly string[];
+  };
   /** The secret of an access key, or undefined when the key is unknown. */
   secretFor: (accessKeyId: string) => string | undefined;
   region: string;
@@ -63,7 +66,9 @@ export interface VerifiedRequest {
 }
 
 /** Does the request carry SigV4 auth at all (else it is anonymous or another scheme)? */
-export function sigV4Kind(request: IncomingSignedRequest): "header" | "query" | undefined {
+export function sigV4Kind(
+  request: Pick<IncomingSignedRequest, "header" | "query">,
+): "header" | "query" | undefined {
   if (request.header("authorization")?.startsWith(`${ALGORITHM} `)) return "header";
   if (request.query.some(([name]) => name === "X-Amz-Algorithm")) return "query";
   return undefined;
@@ -304,6 +309,19 @@ export function verifyRequest(options: VerifyOptions): VerifiedRequest {
     stringToSign({ dateTime: parsed.dateTime, scope, canonicalRequest: canonical }),
   ).toString("hex");
   if (!sameSignature(expected, parsed.signature)) throw mismatch();
+  // As S3: an x-amz-* header the signer did not sign (x-amz-acl, x-amz-copy-source, x-amz-meta-*...)
+  // would change what a grant allows, so the request is refused. x-amz-content-sha256 is bound anyway.
+  const unsigned = request.headerNames.filter(
+    (name) =>
+      name.startsWith("x-amz-") && name !== "x-amz-content-sha256" && !parsed.signedHeaders.includes(name),
+  );
+  if (unsigned.length > 0) {
+    throw new SluiceError({
+      code: "AccessDenied",
+      status: 403,
+      message: "There were headers present in the request which were not signed",
+    });
+  }
 
   return {
     accessKeyId: parsed.accessKeyId,

@@ -30,6 +30,7 @@ export function authenticate(target: RequestTarget, store: StoreContext): Authen
     rawPath: target.rawPath,
     query: [...target.query],
     header: target.header,
+    headerNames: Object.keys(target.raw.headers),
   };
   if (!sigV4Kind(signed)) {
     let auth: AuthResult = { kind: "anonymous" };
