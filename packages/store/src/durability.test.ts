@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -11,6 +11,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
@@ -36,6 +37,16 @@ async function filesUnder(dir: string): Promise<Array<{ path: string; ino: numbe
     out.push({ path: relative(dir, full), ino: (await stat(full)).ino });
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** Blob files this process still has open (the store runs in the test's process). */
+async function openBlobFiles(dataDir: string): Promise<string[]> {
+  const open: string[] = [];
+  for (const fd of await readdir("/proc/self/fd")) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => "");
+    if (target.startsWith(join(dataDir, "blobs"))) open.push(relative(dataDir, target));
+  }
+  return open;
 }
 
 const blobFiles = async (dataDir: string) =>
@@ -133,6 +144,25 @@ describe("embedded store durability", () => {
       filesBefore,
       "old blob removed after the reader finished, new one kept",
     );
+  });
+
+  test("a client hanging up mid-download leaves no open file and no kept blob", async () => {
+    const before = await blobFiles(dataDir);
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "abandoned.bin", Body: randomBytes(8 * 1024 * 1024) }),
+    );
+    const url = `${store.endpoint}/${BUCKET}/abandoned.bin`;
+    const headers = signHeaders({ method: "GET", url, credentials, region: "us-east-1" });
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(url, { headers }, (res) => res.once("data", () => req.destroy()));
+      req.on("close", () => resolve());
+      req.end();
+    });
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "abandoned.bin" }));
+    await sleep(100);
+    const open = await openBlobFiles(dataDir);
+    assert.deepEqual(open, [], "no descriptor left on a blob");
+    assert.deepEqual(await blobFiles(dataDir), before, "the deleted object's blob was removed");
   });
 
   test("completing a multipart upload moves no bytes: the object's files are the part files", async () => {

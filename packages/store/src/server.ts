@@ -2,6 +2,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { pipeline } from "node:stream";
 import { resolveAddress } from "./addressing.ts";
 import { authenticate } from "./auth.ts";
 import type { Operation, RequestTarget, S3Request, S3Response, StoreContext } from "./context.ts";
@@ -79,8 +80,8 @@ function send(raw: IncomingMessage, res: ServerResponse, response: S3Response): 
     res.setHeader("content-length", Buffer.byteLength(body));
     res.end(body);
   } else {
-    body.once("error", () => res.destroy());
-    body.pipe(res);
+    // pipeline, not pipe: a client that hangs up mid-download also closes the blob files behind `body`.
+    pipeline(body, res, () => {});
   }
 }
 
