@@ -60,6 +60,9 @@ const TRUSTED_PROFILE_FREE_PATHS = new Set(["/healthz", "/readyz", "/metrics", "
 export async function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const log = options.logger ?? createLogger(config.log.level);
   const target = storageTarget(config);
+  for (const [name, profile] of Object.entries(config.profiles)) {
+    if (profile.derivatives?.length) log.warn({ profile: name }, "image derivatives are not implemented yet: ignored");
+  }
   const s3 = createS3Client(target);
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
   const { db } = database;
@@ -108,10 +111,14 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     return (await options.web(c.req.raw, host)) ?? notFoundResponse();
   });
   app.use("*", requestLog({ log, metrics }));
+  app.use("*", async (c, next) => {
+    c.set("ip", clientIp(c, config.server.trustProxy));
+    await next();
+  });
   if (config.rateLimits.requestsPerMinutePerIp) {
     const perIp = new RateLimiter(config.rateLimits.requestsPerMinutePerIp);
     app.use("*", async (c, next) => {
-      if (!TRUSTED_PROFILE_FREE_PATHS.has(c.req.path)) perIp.hit(clientIp(c) ?? "unknown");
+      if (!TRUSTED_PROFILE_FREE_PATHS.has(c.req.path)) perIp.hit(c.get("ip") ?? "unknown");
       await next();
     });
   }

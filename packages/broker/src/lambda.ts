@@ -7,11 +7,14 @@ import type { BrokerConfig } from "./config/schema.ts";
 
 export function createLambdaHandler(config: BrokerConfig, options: BrokerOptions = {}) {
   let broker: Promise<Broker> | undefined;
-  return async (
-    event: Parameters<ReturnType<typeof handle>>[0],
-    context: Parameters<ReturnType<typeof handle>>[1],
-  ) => {
+  type Handler = ReturnType<typeof handle>;
+  const handler = async (event: Parameters<Handler>[0], context: Parameters<Handler>[1]) => {
     broker ??= createBroker(config, { sweeper: false, ...options });
     return handle((await broker).app)(event, context);
   };
+  /** Releases the database and storage client (tests; Lambda itself just freezes the process). */
+  handler.close = async () => {
+    await (await broker)?.close();
+  };
+  return handler;
 }

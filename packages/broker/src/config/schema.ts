@@ -90,6 +90,8 @@ export const configSchema = z
         port: integerish.min(0).max(65535).default(8080),
         /** Origin clients reach the broker at (share links are built on it); defaults to the request's origin. */
         publicUrl: z.url().optional(),
+        /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+        trustProxy: booleanish.default(false),
         /** Largest JSON body accepted by the API. */
         bodyLimit: size.prefault("64KB"),
       })

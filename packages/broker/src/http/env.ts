@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import type { Principal } from "../auth/principal.ts";
 
 export interface AppEnv {
-  Variables: { principal: Principal };
+  Variables: { principal: Principal; ip: string | undefined };
 }
 
 export function createRouter(): OpenAPIHono<AppEnv> {
@@ -20,13 +20,24 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   });
 }
 
-/** Client address: the socket's peer on Node (forwarded headers are not trusted). */
-export function clientIp(c: Context): string | undefined {
+/**
+ * Client address: the socket's peer on Node, API Gateway's source IP on Lambda;
+ * X-Forwarded-For only when server.trustProxy says a proxy in front sets it.
+ */
+export function clientIp(c: Context, trustProxy = false): string | undefined {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
   const env = c.env as
     | {
         incoming?: { socket?: { remoteAddress?: string } };
-        requestContext?: { identity?: { sourceIp?: string } };
+        requestContext?: { identity?: { sourceIp?: string }; http?: { sourceIp?: string } };
       }
     | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? env?.requestContext?.identity?.sourceIp;
+  return (
+    env?.incoming?.socket?.remoteAddress ??
+    env?.requestContext?.http?.sourceIp ??
+    env?.requestContext?.identity?.sourceIp
+  );
 }

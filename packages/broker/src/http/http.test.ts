@@ -155,3 +155,26 @@ describe("quotas", () => {
     );
   });
 });
+
+describe("per-IP rate limit", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      config: { server: { trustProxy: true }, rateLimits: { requestsPerMinutePerIp: 3 } },
+    });
+  });
+  after(() => h?.close());
+
+  it("counts per client address (X-Forwarded-For behind a trusted proxy), health checks exempt", async () => {
+    const hit = (ip: string) =>
+      fetch(`${h.url}/l/${"A".repeat(32)}`, { headers: { "x-forwarded-for": `${ip}, 10.0.0.1` } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await hit("198.51.100.7")).status);
+    assert.deepEqual(statuses, [404, 404, 404, 429]);
+    assert.equal((await hit("198.51.100.8")).status, 404, "another client is unaffected");
+    assert.equal(
+      (await fetch(`${h.url}/healthz`, { headers: { "x-forwarded-for": "198.51.100.7" } })).status,
+      200,
+    );
+  });
+});

@@ -7,7 +7,7 @@ import { audit } from "../db/audit.ts";
 import { insertLink } from "../db/links.ts";
 import { getOwnedUpload, listFiles, transitionUpload } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
-import { clientIp, createRouter } from "../http/env.ts";
+import { createRouter } from "../http/env.ts";
 import { newLinkToken } from "../links/tokens.ts";
 import { removeStorage } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
@@ -143,7 +143,7 @@ export function fileRoutes(ctx: BrokerContext) {
         tenant: principal.tenant,
         user: principal.user,
         subject: row.id,
-        ip: clientIp(c),
+        ip: c.get("ip"),
       });
     }
     return c.body(null, 204);
@@ -159,7 +159,7 @@ export function fileRoutes(ctx: BrokerContext) {
       tenant: principal.tenant,
       user: principal.user,
       subject: row.id,
-      ip: clientIp(c),
+      ip: c.get("ip"),
     });
     ctx.metrics.inc("sluice_downloads_total", { via: "owner" }, "Download grants");
     if (c.req.valid("query").json !== undefined) {
@@ -198,7 +198,7 @@ export function fileRoutes(ctx: BrokerContext) {
       tenant: principal.tenant,
       user: principal.user,
       subject: row.id,
-      ip: clientIp(c),
+      ip: c.get("ip"),
       detail: { link: link.id, expiresIn, maxDownloads: link.max_downloads },
     });
     const base = ctx.config.server.publicUrl ?? new URL(c.req.url).origin;

@@ -7,7 +7,7 @@ import { audit } from "../db/audit.ts";
 import { getOwnedLink, revokeLink, useLink } from "../db/links.ts";
 import { getUpload } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
-import { clientIp, createRouter } from "../http/env.ts";
+import { createRouter } from "../http/env.ts";
 import { linkTokenHash } from "../links/tokens.ts";
 import { errorResponses, IdParams } from "./schemas.ts";
 
@@ -54,7 +54,7 @@ export function linkRoutes(ctx: BrokerContext) {
         tenant: principal.tenant,
         user: principal.user,
         subject: link.upload_id,
-        ip: clientIp(c),
+        ip: c.get("ip"),
         detail: { link: id },
       });
     }
@@ -77,7 +77,7 @@ export function publicLinkRoutes(ctx: BrokerContext) {
       tenant: file.tenant,
       user: file.user_id,
       subject: file.id,
-      ip: clientIp(c),
+      ip: c.get("ip"),
     });
     ctx.metrics.inc("sluice_downloads_total", { via: "link" }, "Download grants");
     c.header("cache-control", "no-store");

@@ -4,7 +4,7 @@ import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { getOwnedUpload } from "../db/uploads.ts";
 import { MAX_OBJECT_SIZE } from "../grants/profile.ts";
-import { clientIp, createRouter } from "../http/env.ts";
+import { createRouter } from "../http/env.ts";
 import { abortUpload, completeUpload } from "../uploads/complete.ts";
 import { createUpload, reissueGrant } from "../uploads/create.ts";
 import { listStoredParts, MAX_PARTS_PER_BATCH, signParts } from "../uploads/parts.ts";
@@ -146,7 +146,7 @@ export function uploadRoutes(ctx: BrokerContext) {
     const grant = await createUpload(ctx, {
       owner: c.get("principal"),
       request: c.req.valid("json"),
-      ip: clientIp(c),
+      ip: c.get("ip"),
     });
     return c.json(grant, 201);
   });
@@ -181,7 +181,7 @@ export function uploadRoutes(ctx: BrokerContext) {
   app.openapi(routes.complete, async (c) => {
     const row = await owned(c.req.valid("param").id, c.get("principal"));
     const body = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
-    const after = await completeUpload(ctx, { row, parts: body.parts, source: "client", ip: clientIp(c) });
+    const after = await completeUpload(ctx, { row, parts: body.parts, source: "client", ip: c.get("ip") });
     // Give verification a moment so most clients see `ready` in this answer.
     if (after.state === "uploaded") await ctx.waitForVerification(row.id, 5000);
     return c.json(uploadView((await getOwnedUpload(ctx.db, row.id, c.get("principal")))!), 200);

@@ -65,7 +65,10 @@ export function createWorker(options: {
         if (again) {
           again = false;
           pass();
-        } else timer = setTimeout(pass, pollMs);
+        } else {
+          timer = setTimeout(pass, pollMs);
+          timer.unref();
+        }
       });
   }
 

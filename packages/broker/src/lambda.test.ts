@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startStore } from "@sluice/store";
+import pino from "pino";
+import { signToken } from "./auth/jwt.ts";
+import { parseConfig } from "./config/load.ts";
+import { createLambdaHandler } from "./lambda.ts";
+import { TEST_SECRET } from "./test/harness.ts";
+
+/** An API Gateway HTTP API (payload 2.0) event. */
+function event(options: { method: string; path: string; headers?: Record<string, string>; body?: string }) {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: options.path,
+    rawQueryString: "",
+    headers: { host: "api.example.com", ...options.headers },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "api",
+      domainName: "api.example.com",
+      http: {
+        method: options.method,
+        path: options.path,
+        protocol: "HTTP/1.1",
+        sourceIp: "203.0.113.9",
+        userAgent: "test",
+      },
+      requestId: "r1",
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    body: options.body,
+    isBase64Encoded: false,
+  };
+}
+
+describe("AWS Lambda handler", () => {
+  let dir: string;
+  let store: Awaited<ReturnType<typeof startStore>>;
+  let handler: ReturnType<typeof createLambdaHandler>;
+  let config: ReturnType<typeof parseConfig>;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sluice-lambda-"));
+    const credentials = { accessKeyId: "AKLAMBDA", secretAccessKey: randomBytes(20).toString("hex") };
+    store = await startStore({ dataDir: join(dir, "store"), port: 0, credentials: [credentials] });
+    config = parseConfig({
+      dataDir: join(dir, "broker"),
+      storage: { endpoint: store.endpoint, ...credentials },
+      auth: { jwt: { secret: TEST_SECRET } },
+    });
+    handler = createLambdaHandler(config, { logger: pino({ level: "silent" }) });
+  });
+  after(async () => {
+    await handler?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const invoke = (e: ReturnType<typeof event>) =>
+    // biome-ignore lint/suspicious/noExplicitAny: a hand-built API Gateway event
+    handler(e as any, {} as any) as Promise<{
+      statusCode: number;
+      body: string;
+      headers: Record<string, string>;
+    }>;
+
+  it("serves the same app behind API Gateway: health, auth, a grant that storage accepts", async () => {
+    assert.equal((await invoke(event({ method: "GET", path: "/healthz" }))).statusCode, 200);
+    assert.equal((await invoke(event({ method: "GET", path: "/v1/files" }))).statusCode, 401);
+    const token = await signToken({
+      secret: TEST_SECRET,
+      tenant: "acme",
+      user: "alice",
+      jwt: config.auth.jwt,
+    });
+    const res = await invoke(
+      event({
+        method: "POST",
+        path: "/v1/uploads",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "l.txt", size: 3, type: "text/plain" }),
+      }),
+    );
+    assert.equal(res.statusCode, 201, res.body);
+    const grant = JSON.parse(res.body) as { put: { url: string; headers: Record<string, string> } };
+    const { "content-length": _, ...headers } = grant.put.headers;
+    const put = await fetch(grant.put.url, { method: "PUT", headers, body: "abc" });
+    assert.equal(put.status, 200);
+  });
+});
