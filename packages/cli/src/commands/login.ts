@@ -8,9 +8,15 @@ import { configFile, forgetLogin, maskToken, resolveCredentials, saveLogin } fro
 export function loginCommand(): Command {
   return new Command("login")
     .description("check a broker URL and token, then remember them (~/.sluice/config.json, mode 0600)")
-    .requiredOption("--url <url>", "broker URL, e.g. https://files.example.com")
-    .option("--token <token>", "API key or token; '-' reads it from stdin (keeps it out of shell history)")
-    .action(async (flags: { url: string; token?: string }) => {
+    .usage("--url URL [--token TOKEN | --token -]")
+    .addHelpText(
+      "after",
+      "\nUses the global --url and --token; without --token (or with '-') the token is read from stdin,\nwhich keeps it out of the shell history.",
+    )
+    .action(async (_flags: unknown, command: Command) => {
+      const flags = globalFlags(command);
+      if (!flags.url)
+        throw usageError("Missing --url: sluice login --url https://files.example.com --token -");
       const token = flags.token === "-" || flags.token === undefined ? await readStdin() : flags.token;
       if (!token) throw usageError("No token given: pass --token TOKEN or pipe it with --token -");
       let url: URL;

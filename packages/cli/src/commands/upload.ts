@@ -88,8 +88,9 @@ export function uploadCommand(): Command {
       process.off("SIGTERM", onSignal);
       client.close();
 
+      // Failures go to stderr in both modes, so a script piping --json still shows them to its user.
+      for (const outcome of outcomes) if (json ? failed(outcome) : true) printOutcome(outcome);
       if (json) printJson(outcomes.map(toJson));
-      else for (const outcome of outcomes) printOutcome(outcome);
       process.exitCode = worstExit(outcomes);
     });
 }
@@ -125,6 +126,10 @@ function printOutcome(outcome: Outcome): void {
       `${result!.id}  ${result!.name}  ${formatBytes(result!.size)}  ${settled!.state}${resumed}\n`,
     );
   }
+}
+
+function failed(outcome: Outcome): boolean {
+  return outcome.error !== undefined || outcome.settled?.state === "rejected";
 }
 
 /** The exit code of the first failure, so scripts see why. */

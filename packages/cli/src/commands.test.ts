@@ -1,0 +1,128 @@
+// The CLI's other commands against a running `sluice serve`, as separate processes.
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { randomFile } from "@sluice/client/testing";
+import { type CliOptions, runCli, type Serve, startServe } from "./test/cli.ts";
+
+describe("sluice commands against a local serve", () => {
+  let root: string;
+  let serve: Serve;
+  let dev: CliOptions;
+  let fileId: string;
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "sluice-commands-"));
+    serve = await startServe(["--data", "data", "--port", "0", "--store-port", "0"], {
+      cwd: root,
+      env: { HOME: root },
+    });
+    dev = { cwd: root, env: { HOME: root, SLUICE_URL: serve.url, SLUICE_TOKEN: serve.token } };
+    const file = await randomFile(root, "notes.bin", 1000);
+    const upload = await runCli(["upload", file.path, "--json"], dev);
+    assert.equal(upload.code, 0, upload.stderr);
+    fileId = (JSON.parse(upload.stdout) as Array<{ id: string }>)[0]!.id;
+  });
+  after(async () => {
+    await serve.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test("share makes a link limited in uses; revoke kills a link at once", async () => {
+    const shared = await runCli(["share", fileId, "--expires", "1h", "--max-downloads", "1", "--json"], dev);
+    assert.equal(shared.code, 0, shared.stderr);
+    const link = JSON.parse(shared.stdout) as { id: string; url: string };
+    assert.equal((await fetch(link.url, { redirect: "manual" })).status, 302);
+    assert.notEqual((await fetch(link.url, { redirect: "manual" })).status, 302, "one use only");
+
+    const second = JSON.parse((await runCli(["share", fileId, "--json"], dev)).stdout) as {
+      id: string;
+      url: string;
+    };
+    const revoked = await runCli(["revoke", second.id], dev);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.notEqual((await fetch(second.url, { redirect: "manual" })).status, 302);
+    assert.equal((await runCli(["revoke", "no-such-link"], dev)).code, 4);
+  });
+
+  test("apikey create makes a key for another user, who sees none of dev's files", async () => {
+    const created = await runCli(
+      ["apikey", "create", "--data", "data", "--tenant", "local", "--user", "bob", "--json"],
+      { cwd: root, env: { HOME: root } },
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const { key } = JSON.parse(created.stdout) as { key: string };
+    const bob = { cwd: root, env: { HOME: root, SLUICE_URL: serve.url, SLUICE_TOKEN: key } };
+    const ls = await runCli(["ls", "--json"], bob);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(JSON.parse(ls.stdout), []);
+    const stolen = await runCli(["download", fileId, "-o", join(root, "stolen")], bob);
+    assert.equal(stolen.code, 4, "another user's id is not found");
+    const missingFlag = await runCli(["apikey", "create", "--data", "data"], {
+      cwd: root,
+      env: { HOME: root },
+    });
+    assert.equal(missingFlag.code, 2);
+  });
+
+  test("login saves URL and token privately; token shows them masked; logout forgets them", async () => {
+    const home = { cwd: root, env: { HOME: join(root, "login-home") } };
+    const bad = await runCli(["login", "--url", serve.url, "--token", "sk_wrong"], home);
+    assert.equal(bad.code, 3, "a wrong token is refused before anything is saved");
+    const login = await runCli(["login", "--url", serve.url, "--token", serve.token], home);
+    assert.equal(login.code, 0, login.stderr);
+    const saved = join(root, "login-home", ".sluice", "config.json");
+    assert.equal(JSON.parse(await readFile(saved, "utf8")).url, serve.url);
+    assert.equal((await stat(saved)).mode & 0o777, 0o600);
+    const shown = await runCli(["token"], home);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.ok(!shown.stdout.includes(serve.token), "the token is never printed");
+    assert.match(shown.stdout, /config\.json/);
+    assert.equal((await runCli(["ls"], home)).code, 0);
+    assert.equal((await runCli(["logout"], home)).code, 0);
+    assert.equal((await runCli(["ls"], home)).code, 3);
+  });
+
+  test("setup applies CORS to the bucket on an S3 endpoint; policy prints IAM JSON", async () => {
+    const credentials = JSON.parse(await readFile(join(root, "data", "store-credentials.json"), "utf8"));
+    const setup = await runCli(
+      [
+        "setup",
+        "--endpoint",
+        serve.storeEndpoint,
+        "--bucket",
+        "sluice",
+        "--cors-origin",
+        "https://app.example",
+      ],
+      {
+        cwd: root,
+        env: {
+          HOME: root,
+          SLUICE_STORAGE_ACCESS_KEY_ID: credentials.accessKeyId,
+          SLUICE_STORAGE_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        },
+      },
+    );
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.ok(!setup.stdout.includes(credentials.secretAccessKey));
+    const preflight = await fetch(`${serve.storeEndpoint}/sluice/some/key`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "PUT" },
+    });
+    assert.equal(preflight.headers.get("access-control-allow-origin"), "https://app.example");
+
+    const policy = await runCli(["policy", "--bucket", "uploads"], { cwd: root, env: { HOME: root } });
+    assert.equal(policy.code, 0, policy.stderr);
+    assert.equal(JSON.parse(policy.stdout).Statement[1].Resource[0], "arn:aws:s3:::uploads");
+  });
+
+  test("rm deletes a file; it is gone from ls", async () => {
+    const removed = await runCli(["rm", fileId], dev);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(JSON.parse((await runCli(["ls", "--json"], dev)).stdout), []);
+    assert.equal((await runCli(["rm", fileId], dev)).code, 4);
+  });
+});
