@@ -1,4 +1,5 @@
 // Operations the CLI runs without a running broker: API keys, tokens, bucket setup.
+import { PutBucketNotificationConfigurationCommand } from "@aws-sdk/client-s3";
 import { errors } from "@sluice/core";
 import { issueApiKey } from "./auth/apiKeys.ts";
 import { signToken } from "./auth/jwt.ts";
@@ -43,6 +44,30 @@ export async function setupBucket(config: BrokerConfig): Promise<void> {
   try {
     await ensureBucket(s3, target.bucket);
     await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins: config.cors.origins });
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * Asks storage to notify the broker of new objects: a bucket notification
+ * configuration sending s3:ObjectCreated:* to `arn` (a webhook target the
+ * store or MinIO knows by that ARN, pointing at POST /v1/events/s3).
+ */
+export async function setupBucketEvents(config: BrokerConfig, options: { arn: string }): Promise<void> {
+  const target = storageTarget(config);
+  const s3 = createS3Client(target);
+  try {
+    await s3.send(
+      new PutBucketNotificationConfigurationCommand({
+        Bucket: target.bucket,
+        NotificationConfiguration: {
+          TopicConfigurations: [
+            { Id: "sluice-broker", TopicArn: options.arn, Events: ["s3:ObjectCreated:*"] },
+          ],
+        },
+      }),
+    );
   } finally {
     s3.destroy();
   }

@@ -61,7 +61,8 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const log = options.logger ?? createLogger(config.log.level);
   const target = storageTarget(config);
   for (const [name, profile] of Object.entries(config.profiles)) {
-    if (profile.derivatives?.length) log.warn({ profile: name }, "image derivatives are not implemented yet: ignored");
+    if (profile.derivatives?.length)
+      log.warn({ profile: name }, "image derivatives are not implemented yet: ignored");
   }
   const s3 = createS3Client(target);
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));

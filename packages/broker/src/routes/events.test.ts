@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { setupBucketEvents } from "../admin.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
 
 const EVENTS_TOKEN = "events-token-for-tests-0123456789abcdef";
@@ -67,5 +71,58 @@ describe("storage event notifications", () => {
       ((await (await h.api(`/v1/uploads/${g.upload.id}`)).json()) as { state: string }).state,
       "pending",
     );
+  });
+});
+
+describe("storage events from the embedded store's webhook (signed deliveries)", () => {
+  let h: Harness;
+  const ARN = "arn:aws:sns:us-east-1:sluice:broker";
+  before(async () => {
+    // The store must know the broker's URL before the broker exists: reserve a port.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    h = await startHarness({
+      config: { server: { port }, events: { token: EVENTS_TOKEN } },
+      store: {
+        notificationTargets: [
+          { arn: ARN, url: `http://127.0.0.1:${port}/v1/events/s3`, secret: EVENTS_TOKEN },
+        ],
+      },
+    });
+    await setupBucketEvents(h.config, { arn: ARN });
+  });
+  after(() => h?.close());
+
+  it("an upload becomes ready without the client calling complete", async () => {
+    const g = await grant(h, { name: "quiet client.txt", size: 6, type: "text/plain" });
+    assert.equal((await putBytes(g.put, Buffer.from("quiet\n"))).status, 200);
+    const deadline = Date.now() + 10_000;
+    let state = "pending";
+    while (state !== "ready" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      state = ((await (await h.api(`/v1/uploads/${g.upload.id}`)).json()) as { state: string }).state;
+    }
+    assert.equal(state, "ready");
+  });
+
+  it("refuses a signature made with another secret or for another body", async () => {
+    const body = JSON.stringify({ Records: [] });
+    const t = Math.floor(Date.now() / 1000);
+    const sign = (secret: string, text: string) =>
+      `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${text}`).digest("hex")}`;
+    const post = (signature: string) =>
+      fetch(`${h.url}/v1/events/s3`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-sluice-signature": signature },
+        body,
+      });
+    assert.equal((await post(sign(EVENTS_TOKEN, body))).status, 200);
+    assert.equal((await post(sign("another-secret-another-secret-00", body))).status, 401);
+    assert.equal((await post(sign(EVENTS_TOKEN, `${body} `))).status, 401);
+    assert.equal((await post("t=1,v1=00")).status, 401);
   });
 });

@@ -1,13 +1,13 @@
 // POST /v1/events/s3: storage event notifications (S3 / MinIO / RGW JSON
-// format). An ObjectCreated event completes the matching upload, exactly as
+// format; who may send them: events-auth.ts). An ObjectCreated event completes the matching upload, exactly as
 // the client's own /complete would; both paths are idempotent.
-import { timingSafeEqual } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { getUploadByKey } from "../db/uploads.ts";
 import { createRouter } from "../http/env.ts";
 import { completeUpload } from "../uploads/complete.ts";
+import { bearerMatches, signatureMatches } from "./events-auth.ts";
 import { json } from "./schemas.ts";
 
 const EventBody = z
@@ -40,12 +40,6 @@ const route = createRoute({
   responses: { 200: json(z.object({ completed: z.number().int(), ignored: z.number().int() }), "Processed") },
 });
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** S3 event keys are URL-encoded with '+' for spaces. */
 function eventKey(raw: string): string | undefined {
   try {
@@ -58,11 +52,13 @@ function eventKey(raw: string): string | undefined {
 export function eventRoutes(ctx: BrokerContext) {
   const app = createRouter();
   app.use("/v1/events/s3", async (c, next) => {
-    const expected = ctx.config.events.token;
-    if (!expected) throw errors.notFound("Storage events are not enabled");
-    const given = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    if (!given || !sameSecret(given, expected))
-      throw errors.unauthorized("Invalid events token", "InvalidEventsToken");
+    const token = ctx.config.events.token;
+    if (!token) throw errors.notFound("Storage events are not enabled");
+    const signature = c.req.header("x-sluice-signature");
+    const ok = signature
+      ? signatureMatches({ header: signature, body: await c.req.text(), token })
+      : bearerMatches(c.req.header("authorization"), token);
+    if (!ok) throw errors.unauthorized("Invalid events token or signature", "InvalidEventsToken");
     await next();
   });
   app.openapi(route, async (c) => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Target } from "@sluice/core/testing";
-import { startStore } from "@sluice/store";
+import { type StoreOptions, startStore } from "@sluice/store";
 import pino from "pino";
 import type { BrokerOptions } from "../app.ts";
 import { signToken } from "../auth/jwt.ts";
@@ -36,6 +36,8 @@ export async function startHarness(
     config?: Record<string, unknown>;
     databaseUrl?: string;
     broker?: BrokerOptions;
+    /** Extra options of the embedded store (e.g. notification targets). */
+    store?: Partial<StoreOptions>;
     /** An external S3 endpoint (RGW tier) instead of the embedded store; a fresh bucket is used. */
     storage?: S3Target & { capabilities?: { conditionalWrites?: boolean; checksums?: boolean } };
   } = {},
@@ -49,7 +51,12 @@ export async function startHarness(
     storage = { endpoint, region, accessKeyId, secretAccessKey, bucket, capabilities };
   } else {
     const credentials = { accessKeyId: "AKTEST", secretAccessKey: randomBytes(20).toString("hex") };
-    const store = await startStore({ dataDir: join(dir, "store"), port: 0, credentials: [credentials] });
+    const store = await startStore({
+      dataDir: join(dir, "store"),
+      port: 0,
+      credentials: [credentials],
+      ...options.store,
+    });
     storage = { endpoint: store.endpoint, ...credentials };
     closeStore = () => store.close();
   }
