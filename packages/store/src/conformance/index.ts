@@ -1,4 +1,5 @@
 import { after, before, describe } from "node:test";
+import { rgwTier } from "@sluice/core/testing";
 import { authConformance } from "./auth.ts";
 import { browserConformance } from "./browser.ts";
 import { bucketConformance } from "./buckets.ts";
@@ -25,27 +26,30 @@ export const SUITES = {
 } as const;
 
 /**
- * Runs the S3 conformance suites against one target: our embedded store, or
- * Ceph RGW when SLUICE_RGW_ENDPOINT (+ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)
- * is set. The same assertions hold for both; where RGW 16 lacks a feature
- * the test says so and runs on ours only.
+ * Runs the S3 conformance suites against both targets: our embedded store,
+ * and Ceph RGW from the test tier (rgwTier: skipped with the reason on a
+ * machine without it, a failure in CI). The same assertions hold for both;
+ * where RGW 16 lacks a feature the test says so and runs on ours only.
  */
 export function runConformance(
   suites: ReadonlyArray<keyof typeof SUITES> = Object.keys(SUITES) as Array<keyof typeof SUITES>,
-  open: () => Promise<ConformanceTarget> = openTarget,
 ): void {
-  let target: ConformanceTarget | undefined;
-  describe(`S3 conformance (${process.env.SLUICE_RGW_ENDPOINT ? "Ceph RGW" : "embedded store"})`, () => {
-    before(async () => {
-      target = await open();
+  const rgw = rgwTier();
+  for (const kind of ["sluice", "rgw"] as const) {
+    const skip = kind === "rgw" && !rgw.available ? rgw.reason : false;
+    let target: ConformanceTarget | undefined;
+    describe(`S3 conformance (${kind === "rgw" ? "Ceph RGW" : "embedded store"})`, { skip }, () => {
+      before(async () => {
+        target = await openTarget(kind === "rgw" && rgw.available ? rgw.value : undefined);
+      });
+      after(async () => {
+        await target?.close();
+      });
+      const getTarget = () => {
+        if (!target) throw new Error("conformance target not open");
+        return target;
+      };
+      for (const name of suites) SUITES[name](getTarget);
     });
-    after(async () => {
-      await target?.close();
-    });
-    const getTarget = () => {
-      if (!target) throw new Error("conformance target not open");
-      return target;
-    };
-    for (const name of suites) SUITES[name](getTarget);
-  });
+  }
 }

@@ -3,12 +3,12 @@ import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3Target } from "@sluice/core/testing";
 import { startStore } from "../server.ts";
 
 /**
- * The S3 endpoint a conformance suite runs against: our embedded store
- * (default) or, when SLUICE_RGW_ENDPOINT is set, a Ceph RGW (see
- * /work/shared/rgw) with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+ * The S3 endpoint a conformance suite runs against: our embedded store, or a
+ * Ceph RGW from the test tier (scripts/tiers/up.sh).
  */
 export interface ConformanceTarget {
   kind: "sluice" | "rgw";
@@ -36,19 +36,15 @@ const loopbackAgent = new Agent({
   },
 });
 
-export async function openTarget(): Promise<ConformanceTarget> {
-  const rgw = process.env.SLUICE_RGW_ENDPOINT;
+/** Opens a Ceph RGW target when given one, else starts an embedded store. */
+export async function openTarget(rgw?: S3Target): Promise<ConformanceTarget> {
   let endpoint: string;
   let credentials: ConformanceTarget["credentials"];
   let close: () => Promise<void>;
   let dataDir: string | undefined;
   if (rgw) {
-    const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey)
-      throw new Error("SLUICE_RGW_ENDPOINT needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-    endpoint = rgw.replace(/\/+$/, "");
-    credentials = { accessKeyId, secretAccessKey };
+    endpoint = rgw.endpoint.replace(/\/+$/, "");
+    credentials = { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey };
     close = async () => {};
   } else {
     dataDir = await mkdtemp(join(tmpdir(), "sluice-store-"));
