@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createClient, downloadToFile, MemoryResumeStore } from "./node.ts";
+import { createClient, createNodeTransport, downloadToFile, MemoryResumeStore } from "./node.ts";
 import { type Fault, type FaultProxy, startFaultProxy } from "./test/fault-proxy.ts";
 import { randomFile, type Stack, sha256File, startStack } from "./test/stack.ts";
 
@@ -61,6 +61,29 @@ describe("through a faulty network", () => {
     const out = join(stack.dir, "faulty.out");
     await downloadToFile(sluice, result.id, out);
     assert.equal(await sha256File(out), file.sha256);
+  });
+
+  test("a connection that stalls times out and the part is sent again", { timeout: 20_000 }, async () => {
+    const file = await randomFile(stack.dir, "stall.bin", 11 * MiB);
+    let connection = 0;
+    proxy.plan = () => (++connection === 1 ? { kind: "stall" } : pass);
+    const retried: string[] = [];
+    const sluice = createClient({
+      endpoint: stack.url,
+      token: stack.token,
+      resumeStore: new MemoryResumeStore(),
+      retry: { baseDelayMs: 20, maxDelayMs: 200 },
+      transport: createNodeTransport({ idleTimeoutMs: 300 }),
+    });
+    const result = await sluice.upload(file.path, {
+      profile: "default",
+      concurrency: 2,
+      onRetry: (event) => retried.push(event.code),
+    });
+    proxy.plan = () => pass;
+    assert.deepEqual(retried, ["NetworkError"]);
+    assert.equal((await sluice.waitUntilSettled(result.id)).state, "ready");
+    sluice.close();
   });
 
   test("a download cut in the middle resumes with Range and ends identical", async () => {

@@ -11,7 +11,12 @@ import { FileResumeStore } from "./node/file-resume-store.ts";
 import { createNodeTransport } from "./node/http-transport.ts";
 import { nodeSource } from "./node/sources.ts";
 
-export { type DownloadFileOptions, type DownloadFileResult, downloadToFile } from "./node/download-file.ts";
+export {
+  type DownloadFileOptions,
+  type DownloadFileResult,
+  downloadStream,
+  downloadToFile,
+} from "./node/download-file.ts";
 export { FileResumeStore } from "./node/file-resume-store.ts";
 export { createNodeTransport, type NodeTransport } from "./node/http-transport.ts";
 export * from "./shared-exports.ts";

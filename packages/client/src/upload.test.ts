@@ -1,10 +1,20 @@
 // The SDK against a real broker and a real embedded store over HTTP.
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SluiceError } from "@sluice/core";
-import { createClient, downloadToFile, MemoryResumeStore, type Progress, type UploadTask } from "./node.ts";
+import {
+  createClient,
+  downloadStream,
+  downloadToFile,
+  MemoryResumeStore,
+  type Progress,
+  type UploadTask,
+} from "./node.ts";
 import { randomFile, type Stack, sha256File, startStack } from "./test/stack.ts";
 
 const MiB = 1024 * 1024;
@@ -85,6 +95,35 @@ describe("uploads through the SDK", () => {
       client().upload(file.path, { profile: "default", sha256: "0".repeat(64) }).done,
       (error: SluiceError) => error.status === 400 && /checksum|digest/i.test(error.message),
     );
+  });
+
+  test("downloadStream streams the bytes; a tampered object fails its SHA-256 check and is not written", async () => {
+    const file = await randomFile(stack.dir, "checked.bin", 200_000);
+    const sluice = client();
+    const result = await sluice.upload(file.path, { profile: "default", sha256: true });
+    await sluice.waitUntilSettled(result.id);
+    const hash = createHash("sha256");
+    for await (const chunk of await downloadStream(sluice, result.id)) hash.update(chunk);
+    assert.equal(hash.digest("hex"), file.sha256);
+
+    // Same size, other bytes, written with the store's own keys behind the broker's back.
+    const s3 = new S3Client({
+      endpoint: stack.storeEndpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: stack.storage,
+    });
+    const { key } = await sluice.api.getUpload(result.id);
+    await s3.send(
+      new PutObjectCommand({ Bucket: stack.storage.bucket, Key: key, Body: randomBytes(200_000) }),
+    );
+    s3.destroy();
+    const out = join(stack.dir, "tampered.out");
+    await assert.rejects(
+      downloadToFile(sluice, result.id, out),
+      (e: SluiceError) => e.code === "ChecksumMismatch",
+    );
+    await assert.rejects(stat(out), { code: "ENOENT" });
   });
 
   test("the broker's refusals surface as SluiceError with its code (too large, unknown profile)", async () => {

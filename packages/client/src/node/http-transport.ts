@@ -18,11 +18,18 @@ export interface NodeTransport extends Transport {
   close(): void;
 }
 
-export function createNodeTransport(options: { maxSockets?: number } = {}): NodeTransport {
+export function createNodeTransport(
+  options: {
+    maxSockets?: number;
+    /** A request whose socket sees no traffic this long fails as a network error (and is retried). */
+    idleTimeoutMs?: number;
+  } = {},
+): NodeTransport {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: "lifo" as const };
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   return {
-    request: (request) => send(request, agents),
+    request: (request) => send(request, { agents, idleTimeoutMs }),
     close() {
       agents.http.destroy();
       agents.https.destroy();
@@ -32,8 +39,9 @@ export function createNodeTransport(options: { maxSockets?: number } = {}): Node
 
 function send(
   request: TransportRequest,
-  agents: { http: http.Agent; https: https.Agent },
+  options: { agents: { http: http.Agent; https: https.Agent }; idleTimeoutMs: number },
 ): Promise<TransportResponse> {
+  const { agents } = options;
   return new Promise((resolve, reject) => {
     if (request.signal?.aborted) return reject(abortedError());
     const url = new URL(request.url);
@@ -48,6 +56,10 @@ function send(
       agent: secure ? agents.https : agents.http,
       signal: request.signal,
     });
+    // A stalled connection (storage or a middlebox hung) must not hang the upload forever.
+    req.setTimeout(options.idleTimeoutMs, () =>
+      req.destroy(new Error(`no traffic for ${options.idleTimeoutMs} ms`)),
+    );
     let settled = false;
     req.on("error", (error) => {
       if (settled) return;

@@ -10,6 +10,8 @@ export type Fault = (
   | { kind: "drop"; afterBytes: number }
   | { kind: "status"; status: 500 | 503 }
   | { kind: "delay"; ms: number }
+  /** Accepts the connection and then never answers. */
+  | { kind: "stall" }
   /** Throttles the connection (both directions) to about this rate. */
   | { kind: "slow"; bytesPerSecond: number }
 ) & {
@@ -36,7 +38,7 @@ export async function startFaultProxy(target: string, plan: FaultProxy["plan"]):
   const proxy: FaultProxy = {
     url: "",
     plan,
-    counts: { pass: 0, drop: 0, status: 0, delay: 0, slow: 0 },
+    counts: { pass: 0, drop: 0, status: 0, delay: 0, slow: 0, stall: 0 },
     bytesDown: 0,
     bytesUp: 0,
     close: () =>
@@ -54,6 +56,7 @@ export async function startFaultProxy(target: string, plan: FaultProxy["plan"]):
     track(client);
     const fault = proxy.plan(++connections);
     proxy.counts[fault.kind]++;
+    if (fault.kind === "stall") return;
     if (fault.kind === "status") {
       client.once("data", () => {
         const body = `<Error><Code>${fault.status === 503 ? "SlowDown" : "InternalError"}</Code><Message>injected</Message></Error>`;

@@ -16,6 +16,8 @@ export interface Stack {
   storeEndpoint: string;
   token: string;
   dir: string;
+  /** The store's own keys and bucket, for tests that tamper with storage behind the broker's back. */
+  storage: { accessKeyId: string; secretAccessKey: string; bucket: string };
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startStack(
     storeEndpoint: store.endpoint,
     token,
     dir,
+    storage: { ...credentials, bucket: config.storage.bucket },
     async close() {
       await broker.close();
       await store.close();
