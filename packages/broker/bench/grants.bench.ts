@@ -1,13 +1,14 @@
 // Grants per second and p99 latency at 50 concurrent clients for
 // POST /v1/uploads (JWT + validation + DB write + presign) on SQLite and, when
 // the tier is up, PostgreSQL; baseline: the bare signer behind the same
-// framework (Hono on @hono/node-server) in the same run. The load generator
-// shares the machine, so absolute figures are lower bounds.
+// framework (Hono on @hono/node-server) in the same run. The clients share the
+// machine (in a worker thread), so absolute figures are lower bounds.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { serve } from "@hono/node-server";
 import { printTable } from "@sluice/core/bench";
 import { objectUrl, presignUrl } from "@sluice/sigv4";
@@ -23,29 +24,44 @@ const CONCURRENCY = 50;
 const DURATION_MS = Number(process.env.SLUICE_BENCH_MS ?? 5000);
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 
-async function load(
-  request: () => Promise<Response>,
-): Promise<{ perSecond: number; p99: number; errors: number }> {
-  const latencies: number[] = [];
+// The clients run in a worker thread so that they do not share the broker's event loop.
+const CLIENTS = `
+const { parentPort, workerData: w } = require("node:worker_threads");
+(async () => {
+  const latencies = [];
   let errors = 0;
-  const deadline = performance.now() + DURATION_MS;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        const res = await request();
-        await res.arrayBuffer();
-        if (res.status >= 300) errors++;
-        latencies.push(performance.now() - t);
-      }
-    }),
+  const deadline = started + w.durationMs;
+  await Promise.all(Array.from({ length: w.concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const t = performance.now();
+      const res = await fetch(w.url, { method: "POST", body: w.body, headers: w.headers });
+      await res.arrayBuffer();
+      if (res.status >= 300) errors++;
+      latencies.push(performance.now() - t);
+    }
+  }));
+  parentPort.postMessage({ latencies, errors, elapsed: performance.now() - started });
+})();
+`;
+
+async function load(request: { url: string; body: string; headers: Record<string, string> }) {
+  const worker = new Worker(CLIENTS, {
+    eval: true,
+    workerData: { ...request, concurrency: CONCURRENCY, durationMs: DURATION_MS },
+  });
+  const result = await new Promise<{ latencies: number[]; errors: number; elapsed: number }>(
+    (resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    },
   );
-  latencies.sort((a, b) => a - b);
+  await worker.terminate();
+  const latencies = result.latencies.sort((a, b) => a - b);
   return {
-    perSecond: (latencies.length * 1000) / (performance.now() - started),
+    perSecond: (latencies.length * 1000) / result.elapsed,
     p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
-    errors,
+    errors: result.errors,
   };
 }
 
@@ -82,9 +98,7 @@ export default async function grantsBench(): Promise<void> {
   const rows = [];
   try {
     const bare = await bareSigner(credentials, store.endpoint);
-    const baseline = await load(() =>
-      fetch(bare.url, { method: "POST", body, headers: { "content-type": "application/json" } }),
-    );
+    const baseline = await load({ url: bare.url, body, headers: { "content-type": "application/json" } });
     bare.close();
     rows.push({
       name: "bare signer (Hono)",
@@ -115,13 +129,11 @@ export default async function grantsBench(): Promise<void> {
       });
       const broker = await startBroker(config, { logger: pino({ level: "silent" }), sweeper: false });
       const token = await signToken({ secret: SECRET, tenant: "bench", user: "u", jwt: config.auth.jwt });
-      const result = await load(() =>
-        fetch(`${broker.url}/v1/uploads`, {
-          method: "POST",
-          body,
-          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        }),
-      );
+      const result = await load({
+        url: `${broker.url}/v1/uploads`,
+        body,
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      });
       await broker.close();
       rows.push({
         name: label,
