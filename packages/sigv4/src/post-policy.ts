@@ -1,6 +1,6 @@
 import { ALGORITHM, credentialScope } from "./canonical.ts";
 import { amzDate, hmacSha256 } from "./encoding.ts";
-import { type Credentials, MAX_PRESIGN_EXPIRY_SECONDS } from "./presign.ts";
+import { type Credentials, checkedExpiry } from "./presign.ts";
 import { deriveSigningKey } from "./signing-key.ts";
 import { splitUrl } from "./url.ts";
 
@@ -47,12 +47,7 @@ export interface PresignedPost {
 
 /** Signs a POST policy with SigV4: Signature = hex(HMAC(signingKey, base64(policy))). */
 export function createPresignedPost(options: PresignedPostOptions): PresignedPost {
-  const { expiresIn } = options;
-  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_EXPIRY_SECONDS) {
-    throw new RangeError(
-      `expiresIn must be a whole number of seconds from 1 to ${MAX_PRESIGN_EXPIRY_SECONDS}`,
-    );
-  }
+  const expiresIn = checkedExpiry(options.expiresIn);
   const service = options.service ?? "s3";
   const now = options.now ?? new Date();
   const { dateTime, date } = amzDate(now);

@@ -40,6 +40,16 @@ export interface PresignOptions {
   now?: Date;
 }
 
+/** A presigned grant lives from 1 second to 7 days; anything else is a caller's bug. */
+export function checkedExpiry(expiresIn: number): number {
+  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_EXPIRY_SECONDS) {
+    throw new RangeError(
+      `expiresIn must be a whole number of seconds from 1 to ${MAX_PRESIGN_EXPIRY_SECONDS}`,
+    );
+  }
+  return expiresIn;
+}
+
 /**
  * A SigV4 presigned URL (query-string auth), built with node:crypto and the
  * cached signing key. Written by hand because the AWS SDK presigner builds a
@@ -47,12 +57,7 @@ export interface PresignOptions {
  * (see `npm run bench`); this is the broker's hot path.
  */
 export function presignUrl(options: PresignOptions): string {
-  const { expiresIn } = options;
-  if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_EXPIRY_SECONDS) {
-    throw new RangeError(
-      `expiresIn must be a whole number of seconds from 1 to ${MAX_PRESIGN_EXPIRY_SECONDS}`,
-    );
-  }
+  const expiresIn = checkedExpiry(options.expiresIn);
   const service = options.service ?? "s3";
   const { dateTime, date } = amzDate(options.now ?? new Date());
   const { origin, host, rawPath, query } = splitUrl(options.url);

@@ -6,6 +6,7 @@ import { SluiceError } from "@sluice/core";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { uriEncode } from "./encoding.ts";
+import { randomKey, randomText } from "./test-support.ts";
 import { type VerifyOptions, verifyRequest } from "./verify.ts";
 
 type Incoming = VerifyOptions["request"];
@@ -14,35 +15,6 @@ type Incoming = VerifyOptions["request"];
 // canonicalisation bug cannot hide by being the same on both sides.
 
 const REGION = "us-east-1";
-const ALPHABET = [
-  "a",
-  "Z",
-  "0",
-  "-",
-  "_",
-  ".",
-  "~",
-  " ",
-  "+",
-  "!",
-  "*",
-  "(",
-  "'",
-  "%",
-  "&",
-  "=",
-  "é",
-  "日",
-  "😀",
-  "/",
-  ":",
-];
-const randomText = (min: number, max: number) => {
-  let s = "";
-  for (let i = randomInt(min, max + 1); i > 0; i--) s += ALPHABET[randomInt(ALPHABET.length)];
-  return s;
-};
-
 interface Signed {
   request: Incoming;
   credentials: { accessKeyId: string; secretAccessKey: string };
@@ -83,7 +55,7 @@ async function sdkSigned(options: {
     uriEscapePath: false,
     applyChecksum: false,
   });
-  const key = options.key ?? (randomText(1, 30).replace(/^\/+/, "") || "k");
+  const key = options.key ?? randomKey(30);
   const request = new HttpRequest({
     method: options.method ?? "PUT",
     protocol: "http:",
