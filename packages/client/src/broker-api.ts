@@ -129,6 +129,11 @@ export class BrokerApi {
     return this.call("POST", "/v1/uploads", { body: request, signal });
   }
 
+  /** A fresh grant for a pending upload whose URL or policy expired. */
+  regrant(id: string, signal?: AbortSignal): Promise<UploadGrant> {
+    return this.call("POST", `/v1/uploads/${enc(id)}/grant`, { signal });
+  }
+
   async getUpload(id: string): Promise<UploadRecord> {
     const answer = await this.call<{ upload: UploadRecord } | UploadRecord>("GET", `/v1/uploads/${enc(id)}`);
     return "upload" in answer ? answer.upload : answer;

@@ -28,7 +28,10 @@ export function classifyFailure(error: unknown): RetryDecision {
 
 function isExpired(error: SluiceError): boolean {
   if (error.status !== 403 && error.status !== 400) return false;
-  return /request has expired|expiredtoken|request expired/i.test(`${error.code} ${error.message}`);
+  // Presigned URLs say "Request has expired"; POST policies "Policy expired".
+  return /request has expired|expiredtoken|request expired|policy expired/i.test(
+    `${error.code} ${error.message}`,
+  );
 }
 
 /** Full jitter: uniform in [0, min(max, base·2^attempt)], or Retry-After when the server gave one. */

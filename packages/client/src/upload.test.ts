@@ -28,6 +28,8 @@ describe("uploads through the SDK", () => {
         small: { maxSize: "1MB" },
         form: { maxSize: "10MB", method: "post" },
         quick: { multipartThreshold: "1B", partSize: "5MB", grantExpiry: "1s" },
+        quickPut: { method: "put", maxSize: "100MB", grantExpiry: "1s" },
+        quickPost: { method: "post", maxSize: "100MB", grantExpiry: "1s" },
       },
     });
   });
@@ -208,4 +210,29 @@ describe("uploads through the SDK", () => {
     assert.ok(retries.includes("AccessDenied"), `expected an expired URL to be re-signed, saw [${retries}]`);
     assert.equal((await sluice.waitUntilSettled(result.id)).state, "ready");
   });
+
+  for (const [profile, method] of [
+    ["quickPut", "put"],
+    ["quickPost", "post"],
+  ] as const) {
+    test(`an expired ${method.toUpperCase()} grant is re-issued by the broker and the upload goes on`, async () => {
+      const { stream, release, size } = gatedStream();
+      const retries: string[] = [];
+      const sluice = client();
+      const task = sluice.upload(stream, {
+        profile,
+        size,
+        name: `${method}.bin`,
+        onRetry: (event) => retries.push(event.code),
+      });
+      // The grant exists once the task knows its id; the stream holds the bytes back past its expiry.
+      while (!task.id) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      release();
+      const result = await task;
+      assert.equal(result.method, method);
+      assert.ok(retries.includes("AccessDenied"), `expected a re-issued grant, saw [${retries}]`);
+      assert.equal((await sluice.waitUntilSettled(result.id)).state, "ready");
+    });
+  }
 });

@@ -39,25 +39,36 @@ export async function sendPut(
   });
 }
 
-export async function sendPost(context: UploadContext, grant: UploadGrant): Promise<void> {
-  const post = grant.post;
+export async function sendPost(
+  context: UploadContext,
+  grant: UploadGrant,
+  /** Asks the broker for a fresh grant when storage says the policy expired. */
+  regrant?: () => Promise<UploadGrant>,
+): Promise<void> {
+  let post = grant.post;
   if (!post) throw invalidGrant("POST");
   const file = await context.source.whole();
-  const { body, contentType } = formBody({
-    fields: post.fields,
-    file,
-    name: context.source.name,
-    type: context.source.type,
-  });
   await withRetries({
     policy: context.retry,
     signal: context.signal,
     onRetry: (error, attempt) => context.onRetry?.({ code: error.code, attempt }),
+    onResign: regrant
+      ? async () => {
+          post = (await regrant()).post ?? post;
+        }
+      : undefined,
     attempt: async () => {
+      // Built per attempt: a re-issued grant brings new policy fields.
+      const { body, contentType } = formBody({
+        fields: post!.fields,
+        file,
+        name: context.source.name,
+        type: context.source.type,
+      });
       const response = await storageRequest({
         transport: context.transport,
         method: "POST",
-        url: post.url,
+        url: post!.url,
         headers: { "content-type": contentType },
         body,
         signal: context.signal,

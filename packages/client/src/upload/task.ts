@@ -166,6 +166,10 @@ export class UploadTask implements PromiseLike<UploadResult> {
     this.uploadId = uploadId;
     const method: UploadMethod = multipart ? "multipart" : grant!.post && !grant!.put ? "post" : "put";
     if (multipart) meter.add(doneBytes(multipart, source.size));
+    const regrant = async (): Promise<UploadGrant> => {
+      grant = await deps.api.regrant(uploadId, this.run.signal);
+      return grant;
+    };
 
     try {
       let upload: UploadRecord;
@@ -173,8 +177,8 @@ export class UploadTask implements PromiseLike<UploadResult> {
         try {
           let parts: Array<{ partNumber: number; etag: string }> | undefined;
           if (multipart) parts = await sendParts(context(), multipart);
-          else if (method === "post") await sendPost(context(), grant!);
-          else await sendPut(context(), grant!);
+          else if (method === "post") await sendPost(context(), grant!, regrant);
+          else await sendPut(context(), grant!, regrant);
           // Completion is idempotent on the broker: after a pause it is simply asked again.
           upload = await deps.api.complete(uploadId, parts, this.run.signal);
           break;
