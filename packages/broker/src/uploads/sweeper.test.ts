@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,8 +79,12 @@ describe("sweeper", () => {
 
   it("aborts unknown multipart uploads and deletes stray objects, keeping live ones", async () => {
     const { s3 } = broker.context;
-    await s3.send(new CreateMultipartUploadCommand({ Bucket: "sluice", Key: "stray/multipart.bin" }));
-    await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: "stray/object.bin", Body: "x" }));
+    const strayKey = (name: string) => `acme/alice/${randomUUID()}/${name}`;
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: "sluice", Key: strayKey("multipart.bin") }));
+    await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: strayKey("object.bin"), Body: "x" }));
+    // Not the broker's key shape: someone else's data in a shared bucket is never touched.
+    await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: "backups/db.dump", Body: "keep" }));
+    await s3.send(new CreateMultipartUploadCommand({ Bucket: "sluice", Key: "backups/big.dump" }));
     const live = await api("/v1/uploads", {
       name: "big.bin",
       size: 7 * 1024 * 1024,
@@ -96,9 +100,10 @@ describe("sweeper", () => {
     assert.equal(result.abortedMultipart, 1, "only the multipart upload the broker does not know");
     const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: "sluice" }));
     assert.deepEqual(
-      (open.Uploads ?? []).map((u) => u.Key),
-      [live.upload.key],
+      (open.Uploads ?? []).map((u) => u.Key).sort(),
+      [live.upload.key, "backups/big.dump"].sort(),
     );
+    await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: "backups/db.dump" }));
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: kept.upload.key }));
   });
 });

@@ -32,8 +32,12 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   return count;
 }
 
-/** True when the broker does not expect this key to hold data. */
+/** Keys the broker makes: `[prefix/]tenant/user/<upload uuid>/name`. Nothing else in the bucket is touched. */
+const BROKER_KEY = /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/[^/]+$/;
+
+/** True when the key has the broker's shape but the broker does not expect it to hold data. */
 async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
+  if (!BROKER_KEY.test(key)) return false;
   const row = await getUploadByKey(ctx.db, key);
   if (!row) return true;
   if (multipartId !== undefined) return row.state !== "pending" || row.multipart_id !== multipartId;
