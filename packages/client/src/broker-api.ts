@@ -171,9 +171,22 @@ export class BrokerApi {
     await this.call("DELETE", `/v1/uploads/${enc(id)}`);
   }
 
-  async listFiles(): Promise<FileRecord[]> {
-    const answer = await this.call<{ files: FileRecord[] }>("GET", "/v1/files");
-    return answer.files;
+  /** The caller's files, newest first, following the broker's pages. */
+  async listFiles(options: { limit?: number; pageSize?: number } = {}): Promise<FileRecord[]> {
+    const files: FileRecord[] = [];
+    const wanted = options.limit ?? Number.POSITIVE_INFINITY;
+    let before: string | null = null;
+    do {
+      const page = Math.min(options.pageSize ?? 1000, wanted - files.length);
+      const query: string = `limit=${page}${before ? `&before=${encodeURIComponent(before)}` : ""}`;
+      const answer: { files: FileRecord[]; next?: string | null } = await this.call(
+        "GET",
+        `/v1/files?${query}`,
+      );
+      files.push(...answer.files);
+      before = answer.files.length === page ? (answer.next ?? null) : null;
+    } while (before && files.length < wanted);
+    return files;
   }
 
   async getFile(id: string): Promise<FileRecord> {

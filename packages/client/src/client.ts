@@ -47,7 +47,7 @@ export interface SluiceClient {
   download(id: string): Promise<{ url: string; expiresAt?: string }>;
   /** Polls until the broker has verified the upload (ready) or refused it (rejected). */
   waitUntilSettled(id: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<UploadRecord>;
-  files(): Promise<FileRecord[]>;
+  files(options?: { limit?: number; pageSize?: number }): Promise<FileRecord[]>;
   file(id: string): Promise<FileRecord>;
   remove(id: string): Promise<void>;
   share(id: string, options?: { expiresIn?: number; maxDownloads?: number }): Promise<ShareLink>;
@@ -91,7 +91,7 @@ export function createClientWith(platform: Platform, options: ClientOptions): Sl
         await sleep(delay, waitOptions.signal);
       }
     },
-    files: () => api.listFiles(),
+    files: (listOptions) => api.listFiles(listOptions),
     file: (id) => api.getFile(id),
     remove: (id) => api.deleteFile(id),
     share: (id, shareOptions = {}) => api.createLink(id, shareOptions),

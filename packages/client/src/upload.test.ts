@@ -128,6 +128,18 @@ describe("uploads through the SDK", () => {
     await assert.rejects(stat(out), { code: "ENOENT" });
   });
 
+  test("files() follows the broker's pages", async () => {
+    const sluice = createClient({ endpoint: stack.url, token: stack.token, resumeStore: false });
+    const all = await sluice.files();
+    assert.ok(all.length >= 3, `${all.length} files`);
+    const paged = await sluice.files({ pageSize: 2 });
+    assert.deepEqual(
+      paged.map((f) => f.id),
+      all.map((f) => f.id),
+    );
+    assert.equal((await sluice.files({ limit: 2, pageSize: 1 })).length, 2);
+  });
+
   test("the broker's refusals surface as SluiceError with its code (too large, unknown profile)", async () => {
     const file = await randomFile(stack.dir, "big-for-small.bin", 2 * MiB);
     await assert.rejects(
