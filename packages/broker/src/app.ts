@@ -2,8 +2,6 @@
 // verification worker into one Web-standard Hono app (Request → Response).
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
-import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import type { Logger } from "pino";
 import { type AuthorizeHook, createAuthenticator } from "./auth/authenticate.ts";
 import { signToken } from "./auth/jwt.ts";
@@ -12,18 +10,13 @@ import type { BrokerConfig } from "./config/schema.ts";
 import type { BrokerContext } from "./context.ts";
 import { defaultDatabaseUrl, openDatabase } from "./db/open.ts";
 import { getUpload } from "./db/uploads.ts";
-import { type AppEnv, clientIp } from "./http/env.ts";
+import type { AppEnv } from "./http/env.ts";
 import { createErrorHandler, notFoundResponse } from "./http/errors.ts";
 import { createLogger } from "./http/log.ts";
 import { Metrics } from "./http/metrics.ts";
-import { requestLog, requireAuth } from "./http/middleware.ts";
-import { RateLimiter } from "./http/rateLimit.ts";
+import { mountMiddleware } from "./http/pipeline.ts";
 import { isLocalRequest, type PageHost, type WebHandler } from "./http/web.ts";
-import { eventRoutes } from "./routes/events.ts";
-import { fileRoutes } from "./routes/files.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { linkRoutes, publicLinkRoutes } from "./routes/links.ts";
-import { uploadRoutes } from "./routes/uploads.ts";
+import { mountRoutes } from "./routes/index.ts";
 import { ensureBucket } from "./storage/bucket.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { storageTarget } from "./storage/target.ts";
@@ -55,8 +48,6 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-const TRUSTED_PROFILE_FREE_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
-
 export async function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const log = options.logger ?? createLogger(config.log.level);
   const target = storageTarget(config);
@@ -65,7 +56,9 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       log.warn({ profile: name }, "image derivatives are not implemented yet: ignored");
   }
   const s3 = createS3Client(target);
-  const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
+  const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir), {
+    onConnectionError: (error) => log.warn({ err: error.message }, "database connection lost"),
+  });
   const { db } = database;
   const secret = resolveJwtSecret(config);
   const metrics = new Metrics();
@@ -111,68 +104,13 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     const host = devToken && isLocalRequest(c) ? { ...page, devToken } : page;
     return (await options.web(c.req.raw, host)) ?? notFoundResponse();
   });
-  app.use("*", requestLog({ log, metrics }));
-  app.use("*", async (c, next) => {
-    c.set("ip", clientIp(c, config.server.trustProxy));
-    await next();
+  mountMiddleware(app, {
+    config,
+    log,
+    metrics,
+    authenticate: createAuthenticator({ config, db, secret: secret?.secret, authorize: options.authorize }),
   });
-  if (config.rateLimits.requestsPerMinutePerIp) {
-    const perIp = new RateLimiter(config.rateLimits.requestsPerMinutePerIp);
-    app.use("*", async (c, next) => {
-      if (!TRUSTED_PROFILE_FREE_PATHS.has(c.req.path)) perIp.hit(c.get("ip") ?? "unknown");
-      await next();
-    });
-  }
-  if (config.cors.origins.length > 0) {
-    app.use(
-      "/v1/*",
-      cors({
-        origin: config.cors.origins,
-        allowHeaders: ["authorization", "content-type", "x-api-key"],
-        maxAge: 600,
-      }),
-    );
-  }
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: config.server.bodyLimit,
-      onError: () => {
-        throw errors.tooLarge("Request body too large", "BodyTooLarge");
-      },
-    }),
-  );
-  const userAuth = requireAuth(
-    createAuthenticator({ config, db, secret: secret?.secret, authorize: options.authorize }),
-  );
-  // Storage events authenticate with their own token (routes/events.ts).
-  app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/s3" ? next() : userAuth(c, next)));
-  if (config.rateLimits.grantsPerMinutePerUser) {
-    const perUser = new RateLimiter(config.rateLimits.grantsPerMinutePerUser);
-    app.post("/v1/uploads", async (c, next) => {
-      const p = c.get("principal");
-      perUser.hit(`${p.tenant}\u0000${p.user}`);
-      await next();
-    });
-  }
-
-  app.route("/", uploadRoutes(ctx));
-  app.route("/", fileRoutes(ctx));
-  app.route("/", linkRoutes(ctx));
-  app.route("/", publicLinkRoutes(ctx));
-  app.route("/", eventRoutes(ctx));
-  app.route("/", healthRoutes(ctx));
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Sluice broker",
-      version: "1",
-      description: "Presigned, narrowly scoped grants for direct uploads and downloads",
-    },
-    security: [{ bearer: [] }],
-  });
+  mountRoutes(app, ctx);
 
   const devToken: string | undefined =
     secret?.generated && config.auth.devToken

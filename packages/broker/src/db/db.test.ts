@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
+import pg from "pg";
 import { testDatabases } from "../test/databases.ts";
 import { claimJob, enqueueJob, failJob, finishJob, getJob } from "./jobs.ts";
 import { insertLink, useLink } from "./links.ts";
@@ -61,6 +63,27 @@ for (const database of testDatabases()) {
       await second.close();
       await created.drop();
     });
+
+    if (database.name === "postgres") {
+      it("survives the server dropping its connections (restart, failover)", async () => {
+        const created = await database.create();
+        const errors: Error[] = [];
+        const db = await openDatabase(created.url, { onConnectionError: (e) => errors.push(e) });
+        // Three idle pooled connections, then the server ends them all.
+        await Promise.all([1, 2, 3].map(() => sql`select pg_sleep(0.05)`.execute(db.db)));
+        const admin = new pg.Client({ connectionString: created.url });
+        await admin.connect();
+        await admin.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+        );
+        await admin.end();
+        await new Promise((r) => setTimeout(r, 200));
+        assert.ok(errors.length >= 1, "the pool reported the lost connections");
+        assert.equal(await getOwnedUpload(db.db, "after", alice), undefined, "queries go on");
+        await db.close();
+        await created.drop();
+      });
+    }
 
     it("stores bigints beyond 4 GiB and reads numbers back", async () => {
       const row = newUpload();

@@ -39,12 +39,18 @@ const pgTypes = {
   },
 };
 
-export async function openDatabase(url: string): Promise<MetadataDb> {
+export async function openDatabase(
+  url: string,
+  options: { onConnectionError?: (error: Error) => void } = {},
+): Promise<MetadataDb> {
   let db: Kysely<Database>;
   let kind: DatabaseKind;
   if (/^postgres(ql)?:\/\//i.test(url)) {
     kind = "postgres";
     const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10 });
+    // An idle connection dropped by the server (restart, failover) must not crash the broker:
+    // the pool replaces it, the next query reconnects.
+    pool.on("error", (error) => options.onConnectionError?.(error));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const path = sqlitePath(url);
