@@ -189,6 +189,28 @@ describe("uploads through the SDK", () => {
     assert.equal((await sluice.api.getUpload(task.id)).state, "aborted");
   });
 
+  test("the caller's AbortSignal aborts the upload, even one aborted before it starts", async () => {
+    const file = await randomFile(stack.dir, "signal.bin", 1000);
+    await assert.rejects(
+      client().upload(file.path, { profile: "default", signal: AbortSignal.abort() }).done,
+      (e: SluiceError) => e.code === "Aborted",
+    );
+    const { stream, release, size } = gatedStream();
+    const controller = new AbortController();
+    const sluice = client();
+    const task = sluice.upload(stream, {
+      profile: "default",
+      size,
+      name: "sig.bin",
+      signal: controller.signal,
+    });
+    await untilSent(task, 5 * MiB);
+    controller.abort();
+    release();
+    await assert.rejects(task.done, (e: SluiceError) => e.code === "Aborted");
+    assert.equal((await sluice.api.getUpload(task.id!)).state, "aborted");
+  });
+
   test("pause cancels the parts in flight and resume sends them again", async () => {
     const { stream, release, size } = gatedStream();
     const sluice = client();

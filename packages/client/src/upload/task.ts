@@ -68,10 +68,15 @@ export class UploadTask implements PromiseLike<UploadResult> {
     input: unknown,
     private readonly options: UploadOptions,
   ) {
-    options.signal?.addEventListener("abort", () => void this.abort(), { once: true });
+    const onAbort = () => void this.abort();
+    if (options.signal?.aborted) {
+      this.aborted = true;
+      this.run.abort();
+    }
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     this.done = this.execute(input);
     // The caller may only use pause/abort; keep an unobserved failure from crashing the process.
-    this.done.catch(() => {});
+    this.done.catch(() => {}).finally(() => options.signal?.removeEventListener("abort", onAbort));
   }
 
   // biome-ignore lint/suspicious/noThenProperty: intended thenable, so `await client.upload(...)` gives the result
