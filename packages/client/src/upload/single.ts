@@ -6,31 +6,31 @@ import { withRetries } from "../retry.ts";
 import { storageRequest } from "../storage-request.ts";
 import type { UploadContext } from "./context.ts";
 
-export async function sendPut(
+/**
+ * Sends the whole file in one request, retried per the policy; when storage
+ * says the URL or policy expired, the broker re-issues the grant first.
+ */
+export async function sendSingle(
   context: UploadContext,
-  grant: UploadGrant,
-  /** Asks the broker for a fresh grant when storage says the URL expired. */
-  regrant?: () => Promise<UploadGrant>,
+  options: { grant: UploadGrant; method: "put" | "post"; regrant?: () => Promise<UploadGrant> },
 ): Promise<void> {
-  let put = grant.put;
-  if (!put) throw invalidGrant("PUT");
-  const body = await context.source.whole();
+  const { regrant } = options;
+  let grant = options.grant;
+  const file = await context.source.whole();
   await withRetries({
     policy: context.retry,
     signal: context.signal,
     onRetry: (error, attempt) => context.onRetry?.({ code: error.code, attempt }),
     onResign: regrant
       ? async () => {
-          put = (await regrant()).put ?? put;
+          grant = await regrant();
         }
       : undefined,
     attempt: async () => {
+      const request = options.method === "put" ? putRequest(grant, file) : postRequest(context, grant, file);
       const response = await storageRequest({
         transport: context.transport,
-        method: "PUT",
-        url: put!.url,
-        headers: put!.headers,
-        body,
+        ...request,
         signal: context.signal,
         meter: context.meter,
       });
@@ -39,44 +39,21 @@ export async function sendPut(
   });
 }
 
-export async function sendPost(
-  context: UploadContext,
-  grant: UploadGrant,
-  /** Asks the broker for a fresh grant when storage says the policy expired. */
-  regrant?: () => Promise<UploadGrant>,
-): Promise<void> {
-  let post = grant.post;
-  if (!post) throw invalidGrant("POST");
-  const file = await context.source.whole();
-  await withRetries({
-    policy: context.retry,
-    signal: context.signal,
-    onRetry: (error, attempt) => context.onRetry?.({ code: error.code, attempt }),
-    onResign: regrant
-      ? async () => {
-          post = (await regrant()).post ?? post;
-        }
-      : undefined,
-    attempt: async () => {
-      // Built per attempt: a re-issued grant brings new policy fields.
-      const { body, contentType } = formBody({
-        fields: post!.fields,
-        file,
-        name: context.source.name,
-        type: context.source.type,
-      });
-      const response = await storageRequest({
-        transport: context.transport,
-        method: "POST",
-        url: post!.url,
-        headers: { "content-type": contentType },
-        body,
-        signal: context.signal,
-        meter: context.meter,
-      });
-      await response.text();
-    },
+function putRequest(grant: UploadGrant, body: Body) {
+  if (!grant.put) throw invalidGrant("PUT");
+  return { method: "PUT", url: grant.put.url, headers: grant.put.headers, body };
+}
+
+/** Built per attempt: a re-issued grant brings new policy fields. */
+function postRequest(context: UploadContext, grant: UploadGrant, file: Body) {
+  if (!grant.post) throw invalidGrant("POST");
+  const { body, contentType } = formBody({
+    fields: grant.post.fields,
+    file,
+    name: context.source.name,
+    type: context.source.type,
   });
+  return { method: "POST", url: grant.post.url, headers: { "content-type": contentType }, body };
 }
 
 /**

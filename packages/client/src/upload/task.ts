@@ -13,7 +13,7 @@ import { type Sha256, toHex, type UploadSource } from "../source.ts";
 import type { Transport } from "../transport.ts";
 import type { UploadContext } from "./context.ts";
 import { initialMultipartState, type MultipartState, resumeMultipart, sendParts } from "./multipart.ts";
-import { sendPost, sendPut } from "./single.ts";
+import { sendSingle } from "./single.ts";
 
 export interface UploadOptions {
   profile: string;
@@ -182,8 +182,12 @@ export class UploadTask implements PromiseLike<UploadResult> {
         try {
           let parts: Array<{ partNumber: number; etag: string }> | undefined;
           if (multipart) parts = await sendParts(context(), multipart);
-          else if (method === "post") await sendPost(context(), grant!, regrant);
-          else await sendPut(context(), grant!, regrant);
+          else
+            await sendSingle(context(), {
+              grant: grant!,
+              method: method === "post" ? "post" : "put",
+              regrant,
+            });
           // Completion is idempotent on the broker: after a pause it is simply asked again.
           upload = await deps.api.complete(uploadId, parts, this.run.signal);
           break;
