@@ -42,7 +42,10 @@ async function dropTextFile(page: Page, name: string, text: string): Promise<voi
   );
 }
 
-describe("drop-in page in Chromium", { skip: chromium.available ? false : chromium.reason }, () => {
+describe("drop-in page in Chromium", {
+  skip: chromium.available ? false : chromium.reason,
+  timeout: 120_000,
+}, () => {
   let browser: Browser;
   before(async () => {
     if (chromium.available) browser = await launch(chromium.value);
@@ -98,6 +101,37 @@ describe("drop-in page in Chromium", { skip: chromium.available ? false : chromi
       (await row(page, "page.html").locator(".state").textContent()) ?? "",
       /Rejected: Type text\/html is not allowed/,
     );
+    await page.close();
+  });
+
+  test("pause, resume and cancel work from the keyboard", async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    const page = await browser.newPage();
+    await signIn(page, site);
+    for (const name of ["keep.bin", "drop.bin"]) await writeRandomFile(join(site.dir, name), 12 * MiB);
+    await throttleUploads(page, 4 * MiB);
+    await page.setInputFiles("#picker", [join(site.dir, "keep.bin"), join(site.dir, "drop.bin")]);
+    const keep = row(page, "keep.bin");
+    const press = async (button: string) => {
+      await keep.page().locator(button).focus();
+      await page.keyboard.press("Enter");
+    };
+
+    await keep.locator("[data-action=pause]:not([hidden])").waitFor();
+    await press('li.file:has-text("keep.bin") [data-action=pause]');
+    await keep.and(page.locator("[data-state=paused]")).waitFor();
+    const pausedAt = await keep.locator("progress").evaluate((p: HTMLProgressElement) => p.value);
+    await page.waitForTimeout(500);
+    const later = await keep.locator("progress").evaluate((p: HTMLProgressElement) => p.value);
+    assert.ok(later <= pausedAt, `no progress while paused (${pausedAt} → ${later})`);
+    // Focus stays on the row's buttons while it updates: Resume is reachable with Tab order intact.
+    await press('li.file:has-text("keep.bin") [data-action=resume]');
+
+    await page.locator('li.file:has-text("drop.bin") [data-action=cancel]').focus();
+    await page.keyboard.press("Enter");
+    await row(page, "drop.bin").and(page.locator("[data-state=cancelled]")).waitFor();
+    assert.equal(await settledState(page, "keep.bin"), "ready");
     await page.close();
   });
 
