@@ -19,7 +19,7 @@ import { isLocalRequest, type PageHost, type WebHandler } from "./http/web.ts";
 import { mountRoutes } from "./routes/index.ts";
 import { ensureBucket } from "./storage/bucket.ts";
 import { createS3Client } from "./storage/s3.ts";
-import { storageTarget } from "./storage/target.ts";
+import { publicObjectUrl, storageTarget } from "./storage/target.ts";
 import { scheduleSweeps } from "./uploads/sweeper.ts";
 import { verifyUpload } from "./verification/verify.ts";
 import { createWorker } from "./verification/worker.ts";
@@ -100,7 +100,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   app.notFound(async (c) => {
     const path = c.req.path;
     if (!options.web || path.startsWith("/v1/") || path.startsWith("/l/")) return notFoundResponse();
-    page ??= { profiles: config.profiles, storageOrigin: new URL(target.publicEndpoint).origin };
+    page ??= { profiles: config.profiles, storageOrigin: new URL(publicObjectUrl(target)).origin };
     const host = devToken && isLocalRequest(c) ? { ...page, devToken } : page;
     return (await options.web(c.req.raw, host)) ?? notFoundResponse();
   });

@@ -53,6 +53,15 @@ export async function claimJob(
     .executeTakeFirst();
 }
 
+export async function renewJob(db: Kysely<Database>, options: { id: string; until: number }): Promise<void> {
+  await db
+    .updateTable("jobs")
+    .set({ locked_until: options.until })
+    .where("id", "=", options.id)
+    .where("state", "=", "queued")
+    .execute();
+}
+
 export async function finishJob(db: Kysely<Database>, id: string): Promise<void> {
   await db.updateTable("jobs").set({ state: "done", locked_until: null }).where("id", "=", id).execute();
 }

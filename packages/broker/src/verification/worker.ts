@@ -2,7 +2,7 @@
 // so jobs left by a crashed broker are picked up again after a restart.
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { claimJob, failJob, finishJob } from "../db/jobs.ts";
+import { claimJob, failJob, finishJob, renewJob } from "../db/jobs.ts";
 import type { Database, JobRow } from "../db/schema.ts";
 
 export interface Worker {
@@ -38,7 +38,15 @@ export function createWorker(options: {
       const job = await claimJob(options.db, { now, leaseMs });
       if (!job) return;
       try {
-        await options.handle(job);
+        // Long jobs (a whole-object digest) keep their lease alive; a crash lets it run out.
+        const heartbeat = setInterval(() => {
+          renewJob(options.db, { id: job.id, until: Date.now() + leaseMs }).catch(() => undefined);
+        }, leaseMs / 3);
+        try {
+          await options.handle(job);
+        } finally {
+          clearInterval(heartbeat);
+        }
         await finishJob(options.db, job.id);
       } catch (error) {
         options.log.warn({ job: job.id, kind: job.kind, err: (error as Error).message }, "job failed");
