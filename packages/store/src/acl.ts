@@ -175,9 +175,14 @@ const putObjectAcl: Operation = {
     const acl = await requestedAcl(request);
     const current = existingObject(request, store);
     // Same version, new ACL: committed only if no write replaced it meanwhile; the blobs stay.
-    store.catalog.putObject({ ...current, headers: { ...current.headers, "x-amz-acl": acl } }, (now) => {
-      if (now?.etag !== current.etag || now.modified !== current.modified) throw s3Error("NoSuchKey");
-    });
+    store.catalog.putObject(
+      { ...current, headers: { ...current.headers, "x-amz-acl": acl } },
+      {
+        precondition: (now) => {
+          if (now?.etag !== current.etag || now.modified !== current.modified) throw s3Error("NoSuchKey");
+        },
+      },
+    );
     return { status: 200 };
   },
 };

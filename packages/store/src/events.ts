@@ -14,8 +14,17 @@ export interface ObjectCreatedEvent {
 export interface ObjectRemovedEvent {
   bucket: string;
   key: string;
-  operation: "Delete";
+  /** "Delete": a DELETE request (s3:ObjectRemoved:Delete); "Expiration": a lifecycle rule (s3:LifecycleExpiration:Delete). */
+  operation: "Delete" | "Expiration";
   requestId: string;
+}
+
+export type ObjectEvent = ObjectCreatedEvent | ObjectRemovedEvent;
+
+/** The S3 event name, e.g. "ObjectCreated:Put"; lifecycle removals are "LifecycleExpiration:Delete", as in AWS. */
+export function s3EventName(event: ObjectEvent): string {
+  if ("size" in event) return `ObjectCreated:${event.operation}`;
+  return event.operation === "Expiration" ? "LifecycleExpiration:Delete" : "ObjectRemoved:Delete";
 }
 
 interface StoreEventMap {
@@ -23,5 +32,5 @@ interface StoreEventMap {
   objectRemoved: [ObjectRemovedEvent];
 }
 
-/** The hook for notifications and lifecycle: subscribe with `store.events.on("objectCreated", ...)`. */
+/** Post-commit events: subscribe with `store.events.on("objectCreated", ...)`. */
 export class StoreEvents extends EventEmitter<StoreEventMap> {}

@@ -173,15 +173,12 @@ async function expireObjects(
     });
     for (const entry of page.entries) {
       if (!("object" in entry) || entry.object.modified >= options.cutoff) continue;
-      const removed = store.catalog.deleteObject(options.bucket, entry.object.key);
-      if (!removed) continue;
-      store.blobs.retire(removed.blobs);
-      store.events.emit("objectRemoved", {
+      const removed = store.catalog.deleteObject({
         bucket: options.bucket,
-        key: removed.key,
-        operation: "Delete",
-        requestId: "lifecycle",
+        key: entry.object.key,
+        announce: { operation: "Expiration", requestId: "lifecycle" },
       });
+      if (removed) store.blobs.retire(removed.blobs);
     }
     if (!page.truncated || !page.next) return;
     after = page.next;

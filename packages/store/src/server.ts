@@ -93,7 +93,8 @@ function send(raw: IncomingMessage, res: ServerResponse, response: S3Response): 
 export async function startStore(options: StoreOptions): Promise<RunningStore> {
   const resolved = resolveOptions(options);
   await mkdir(resolved.dataDir, { recursive: true });
-  const catalog = new Catalog(resolved.dataDir);
+  const events = new StoreEvents();
+  const catalog = new Catalog(resolved.dataDir, events);
   const blobs = new BlobStore(resolved.dataDir);
   const referenced = catalog.referencedBlobs();
   await blobs.sweep((id) => referenced.has(id));
@@ -102,7 +103,7 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     options: resolved,
     catalog,
     blobs,
-    events: new StoreEvents(),
+    events,
     settings: new BucketSettings(resolved.dataDir),
   };
   const operations = [

@@ -26,6 +26,9 @@ export const SUPPORTED_EVENTS = new Set([
   "s3:ObjectCreated:CompleteMultipartUpload",
   "s3:ObjectRemoved:*",
   "s3:ObjectRemoved:Delete",
+  // Removals by a lifecycle rule: AWS names them apart, and s3:ObjectRemoved:* does not match them.
+  "s3:LifecycleExpiration:*",
+  "s3:LifecycleExpiration:Delete",
 ]);
 
 const KINDS = ["Topic", "Queue", "CloudFunction"] as const;

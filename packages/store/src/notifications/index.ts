@@ -1,5 +1,5 @@
 import type { StoreContext, StoreExtension } from "../context.ts";
-import type { ObjectCreatedEvent, ObjectRemovedEvent } from "../events.ts";
+import { type ObjectEvent, s3EventName } from "../events.ts";
 import { type NotificationRule, notificationOperations, ruleMatches } from "./config.ts";
 import { NotificationOutbox } from "./outbox.ts";
 
@@ -21,7 +21,7 @@ function eventRecord(options: {
   store: StoreContext;
   rule: NotificationRule;
   eventName: string;
-  event: ObjectCreatedEvent | ObjectRemovedEvent;
+  event: ObjectEvent;
 }): string {
   const { store, rule, eventName, event } = options;
   const object =
@@ -60,9 +60,10 @@ function eventRecord(options: {
 }
 
 /**
- * Event notifications: the ?notification operations, and every committed
- * create/remove that a bucket rule wants goes into the durable outbox,
- * delivered to the configured webhook.
+ * Event notifications: the ?notification operations, and every create/remove
+ * that a bucket rule wants goes into the durable outbox in the transaction
+ * that commits it (so a crash cannot keep the object and lose the event),
+ * then is delivered to the configured webhook.
  */
 export function notificationsExtension(): StoreExtension {
   let outbox: NotificationOutbox | undefined;
@@ -72,21 +73,20 @@ export function notificationsExtension(): StoreExtension {
     start(store) {
       arns = new Set(store.options.notificationTargets.map((target) => target.arn));
       const current = new NotificationOutbox({
-        dataDir: store.options.dataDir,
+        database: store.catalog.database,
         targets: store.options.notificationTargets,
       });
       outbox = current;
-      const announce = (eventName: string, event: ObjectCreatedEvent | ObjectRemovedEvent) => {
+      store.catalog.onChange((event) => {
         const rules = store.settings.get<NotificationRule[]>(event.bucket, "notification");
         if (!rules) return;
+        const eventName = s3EventName(event);
         current.enqueue(
           rules
             .filter((rule) => ruleMatches(rule, eventName, event.key))
             .map((rule) => ({ target: rule.arn, body: eventRecord({ store, rule, eventName, event }) })),
         );
-      };
-      store.events.on("objectCreated", (event) => announce(`ObjectCreated:${event.operation}`, event));
-      store.events.on("objectRemoved", (event) => announce(`ObjectRemoved:${event.operation}`, event));
+      });
       current.kick();
     },
     async close() {

@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -13,87 +10,14 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { createPresignedPost } from "@sluice/sigv4";
 import { signedRequest } from "../conformance/http.ts";
 import { expectS3Error } from "../conformance/objects.ts";
-import { CREDENTIALS, openTestStore, type TestStore } from "../test/harness.ts";
+import { CREDENTIALS, openTestStore, postUpload, type TestStore } from "../test/harness.ts";
+import { openReceiver, recordOf, until } from "../test/receiver.ts";
 import { signNotification, verifyNotificationSignature } from "./signature.ts";
 
 const ARN = "arn:aws:sns:us-east-1:sluice:uploads";
 const SECRET = "webhook-secret-0123456789";
-
-interface Delivery {
-  headers: IncomingHttpHeaders;
-  body: string;
-  status: number;
-}
-
-/** A real HTTP receiver; `answer` picks the status of each delivery. */
-async function openReceiver(): Promise<{
-  url: string;
-  got: Delivery[];
-  answer: (delivery: Delivery) => number;
-  setAnswer(fn: (delivery: Delivery) => number): void;
-  close(): Promise<void>;
-}> {
-  const receiver = {
-    got: [] as Delivery[],
-    answer: (_delivery: Delivery) => 200,
-    setAnswer(fn: (delivery: Delivery) => number) {
-      receiver.answer = fn;
-    },
-  };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const delivery: Delivery = {
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-        status: 0,
-      };
-      delivery.status = receiver.answer(delivery);
-      receiver.got.push(delivery);
-      res.statusCode = delivery.status;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(receiver, {
-    url: `http://127.0.0.1:${port}/hooks/s3`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  });
-}
-
-async function until<T>(what: string, find: () => T | undefined, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-type EventRecord = {
-  eventVersion: string;
-  eventSource: string;
-  awsRegion: string;
-  eventTime: string;
-  eventName: string;
-  s3: {
-    configurationId: string;
-    bucket: { name: string; arn: string };
-    object: { key: string; size?: number; eTag?: string; sequencer: string };
-  };
-};
-const recordOf = (delivery: Delivery) =>
-  (JSON.parse(delivery.body) as { Records: EventRecord[] }).Records[0] as EventRecord;
 
 describe("event notifications (webhook targets, durable outbox)", () => {
   let t: TestStore;
@@ -199,17 +123,8 @@ describe("event notifications (webhook targets, durable outbox)", () => {
       new CopyObjectCommand({ Bucket: bucket, Key: "in/copy.txt", CopySource: `${bucket}/out/ignored.txt` }),
     );
     await eventFor("in/copy.txt", "ObjectCreated:Copy");
-    const post = createPresignedPost({
-      url: `${t.endpoint}/${bucket}`,
-      key: "in/posted.txt",
-      credentials: CREDENTIALS,
-      region: "us-east-1",
-      expiresIn: 60,
-    });
-    const form = new FormData();
-    for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
-    form.append("file", new Blob(["posted"]), "posted.txt");
-    assert.equal((await fetch(post.url, { method: "POST", body: form })).status, 204);
+    const posted = await postUpload(t, { bucket, key: "in/posted.txt", body: "posted" });
+    assert.equal(posted.status, 204);
     await eventFor("in/posted.txt", "ObjectCreated:Post");
     const { UploadId } = await t.s3.send(
       new CreateMultipartUploadCommand({ Bucket: bucket, Key: "in/mpu.bin" }),

@@ -1,11 +1,11 @@
 import type Database from "better-sqlite3";
-import { openCatalogDatabase } from "../storage/settings.ts";
 import { SIGNATURE_HEADER, signNotification } from "./signature.ts";
 import type { NotificationTarget } from "./targets.ts";
 
 /**
  * The durable outbox of event notifications: a row per (event, target) in
- * the catalog database, written when the event happens and deleted once the
+ * the catalog database, written in the transaction that commits the object
+ * change (on the catalog's own connection), and deleted once the
  * target answered 2xx. Failed deliveries are retried with exponential
  * backoff (1 s doubling up to 5 min, with jitter); rows left by a stop or a
  * crash are delivered after the next start. Delivery is at least once: the
@@ -39,8 +39,9 @@ export class NotificationOutbox {
   #again = false;
   #closed = false;
 
-  constructor(options: { dataDir: string; targets: readonly NotificationTarget[] }) {
-    this.#db = openCatalogDatabase(options.dataDir);
+  /** `database`: the catalog's connection, so rows are written inside its transactions. */
+  constructor(options: { database: Database.Database; targets: readonly NotificationTarget[] }) {
+    this.#db = options.database;
     this.#db.exec(`CREATE TABLE IF NOT EXISTS notification_outbox (
       id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, body TEXT NOT NULL,
       attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER, created INTEGER NOT NULL, last_error TEXT);
@@ -48,17 +49,18 @@ export class NotificationOutbox {
     this.#targets = new Map(options.targets.map((target) => [target.arn, target]));
   }
 
-  /** Records deliveries (one per target) and wakes the deliverer. */
+  /**
+   * Records deliveries (one per target) in the caller's transaction; the
+   * deliverer is woken once that transaction has committed.
+   */
   enqueue(deliveries: ReadonlyArray<{ target: string; body: string }>): void {
     if (deliveries.length === 0) return;
     const insert = this.#db.prepare(
       "INSERT INTO notification_outbox (target, body, next_at, created) VALUES (?, ?, ?, ?)",
     );
     const now = Date.now();
-    this.#db.transaction(() => {
-      for (const delivery of deliveries) insert.run(delivery.target, delivery.body, now, now);
-    })();
-    this.kick();
+    for (const delivery of deliveries) insert.run(delivery.target, delivery.body, now, now);
+    queueMicrotask(() => this.kick());
   }
 
   /** Rows not yet delivered (dead ones included). */
@@ -148,6 +150,5 @@ export class NotificationOutbox {
     clearTimeout(this.#timer);
     this.#abort.abort();
     await this.#delivering;
-    this.#db.close();
   }
 }

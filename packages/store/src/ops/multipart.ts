@@ -235,16 +235,13 @@ export const completeMultipartUpload: Operation = {
         parts: chosen.length,
       };
     };
-    const { object, retired } = store.catalog.completeUpload({ upload: current, build, precondition });
-    store.blobs.retire(retired);
-    store.events.emit("objectCreated", {
-      bucket: object.bucket,
-      key: object.key,
-      size: object.size,
-      etag: object.etag,
-      operation: "CompleteMultipartUpload",
+    const { object, retired } = store.catalog.completeUpload({
+      upload: current,
+      build,
+      precondition,
       requestId: request.id,
     });
+    store.blobs.retire(retired);
     return {
       status: 200,
       headers: { ...XML, ...checksumHeaders(object.checksums) },

@@ -6,7 +6,7 @@ import { checksumHeaders, objectHeaders, responseOverrides, storedHeaders } from
 import { checkReadPreconditions, writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
 
-/** Commits a new version and announces it; the bytes it replaced are retired. */
+/** Commits a new version and its event in one transaction; the bytes it replaced are retired. */
 export function commitObject(options: {
   store: StoreContext;
   request: S3Request;
@@ -16,20 +16,15 @@ export function commitObject(options: {
   const { store, record } = options;
   let replaced: ReturnType<typeof store.catalog.putObject>;
   try {
-    replaced = store.catalog.putObject(record, writePrecondition(options.request));
+    replaced = store.catalog.putObject(record, {
+      precondition: writePrecondition(options.request),
+      announce: { operation: options.operation, requestId: options.request.id },
+    });
   } catch (error) {
     store.blobs.retire(record.blobs);
     throw error;
   }
   store.blobs.retire(replaced);
-  store.events.emit("objectCreated", {
-    bucket: record.bucket,
-    key: record.key,
-    size: record.size,
-    etag: record.etag,
-    operation: options.operation,
-    requestId: options.request.id,
-  });
 }
 
 export const putObject: Operation = {
@@ -102,18 +97,15 @@ export const headObject: Operation = {
   },
 };
 
-/** Removes an object (if any) and announces it. S3 answers 204 either way. */
+/** Removes an object (if any) and announces it in the same transaction. S3 answers 204 either way. */
 export function removeObject(options: { store: StoreContext; request: S3Request; key: string }): void {
   const { store, request, key } = options;
-  const removed = store.catalog.deleteObject(request.bucket as string, key);
-  if (!removed) return;
-  store.blobs.retire(removed.blobs);
-  store.events.emit("objectRemoved", {
-    bucket: removed.bucket,
+  const removed = store.catalog.deleteObject({
+    bucket: request.bucket as string,
     key,
-    operation: "Delete",
-    requestId: request.id,
+    announce: { operation: "Delete", requestId: request.id },
   });
+  if (removed) store.blobs.retire(removed.blobs);
 }
 
 export const deleteObject: Operation = {

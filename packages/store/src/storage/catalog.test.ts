@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { StoreEvents } from "../events.ts";
 import { Catalog, type ObjectRecord } from "./catalog.ts";
 
 // Listing is checked against a naive reference on random keys: every page
@@ -31,7 +32,7 @@ describe("Catalog.list against a reference listing", () => {
   const keys = new Set<string>();
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "sluice-catalog-"));
-    catalog = new Catalog(dir);
+    catalog = new Catalog(dir, new StoreEvents());
     catalog.createBucket("bkt", Date.now());
     while (keys.size < 400) keys.add(randomKey());
     for (const key of keys) {
@@ -90,9 +91,14 @@ describe("Catalog.list against a reference listing", () => {
     };
     assert.deepEqual(catalog.putObject(record), []);
     assert.throws(() =>
-      catalog.putObject({ ...record, etag: '"2"' }, (current) => {
-        if (current) throw new Error("exists");
-      }),
+      catalog.putObject(
+        { ...record, etag: '"2"' },
+        {
+          precondition: (current) => {
+            if (current) throw new Error("exists");
+          },
+        },
+      ),
     );
     assert.equal(catalog.getObject("bkt", "cas")?.etag, '"1"');
     assert.deepEqual(

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { s3Error } from "../errors.ts";
+import type { ObjectCreatedEvent, ObjectEvent, ObjectRemovedEvent, StoreEvents } from "../events.ts";
 import type { BlobRef } from "./blobs.ts";
 
 /**
@@ -32,6 +33,10 @@ export interface ObjectRecord {
   /** Number of parts for a multipart object. */
   parts?: number;
 }
+
+/** What a write announces: the event is recorded in the same transaction (outbox) and emitted after it commits. */
+export type CreatedBy = Pick<ObjectCreatedEvent, "operation" | "requestId">;
+export type RemovedBy = Pick<ObjectRemovedEvent, "operation" | "requestId">;
 
 export interface UploadRecord {
   id: string;
@@ -99,8 +104,14 @@ function toRecord(row: ObjectRow): ObjectRecord {
 
 export class Catalog {
   readonly #db: Database.Database;
+  readonly #events: StoreEvents;
+  readonly #changeHooks: Array<(event: ObjectEvent) => void> = [];
+  /** Events of the transaction in progress, emitted once the outermost one commits. */
+  #pending: ObjectEvent[] = [];
+  #depth = 0;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, events: StoreEvents) {
+    this.#events = events;
     this.#db = new Database(join(dataDir, "catalog.sqlite3"));
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("synchronous = FULL");
@@ -126,9 +137,51 @@ export class Catalog {
     this.#db.close();
   }
 
-  /** Runs fn in one transaction (better-sqlite3 is synchronous: nothing interleaves). */
+  /**
+   * The catalog's own connection, for a concern that keeps a table in the
+   * same database and writes it from an `onChange` hook (the notification
+   * outbox): another connection would wait on this one's write lock.
+   */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
+  /**
+   * Runs `hook` inside the transaction of every object write that announces
+   * an event: what the hook writes commits or rolls back with the object, and
+   * a hook that throws aborts the write. No event can be lost between the two.
+   */
+  onChange(hook: (event: ObjectEvent) => void): void {
+    this.#changeHooks.push(hook);
+  }
+
+  /** Runs fn in one transaction (better-sqlite3 is synchronous: nothing interleaves); nested calls are savepoints. */
   transaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn)();
+    const mark = this.#pending.length;
+    this.#depth++;
+    let result: T;
+    try {
+      result = this.#db.transaction(fn)();
+    } catch (error) {
+      this.#pending.length = mark; // rolled back: announce nothing
+      throw error;
+    } finally {
+      this.#depth--;
+    }
+    if (this.#depth === 0 && this.#pending.length > 0) {
+      const committed = this.#pending;
+      this.#pending = [];
+      for (const event of committed) {
+        if ("size" in event) this.#events.emit("objectCreated", event);
+        else this.#events.emit("objectRemoved", event);
+      }
+    }
+    return result;
+  }
+
+  #announce(event: ObjectEvent): void {
+    for (const hook of this.#changeHooks) hook(event);
+    this.#pending.push(event);
   }
 
   /** Every blob id some object or part still references (for the start-up sweep). */
@@ -196,13 +249,17 @@ export class Catalog {
 
   /**
    * Commits an object version: checks the bucket and the precondition against
-   * the current version, then swaps the pointer. Returns the replaced blobs.
+   * the current version, then swaps the pointer and records the event, if
+   * any, in the same transaction. Returns the replaced blobs.
    */
-  putObject(record: ObjectRecord, precondition?: (current: ObjectRecord | undefined) => void): BlobRef[] {
+  putObject(
+    record: ObjectRecord,
+    options: { precondition?: (current: ObjectRecord | undefined) => void; announce?: CreatedBy } = {},
+  ): BlobRef[] {
     return this.transaction(() => {
       this.requireBucket(record.bucket);
       const current = this.getObject(record.bucket, record.key);
-      precondition?.(current);
+      options.precondition?.(current);
       this.#db
         .prepare(
           "INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, headers, checksums, blobs, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -218,18 +275,28 @@ export class Catalog {
           JSON.stringify(record.blobs),
           record.parts ?? null,
         );
+      if (options.announce)
+        this.#announce({
+          bucket: record.bucket,
+          key: record.key,
+          size: record.size,
+          etag: record.etag,
+          ...options.announce,
+        });
       return current ? current.blobs : [];
     });
   }
 
-  /** Removes an object; returns it (to retire its blobs and emit the event) or undefined. */
-  deleteObject(bucket: string, key: string): ObjectRecord | undefined {
+  /** Removes an object and records the event in the same transaction; returns it (to retire its blobs) or undefined. */
+  deleteObject(options: { bucket: string; key: string; announce: RemovedBy }): ObjectRecord | undefined {
+    const { bucket, key } = options;
     return this.transaction(() => {
       const current = this.getObject(bucket, key);
-      if (current)
-        this.#db
-          .prepare("DELETE FROM objects WHERE bucket = ? AND key = ?")
-          .run(bucket, Buffer.from(key, "utf8"));
+      if (!current) return undefined;
+      this.#db
+        .prepare("DELETE FROM objects WHERE bucket = ? AND key = ?")
+        .run(bucket, Buffer.from(key, "utf8"));
+      this.#announce({ bucket, key, ...options.announce });
       return current;
     });
   }
@@ -418,13 +485,17 @@ export class Catalog {
     upload: UploadRecord;
     build: (parts: Map<number, PartRecord>) => ObjectRecord;
     precondition: (current: ObjectRecord | undefined) => void;
+    requestId: string;
   }): { object: ObjectRecord; retired: BlobRef[] } {
     const { upload } = options;
     return this.transaction(() => {
       this.getUpload(upload.bucket, upload.key, upload.id);
       const parts = new Map(this.listParts(upload.id, 0, 10_000).map((part) => [part.number, part]));
       const object = options.build(parts);
-      const replaced = this.putObject(object, options.precondition);
+      const replaced = this.putObject(object, {
+        precondition: options.precondition,
+        announce: { operation: "CompleteMultipartUpload", requestId: options.requestId },
+      });
       const used = new Set(object.blobs.map((blob) => blob.id));
       const unused = [...parts.values()]
         .filter((part) => !used.has(part.blob))

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { createPresignedPost } from "@sluice/sigv4";
 import type { StoreOptions } from "../options.ts";
 import { type RunningStore, startStore } from "../server.ts";
 
@@ -54,4 +55,22 @@ export async function openTestStore(
     },
   };
   return harness;
+}
+
+/** A browser-style POST upload of `body` to `key`, with a freshly signed policy. */
+export function postUpload(
+  t: TestStore,
+  options: { bucket: string; key: string; body: string },
+): Promise<Response> {
+  const post = createPresignedPost({
+    url: `${t.endpoint}/${options.bucket}`,
+    key: options.key,
+    credentials: CREDENTIALS,
+    region: "us-east-1",
+    expiresIn: 60,
+  });
+  const form = new FormData();
+  for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+  form.append("file", new Blob([options.body]), "file.txt");
+  return fetch(post.url, { method: "POST", body: form });
 }
