@@ -21,6 +21,7 @@ import { ensureBucket } from "./storage/bucket.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { publicObjectUrl, storageTarget } from "./storage/target.ts";
 import { scheduleSweeps } from "./uploads/sweeper.ts";
+import type { Scanner } from "./verification/scanners.ts";
 import { verifyUpload } from "./verification/verify.ts";
 import { createWorker } from "./verification/worker.ts";
 
@@ -29,6 +30,8 @@ export interface BrokerOptions {
   authorize?: AuthorizeHook;
   /** A pino logger; default JSON to stdout at config.log.level. */
   logger?: Logger;
+  /** Content scanners (e.g. malware) run on every upload before it becomes ready. */
+  scanners?: Scanner[];
   /** Run the in-process verification worker (default true). */
   worker?: boolean;
   /** Run the periodic sweeper (default true). */
@@ -70,6 +73,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     target,
     log,
     metrics,
+    scanners: options.scanners ?? [],
     kickWorker: () => worker.kick(),
     async waitForVerification(uploadId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -7,6 +7,7 @@ import type { BrokerConfig } from "./config/schema.ts";
 import type { Database } from "./db/schema.ts";
 import type { Metrics } from "./http/metrics.ts";
 import type { StorageTarget } from "./storage/target.ts";
+import type { Scanner } from "./verification/scanners.ts";
 
 export interface BrokerContext {
   config: BrokerConfig;
@@ -15,6 +16,8 @@ export interface BrokerContext {
   target: StorageTarget;
   log: Logger;
   metrics: Metrics;
+  /** Library users' content scanners, run before a file becomes ready. */
+  scanners: Scanner[];
   /** Wakes the verification worker after a job is queued. */
   kickWorker(): void;
   /** Resolves when the upload left `uploaded` (or after timeoutMs). */

@@ -14,3 +14,4 @@ export {
 export type { PageHost, WebHandler } from "./http/web.ts";
 export { createLambdaHandler } from "./lambda.ts";
 export { type RunningBroker, startBroker } from "./server.ts";
+export type { ScannedFile, Scanner } from "./verification/scanners.ts";

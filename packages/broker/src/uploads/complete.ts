@@ -101,7 +101,7 @@ export async function completeUpload(
     return (await getUpload(ctx.db, row.id))!;
   }
   // Jobs sniff the content and, where storage could not, check the declared SHA-256.
-  const verify = ctxProfile(ctx, row).verify || needsDigest(ctx, row);
+  const verify = ctxProfile(ctx, row).verify || needsDigest(ctx, row) || ctx.scanners.length > 0;
   const done = await ctx.db.transaction().execute(async (trx) => {
     const moved = await transitionUpload(trx, {
       id: row.id,

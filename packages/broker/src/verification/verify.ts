@@ -1,4 +1,6 @@
-// One verification job: read the object's first bytes and decide ready or rejected.
+// One verification job: declared SHA-256 (where storage could not check it),
+// magic bytes against the declared type, then the configured scanners; the
+// upload becomes ready, or rejected with the first failing check's reason.
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
@@ -7,6 +9,7 @@ import { isNotFound } from "../storage/s3.ts";
 import { rejectUpload } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { needsDigest, objectSha256 } from "./digest.ts";
+import { runScanners } from "./scanners.ts";
 import { SNIFF_BYTES, sniff } from "./sniff.ts";
 
 async function firstBytes(ctx: BrokerContext, key: string, size: number): Promise<Uint8Array | undefined> {
@@ -45,8 +48,9 @@ export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promis
   const result = ctxProfile(ctx, row).verify
     ? await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length })
     : ({ ok: true, detected: null } as const);
-  if (!result.ok) {
-    await rejectUpload(ctx, { row, from: ["uploaded"], reason: result.reason });
+  const reason = result.ok ? await runScanners(ctx, row) : result.reason;
+  if (reason) {
+    await rejectUpload(ctx, { row, from: ["uploaded"], reason });
     return;
   }
   const ready = await transitionUpload(ctx.db, {

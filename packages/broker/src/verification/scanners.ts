@@ -1,0 +1,42 @@
+// Content scanners supplied by library users (malware scanning, content
+// policy): each reads the object as a stream and may reject it with a reason.
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import type { BrokerContext } from "../context.ts";
+import type { UploadRow } from "../db/schema.ts";
+
+export interface ScannedFile {
+  id: string;
+  tenant: string;
+  user: string;
+  name: string;
+  type: string;
+  size: number;
+  key: string;
+}
+
+/** Returns a rejection reason, or nothing to accept. Thrown errors retry the job later. */
+export type Scanner = (
+  file: ScannedFile,
+  open: () => Promise<ReadableStream<Uint8Array>>,
+) => Promise<string | null | undefined> | string | null | undefined;
+
+export async function runScanners(ctx: BrokerContext, row: UploadRow): Promise<string | undefined> {
+  const file: ScannedFile = {
+    id: row.id,
+    tenant: row.tenant,
+    user: row.user_id,
+    name: row.name,
+    type: row.type,
+    size: row.size,
+    key: row.key,
+  };
+  const open = async () => {
+    const object = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.target.bucket, Key: row.key }));
+    return object.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+  };
+  for (const scanner of ctx.scanners) {
+    const reason = await scanner(file, open);
+    if (reason) return reason;
+  }
+  return undefined;
+}
