@@ -99,6 +99,18 @@ describe("uploads through the SDK", () => {
     );
   });
 
+  test("a multipart upload with a wrong declared SHA-256 is rejected by the broker's own check", async () => {
+    const file = await randomFile(stack.dir, "multi-sum.bin", 11 * MiB);
+    const sluice = client();
+    const ok = await sluice.upload(file.path, { profile: "default", sha256: true });
+    assert.equal(ok.method, "multipart");
+    assert.equal((await sluice.waitUntilSettled(ok.id)).state, "ready");
+    const bad = await sluice.upload(file.path, { profile: "default", sha256: "1".repeat(64), resume: false });
+    const settled = await sluice.waitUntilSettled(bad.id);
+    assert.equal(settled.state, "rejected");
+    assert.match(settled.reason ?? "", /SHA-256/);
+  });
+
   test("downloadStream streams the bytes; a tampered object fails its SHA-256 check and is not written", async () => {
     const file = await randomFile(stack.dir, "checked.bin", 200_000);
     const sluice = client();

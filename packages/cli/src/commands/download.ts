@@ -15,7 +15,7 @@ export function downloadCommand(): Command {
     .action(async (id: string, flags: { output?: string }, command: Command) => {
       const json = globalFlags(command).json === true;
       const { client } = await connect(command);
-      const out = resolve(flags.output ?? basename((await client.file(id)).name));
+      const out = resolve(flags.output ?? safeFileName((await client.file(id)).name, id));
       const bars = createBars({ enabled: !json && process.stderr.isTTY === true });
       let report: ReturnType<typeof bars.add> | undefined;
       const controller = new AbortController();
@@ -46,4 +46,15 @@ export function downloadCommand(): Command {
         client.close();
       }
     });
+}
+
+/**
+ * A stored name as a file name in the current directory: no directories,
+ * no "." or "..", no control characters (the name came from whoever uploaded).
+ */
+export function safeFileName(name: string, fallback: string): string {
+  const base = basename(name.replace(/\\/g, "/"))
+    .replace(/[\u0000-\u001f\u007f]/g, "")
+    .trim();
+  return base === "" || base === "." || base === ".." ? fallback : base;
 }
