@@ -14,6 +14,12 @@ import { parseRange } from "./range.ts";
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PARTS = 10_000;
 const XML = { "content-type": "application/xml" };
+/**
+ * How long a completed upload's answer is kept: a Complete retried after a
+ * lost response (same part list) gets the same 200 as S3 gives, instead of
+ * NoSuchUpload for an upload that did succeed.
+ */
+const COMPLETED_KEEP_MS = 15 * 60 * 1000;
 
 function upload(request: S3Request, store: StoreContext): UploadRecord {
   store.catalog.requireBucket(request.bucket as string);
@@ -190,18 +196,50 @@ function compositeChecksum(algorithm: ChecksumAlgorithm, parts: PartRecord[]): C
   return { [algorithm]: `${checksummer.digest()}-${parts.length}` };
 }
 
+const partList = (parts: readonly RequestedPart[]) =>
+  parts.map((part) => `${part.number}:${part.etag}`).join(",");
+
+async function readRequestedParts(request: S3Request): Promise<RequestedPart[]> {
+  return requestedParts(parseXml(await readSmallBody(request, 4 * 1024 * 1024), "CompleteMultipartUpload"));
+}
+
+function completeResult(options: { bucket: string; key: string; etag: string; checksums: Checksums }) {
+  return {
+    status: 200,
+    headers: { ...XML, ...checksumHeaders(options.checksums) },
+    body: xmlDocument("CompleteMultipartUploadResult", {
+      Location: `/${options.bucket}/${options.key}`,
+      Bucket: options.bucket,
+      Key: options.key,
+      ETag: options.etag,
+    }),
+  };
+}
+
 export const completeMultipartUpload: Operation = {
   name: "CompleteMultipartUpload",
   method: "POST",
   target: "object",
   subresources: ["uploadId"],
   async handle(request, store) {
+    const bucket = request.bucket as string;
+    const key = request.key as string;
+    store.catalog.requireBucket(bucket);
+    const done = store.catalog.completedUpload({
+      bucket,
+      key,
+      id: request.query.get("uploadId") ?? "",
+      keepMs: COMPLETED_KEEP_MS,
+    });
+    if (done) {
+      // A retry: the same part list gets the same answer; another one finds no upload any more.
+      if (partList(await readRequestedParts(request)) !== done.parts) throw s3Error("NoSuchUpload");
+      return completeResult({ bucket, key, etag: done.etag, checksums: done.checksums });
+    }
     const current = upload(request, store);
-    const wanted = requestedParts(
-      parseXml(await readSmallBody(request, 4 * 1024 * 1024), "CompleteMultipartUpload"),
-    );
+    const wanted = await readRequestedParts(request);
     const precondition = writePrecondition(request);
-    const build = (stored: Map<number, PartRecord>): ObjectRecord => {
+    const build = (stored: Map<number, PartRecord>) => {
       const chosen: PartRecord[] = [];
       for (const [index, want] of wanted.entries()) {
         if (index > 0 && want.number <= (wanted[index - 1] as RequestedPart).number)
@@ -221,7 +259,7 @@ export const completeMultipartUpload: Operation = {
       }
       const md5s = createHash("md5");
       for (const part of chosen) md5s.update(Buffer.from(part.etag.replace(/"/g, ""), "hex"));
-      return {
+      const object: ObjectRecord = {
         bucket: current.bucket,
         key: current.key,
         size: chosen.reduce((sum, part) => sum + part.size, 0),
@@ -234,24 +272,17 @@ export const completeMultipartUpload: Operation = {
         blobs: chosen.map((part) => ({ id: part.blob, size: part.size })),
         parts: chosen.length,
       };
+      return { object, parts: partList(wanted) };
     };
     const { object, retired } = store.catalog.completeUpload({
       upload: current,
       build,
       precondition,
       requestId: request.id,
+      keepMs: COMPLETED_KEEP_MS,
     });
     store.blobs.retire(retired);
-    return {
-      status: 200,
-      headers: { ...XML, ...checksumHeaders(object.checksums) },
-      body: xmlDocument("CompleteMultipartUploadResult", {
-        Location: `/${object.bucket}/${object.key}`,
-        Bucket: object.bucket,
-        Key: object.key,
-        ETag: object.etag,
-      }),
-    };
+    return completeResult(object);
   },
 };
 

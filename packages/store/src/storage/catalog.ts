@@ -47,6 +47,14 @@ export interface UploadRecord {
   checksumAlgorithm?: string;
 }
 
+/** What a completed upload answered, kept a while so a retried Complete gets the same answer. */
+export interface CompletedUpload {
+  /** The part list the upload was completed with, as `number:etag` entries. */
+  parts: string;
+  etag: string;
+  checksums: Checksums;
+}
+
 export interface PartRecord {
   number: number;
   size: number;
@@ -126,6 +134,10 @@ export class Catalog {
         id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated INTEGER NOT NULL,
         headers TEXT NOT NULL, checksum_algorithm TEXT);
       CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, initiated);
+      CREATE TABLE IF NOT EXISTS completed_uploads (
+        id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, parts TEXT NOT NULL,
+        etag TEXT NOT NULL, checksums TEXT NOT NULL, completed INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS completed_uploads_by_age ON completed_uploads (completed);
       CREATE TABLE IF NOT EXISTS parts (
         upload_id TEXT NOT NULL, number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
         modified INTEGER NOT NULL, blob TEXT NOT NULL, checksums TEXT NOT NULL,
@@ -480,18 +492,22 @@ export class Catalog {
   /**
    * Completes an upload in one transaction: the chosen parts become the
    * object's blobs (no byte is copied), the others are returned for retiring.
+   * The answer is remembered for `keepMs` (see completedUpload); older
+   * answers are forgotten.
    */
   completeUpload(options: {
     upload: UploadRecord;
-    build: (parts: Map<number, PartRecord>) => ObjectRecord;
+    build: (parts: Map<number, PartRecord>) => { object: ObjectRecord; parts: string };
     precondition: (current: ObjectRecord | undefined) => void;
     requestId: string;
+    keepMs: number;
   }): { object: ObjectRecord; retired: BlobRef[] } {
     const { upload } = options;
     return this.transaction(() => {
       this.getUpload(upload.bucket, upload.key, upload.id);
       const parts = new Map(this.listParts(upload.id, 0, 10_000).map((part) => [part.number, part]));
-      const object = options.build(parts);
+      const built = options.build(parts);
+      const object = built.object;
       const replaced = this.putObject(object, {
         precondition: options.precondition,
         announce: { operation: "CompleteMultipartUpload", requestId: options.requestId },
@@ -502,8 +518,41 @@ export class Catalog {
         .map((part) => ({ id: part.blob, size: part.size }));
       this.#db.prepare("DELETE FROM parts WHERE upload_id = ?").run(upload.id);
       this.#db.prepare("DELETE FROM uploads WHERE id = ?").run(upload.id);
+      this.#db
+        .prepare("DELETE FROM completed_uploads WHERE completed < ?")
+        .run(object.modified - options.keepMs);
+      this.#db
+        .prepare(
+          "INSERT INTO completed_uploads (id, bucket, key, parts, etag, checksums, completed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(
+          upload.id,
+          upload.bucket,
+          Buffer.from(upload.key, "utf8"),
+          built.parts,
+          object.etag,
+          JSON.stringify(object.checksums),
+          object.modified,
+        );
       return { object, retired: [...replaced, ...unused] };
     });
+  }
+
+  /** What an upload of this bucket and key answered when completed less than `keepMs` ago, if it was. */
+  completedUpload(options: {
+    bucket: string;
+    key: string;
+    id: string;
+    keepMs: number;
+  }): CompletedUpload | undefined {
+    const row = this.#db
+      .prepare(
+        "SELECT parts, etag, checksums FROM completed_uploads WHERE id = ? AND bucket = ? AND key = ? AND completed >= ?",
+      )
+      .get(options.id, options.bucket, Buffer.from(options.key, "utf8"), Date.now() - options.keepMs) as
+      | { parts: string; etag: string; checksums: string }
+      | undefined;
+    return row && { parts: row.parts, etag: row.etag, checksums: JSON.parse(row.checksums) };
   }
 
   #deleteUpload(id: string): BlobRef[] {
