@@ -83,6 +83,11 @@ for (const database of testDatabases()) {
     it("a 3-use link gives exactly 3 redirects to 50 concurrent hits", async () => {
       const link = await share(h, fileId, { maxDownloads: 3, expiresIn: 600 });
       assert.ok(link.url.startsWith(`${h.url}/l/`));
+      assert.equal(
+        (await fetch(link.url, { method: "HEAD", redirect: "manual" })).status,
+        405,
+        "HEAD spends no use",
+      );
       const hits = await Promise.all(
         Array.from({ length: 50 }, () => fetch(link.url, { redirect: "manual" })),
       );

@@ -1,7 +1,7 @@
 // Share links: revocation (owner) and the public redirect /l/:token, which
 // counts a use atomically and redirects to a presigned GET of seconds.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errors } from "@sluice/core";
+import { errors, SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { audit } from "../db/audit.ts";
 import { getOwnedLink, revokeLink, useLink } from "../db/links.ts";
@@ -67,6 +67,15 @@ export function linkRoutes(ctx: BrokerContext) {
 export function publicLinkRoutes(ctx: BrokerContext) {
   const app = createRouter();
   app.openapi(routes.follow, async (c) => {
+    // Hono answers HEAD with the GET route: a HEAD (link checkers) must not spend a use.
+    if (c.req.method === "HEAD") {
+      throw new SluiceError({
+        code: "MethodNotAllowed",
+        status: 405,
+        message: "Use GET",
+        headers: { allow: "GET" },
+      });
+    }
     const hash = linkTokenHash(c.req.valid("param").token);
     const used = hash ? await useLink(ctx.db, hash, Date.now()) : undefined;
     if (!used) throw errors.notFound("Link expired, revoked, used up or unknown", "LinkUnavailable");
