@@ -94,4 +94,59 @@ describe("AWS Lambda handler", () => {
     const put = await fetch(grant.put.url, { method: "PUT", headers, body: "abc" });
     assert.equal(put.status, 200);
   });
+
+  it("completes uploads from S3 events delivered through SNS → SQS, reporting only bad messages", async () => {
+    const token = await signToken({
+      secret: TEST_SECRET,
+      tenant: "acme",
+      user: "alice",
+      jwt: config.auth.jwt,
+    });
+    const api = async (method: string, path: string, body?: unknown) => {
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+      const res = await invoke(
+        event({ method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) }),
+      );
+      return JSON.parse(res.body) as Record<string, unknown>;
+    };
+    const grant = (await api("POST", "/v1/uploads", {
+      name: "q.txt",
+      size: 4,
+      type: "text/plain",
+    })) as unknown as {
+      upload: { id: string; key: string };
+      put: { url: string; headers: Record<string, string> };
+    };
+    const { "content-length": _, ...headers } = grant.put.headers;
+    assert.equal((await fetch(grant.put.url, { method: "PUT", headers, body: "sqs\n" })).status, 200);
+
+    const s3Event = {
+      Records: [
+        {
+          eventName: "ObjectCreated:Put",
+          s3: { bucket: { name: "sluice" }, object: { key: grant.upload.key } },
+        },
+      ],
+    };
+    const sns = { Type: "Notification", Message: JSON.stringify(s3Event) };
+    const result = (await handler(
+      {
+        Records: [
+          { eventSource: "aws:sqs", messageId: "m1", body: JSON.stringify(sns) },
+          { eventSource: "aws:sqs", messageId: "m2", body: JSON.stringify({ Event: "s3:TestEvent" }) },
+          { eventSource: "aws:sqs", messageId: "m3", body: "{not json" },
+        ],
+      },
+      // biome-ignore lint/suspicious/noExplicitAny: no Lambda context needed
+      {} as any,
+    )) as { batchItemFailures: Array<{ itemIdentifier: string }> };
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: "m3" }]);
+    const deadline = Date.now() + 10_000;
+    let state = "";
+    while (state !== "ready" && Date.now() < deadline) {
+      state = String((await api("GET", `/v1/uploads/${grant.upload.id}`)).state);
+      if (state !== "ready") await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(state, "ready");
+  });
 });
