@@ -1,7 +1,7 @@
 // The SDK's browser build in headless Chromium: XHR upload progress, parallel
 // parts, resume state in localStorage, against a real broker and store.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { type Harness, startHarness } from "@sluice/broker/testing";
 import { CHROMIUM_ARGS, chromiumTier } from "@sluice/core/testing";
 import { createWebPages } from "@sluice/web";
