@@ -31,6 +31,7 @@ describe("HTTP surface", () => {
     assert.match(metrics, /# TYPE sluice_http_requests_total counter/);
     assert.match(metrics, /sluice_http_requests_total\{method="GET",route="\/v1\/files",status="200"\} \d+/);
     assert.match(metrics, /sluice_http_request_duration_seconds_bucket\{route="\/v1\/files",le="\+Inf"\}/);
+    assert.match(metrics, /# TYPE sluice_jobs_queued gauge\nsluice_jobs_queued \d+/);
   });
 
   it("publishes OpenAPI 3.1 generated from the route schemas", async () => {

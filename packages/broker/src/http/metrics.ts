@@ -38,8 +38,16 @@ export class Metrics {
     h.count += 1;
   }
 
-  render(): string {
+  /** Prometheus text; `gauges` are values read at scrape time (queue depth, uploads by state). */
+  render(gauges: Array<{ name: string; help: string; labels?: Labels; value: number }> = []): string {
     const lines: string[] = [];
+    const seen = new Set<string>();
+    for (const gauge of gauges) {
+      if (!seen.has(gauge.name))
+        lines.push(`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} gauge`);
+      seen.add(gauge.name);
+      lines.push(`${gauge.name}${labelText(gauge.labels ?? {})} ${gauge.value}`);
+    }
     for (const [name, counter] of this.#counters) {
       lines.push(`# HELP ${name} ${counter.help}`, `# TYPE ${name} counter`);
       for (const [labels, value] of counter.values) lines.push(`${name}${labels} ${value}`);

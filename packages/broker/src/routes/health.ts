@@ -26,8 +26,29 @@ export function healthRoutes(ctx: BrokerContext) {
     const ok = checks.database && checks.storage;
     return c.json({ ok, checks }, ok ? 200 : 503);
   });
-  app.get("/metrics", (c) =>
-    c.text(ctx.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
-  );
+  app.get("/metrics", async (c) => {
+    const [states, jobs] = await Promise.all([
+      ctx.db
+        .selectFrom("uploads")
+        .select((eb) => ["state", eb.fn.countAll<number | string>().as("n")])
+        .groupBy("state")
+        .execute(),
+      ctx.db
+        .selectFrom("jobs")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .where("state", "=", "queued")
+        .executeTakeFirst(),
+    ]);
+    const gauges = [
+      ...states.map((s) => ({
+        name: "sluice_uploads",
+        help: "Uploads by state",
+        labels: { state: s.state },
+        value: Number(s.n),
+      })),
+      { name: "sluice_jobs_queued", help: "Verification jobs waiting", value: Number(jobs?.n ?? 0) },
+    ];
+    return c.text(ctx.metrics.render(gauges), 200, { "content-type": "text/plain; version=0.0.4" });
+  });
   return app;
 }
