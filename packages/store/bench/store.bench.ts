@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { peakRssFromProc } from "@sluice/core/bench";
 import { objectUrl, signHeaders } from "@sluice/sigv4";
 
 // 1 GiB PUT and 1 GiB multipart (16 MiB parts, 4 at a time) against the
@@ -78,8 +79,7 @@ async function spawnServer(
 }
 
 async function peakRss(child: ChildProcess): Promise<number> {
-  const status = await readFile(`/proc/${child.pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return (await peakRssFromProc(child.pid!)) / MiB;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {

@@ -45,6 +45,10 @@ const CATALOGUE = {
   NoSuchBucket: [404, "The specified bucket does not exist."],
   NoSuchKey: [404, "The specified key does not exist."],
   NoSuchUpload: [404, "The specified upload does not exist."],
+  OperationAborted: [
+    409,
+    "A conflicting conditional operation is currently in progress against this resource. Try again.",
+  ],
   NotImplemented: [501, "A header or operation you provided implies functionality that is not implemented."],
   PreconditionFailed: [412, "At least one of the preconditions you specified did not hold."],
   RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],

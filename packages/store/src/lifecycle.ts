@@ -178,7 +178,7 @@ async function expireObjects(
         key: entry.object.key,
         announce: { operation: "Expiration", requestId: "lifecycle" },
       });
-      if (removed) store.blobs.retire(removed.blobs);
+      if (removed) store.blobs.retire(removed);
     }
     if (!page.truncated || !page.next) return;
     after = page.next;

@@ -50,7 +50,24 @@ export function copySource(request: S3Request, store: StoreContext): ObjectRecor
   return source;
 }
 
-/** Copies a byte span of the source into a new blob (blobs are never shared between objects). */
+/**
+ * The MD5 ETag a whole copy of `source` gets: its own, unless it is a
+ * multipart object, whose bytes are then read (under a lease) but not written.
+ */
+export async function contentEtag(store: StoreContext, source: ObjectRecord): Promise<string> {
+  if (source.parts === undefined) return source.etag;
+  const release = store.blobs.lease(source.blobs);
+  try {
+    const md5 = createHash("md5");
+    for await (const chunk of store.blobs.read(source.blobs, { start: 0, end: source.size - 1 }))
+      md5.update(chunk as Buffer);
+    return `"${md5.digest("hex")}"`;
+  } finally {
+    release();
+  }
+}
+
+/** Copies a byte span of the source into a new blob (a part copy of a range, or of several blobs). */
 export async function copyBytes(options: {
   store: StoreContext;
   source: ObjectRecord;
@@ -102,18 +119,18 @@ export const copyObject: Operation = {
         "InvalidRequest",
         "The specified copy source is larger than the maximum allowable size for a copy source.",
       );
-    const copied = await copyBytes({ store, source, span: { start: 0, end: source.size - 1 } });
+    // Blobs are immutable: the copy references the source's files instead of copying their bytes.
     const record: ObjectRecord = {
       bucket,
       key,
       size: source.size,
-      etag: `"${copied.md5.toString("hex")}"`,
+      etag: await contentEtag(store, source),
       modified: Date.now(),
       headers: directive === "COPY" ? copiedHeaders(source.headers, request) : storedHeaders(request),
       checksums: source.parts === undefined ? source.checksums : {},
-      blobs: [copied.blob],
+      blobs: source.blobs,
     };
-    commitObject({ store, request, record, operation: "Copy" });
+    commitObject({ store, request, record, operation: "Copy", shared: true });
     return {
       status: 200,
       headers: { "content-type": "application/xml" },

@@ -3,9 +3,10 @@ import { type ChecksumAlgorithm, createChecksummer, parseChecksumAlgorithm } fro
 import { ingestBody, readSmallBody } from "../body/ingest.ts";
 import type { Operation, S3Request, StoreContext } from "../context.ts";
 import { s3Error } from "../errors.ts";
+import type { BlobRef } from "../storage/blobs.ts";
 import type { Checksums, ObjectRecord, PartRecord, UploadRecord } from "../storage/catalog.ts";
 import { parseXml, xmlDocument } from "../xml.ts";
-import { copyBytes, copySource } from "./copy-object.ts";
+import { contentEtag, copyBytes, copySource } from "./copy-object.ts";
 import { checksumHeaders, storedHeaders } from "./object-headers.ts";
 import { writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
@@ -78,15 +79,18 @@ function savePart(options: {
   store: StoreContext;
   upload: UploadRecord;
   part: PartRecord;
+  /** The part's blob is an object's (a whole copy): a failed save leaves it alone. */
+  shared?: boolean;
 }): void {
   const { store, upload: current, part } = options;
+  const shared = options.shared ?? false;
   try {
     store.blobs.retire(
-      store.catalog.putPart({ bucket: current.bucket, key: current.key, uploadId: current.id, part }),
+      store.catalog.putPart({ bucket: current.bucket, key: current.key, uploadId: current.id, part, shared }),
     );
   } catch (error) {
     // The upload was completed or aborted while this part streamed in.
-    store.blobs.retire([{ id: part.blob, size: part.size }]);
+    if (!shared) store.blobs.retire([{ id: part.blob, size: part.size }]);
     throw error;
   }
 }
@@ -138,16 +142,23 @@ export const uploadPartCopy: Operation = {
       );
     const span = range ?? { start: 0, end: source.size - 1 };
     if (span.end - span.start + 1 > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
-    const copied = await copyBytes({ store, source, span });
+    // A part is one blob: the source's own file is shared when the part is all of it.
+    const whole = source.blobs.length === 1 && span.start === 0 && span.end === source.size - 1;
+    const copied = whole
+      ? { blob: source.blobs[0] as BlobRef, etag: await contentEtag(store, source) }
+      : await copyBytes({ store, source, span }).then((c) => ({
+          blob: c.blob,
+          etag: `"${c.md5.toString("hex")}"`,
+        }));
     const part: PartRecord = {
       number,
       size: copied.blob.size,
-      etag: `"${copied.md5.toString("hex")}"`,
+      etag: copied.etag,
       modified: Date.now(),
       blob: copied.blob.id,
       checksums: {},
     };
-    savePart({ request, store, upload: current, part });
+    savePart({ request, store, upload: current, part, shared: whole });
     return {
       status: 200,
       headers: XML,

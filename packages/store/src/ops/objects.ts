@@ -12,6 +12,8 @@ export function commitObject(options: {
   request: S3Request;
   record: ObjectRecord;
   operation: "Put" | "Copy" | "Post";
+  /** The record references another object's blobs (a copy): a failed commit leaves them alone. */
+  shared?: boolean;
 }): void {
   const { store, record } = options;
   let replaced: ReturnType<typeof store.catalog.putObject>;
@@ -19,9 +21,10 @@ export function commitObject(options: {
     replaced = store.catalog.putObject(record, {
       precondition: writePrecondition(options.request),
       announce: { operation: options.operation, requestId: options.request.id },
+      shared: options.shared ?? false,
     });
   } catch (error) {
-    store.blobs.retire(record.blobs);
+    if (!options.shared) store.blobs.retire(record.blobs);
     throw error;
   }
   store.blobs.retire(replaced);
@@ -105,7 +108,7 @@ export function removeObject(options: { store: StoreContext; request: S3Request;
     key,
     announce: { operation: "Delete", requestId: request.id },
   });
-  if (removed) store.blobs.retire(removed.blobs);
+  if (removed) store.blobs.retire(removed);
 }
 
 export const deleteObject: Operation = {

@@ -14,6 +14,11 @@ import type { BlobRef } from "./blobs.ts";
  * checked and applied in one transaction; keys are BLOBs compared with memcmp,
  * which is exactly S3's UTF-8 binary listing order, with an index instead of
  * a scan; and no key ever becomes a file name.
+ *
+ * Blob files are shared (a whole-object copy references its source's files),
+ * so each blob's references are counted in `blob_refs`, in the transaction
+ * that adds or drops them: a write hands back for removal only the blobs
+ * nothing references any more.
  */
 
 export type Checksums = Partial<Record<"crc32" | "crc32c" | "sha1" | "sha256", string>>;
@@ -142,7 +147,42 @@ export class Catalog {
         upload_id TEXT NOT NULL, number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
         modified INTEGER NOT NULL, blob TEXT NOT NULL, checksums TEXT NOT NULL,
         PRIMARY KEY (upload_id, number)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS blob_refs (id TEXT PRIMARY KEY, refs INTEGER NOT NULL) WITHOUT ROWID;
     `);
+    if (this.#db.pragma("user_version", { simple: true }) === 0) {
+      // A catalog from before shared blobs: every blob is referenced once.
+      this.transaction(() => {
+        const insert = this.#db.prepare("INSERT OR IGNORE INTO blob_refs (id, refs) VALUES (?, 1)");
+        for (const id of this.referencedBlobs()) insert.run(id);
+        this.#db.pragma("user_version = 1");
+      });
+    }
+  }
+
+  /** New references to blobs (fresh or `shared`: then each must still be referenced, or OperationAborted). */
+  #reference(blobs: readonly BlobRef[], shared: boolean): void {
+    const more = this.#db.prepare("UPDATE blob_refs SET refs = refs + 1 WHERE id = ?");
+    const first = this.#db.prepare("INSERT INTO blob_refs (id, refs) VALUES (?, 1)");
+    for (const { id } of blobs) {
+      if (more.run(id).changes === 1) continue;
+      // The source was replaced or deleted while its bytes were read: its files are on their way out.
+      if (shared) throw s3Error("OperationAborted");
+      first.run(id);
+    }
+  }
+
+  /** Dropped references; returns the blobs nothing references any more (to retire). */
+  #dereference(blobs: readonly BlobRef[]): BlobRef[] {
+    const less = this.#db.prepare("UPDATE blob_refs SET refs = refs - 1 WHERE id = ? RETURNING refs");
+    const forget = this.#db.prepare("DELETE FROM blob_refs WHERE id = ?");
+    const unreferenced: BlobRef[] = [];
+    for (const blob of blobs) {
+      const row = less.get(blob.id) as { refs: number } | undefined;
+      if (row && row.refs > 0) continue;
+      forget.run(blob.id);
+      unreferenced.push(blob);
+    }
+    return unreferenced;
   }
 
   close(): void {
@@ -262,11 +302,17 @@ export class Catalog {
   /**
    * Commits an object version: checks the bucket and the precondition against
    * the current version, then swaps the pointer and records the event, if
-   * any, in the same transaction. Returns the replaced blobs.
+   * any, in the same transaction. Returns the blobs no longer referenced.
+   * `shared`: the record's blobs are another object's (a copy), which must
+   * still reference them.
    */
   putObject(
     record: ObjectRecord,
-    options: { precondition?: (current: ObjectRecord | undefined) => void; announce?: CreatedBy } = {},
+    options: {
+      precondition?: (current: ObjectRecord | undefined) => void;
+      announce?: CreatedBy;
+      shared?: boolean;
+    } = {},
   ): BlobRef[] {
     return this.transaction(() => {
       this.requireBucket(record.bucket);
@@ -295,12 +341,13 @@ export class Catalog {
           etag: record.etag,
           ...options.announce,
         });
-      return current ? current.blobs : [];
+      this.#reference(record.blobs, options.shared ?? false);
+      return this.#dereference(current?.blobs ?? []);
     });
   }
 
-  /** Removes an object and records the event in the same transaction; returns it (to retire its blobs) or undefined. */
-  deleteObject(options: { bucket: string; key: string; announce: RemovedBy }): ObjectRecord | undefined {
+  /** Removes an object and records the event in the same transaction; returns the blobs to retire, or undefined when there was none. */
+  deleteObject(options: { bucket: string; key: string; announce: RemovedBy }): BlobRef[] | undefined {
     const { bucket, key } = options;
     return this.transaction(() => {
       const current = this.getObject(bucket, key);
@@ -309,7 +356,7 @@ export class Catalog {
         .prepare("DELETE FROM objects WHERE bucket = ? AND key = ?")
         .run(bucket, Buffer.from(key, "utf8"));
       this.#announce({ bucket, key, ...options.announce });
-      return current;
+      return this.#dereference(current.blobs);
     });
   }
 
@@ -401,8 +448,14 @@ export class Catalog {
     };
   }
 
-  /** Records a part (replacing one with the same number); returns the replaced blob. */
-  putPart(options: { bucket: string; key: string; uploadId: string; part: PartRecord }): BlobRef[] {
+  /** Records a part (replacing one with the same number; `shared`: its blob is an object's); returns the blobs to retire. */
+  putPart(options: {
+    bucket: string;
+    key: string;
+    uploadId: string;
+    part: PartRecord;
+    shared?: boolean;
+  }): BlobRef[] {
     const { part } = options;
     return this.transaction(() => {
       this.getUpload(options.bucket, options.key, options.uploadId);
@@ -422,7 +475,8 @@ export class Catalog {
           part.blob,
           JSON.stringify(part.checksums),
         );
-      return old ? [{ id: old.blob, size: old.size }] : [];
+      this.#reference([{ id: part.blob, size: part.size }], options.shared ?? false);
+      return this.#dereference(old ? [{ id: old.blob, size: old.size }] : []);
     });
   }
 
@@ -512,12 +566,8 @@ export class Catalog {
         precondition: options.precondition,
         announce: { operation: "CompleteMultipartUpload", requestId: options.requestId },
       });
-      const used = new Set(object.blobs.map((blob) => blob.id));
-      const unused = [...parts.values()]
-        .filter((part) => !used.has(part.blob))
-        .map((part) => ({ id: part.blob, size: part.size }));
-      this.#db.prepare("DELETE FROM parts WHERE upload_id = ?").run(upload.id);
-      this.#db.prepare("DELETE FROM uploads WHERE id = ?").run(upload.id);
+      // The chosen parts' references move to the object; the others are dropped.
+      const unused = this.#deleteUpload(upload.id);
       this.#db
         .prepare("DELETE FROM completed_uploads WHERE completed < ?")
         .run(object.modified - options.keepMs);
@@ -562,6 +612,6 @@ export class Catalog {
     }>;
     this.#db.prepare("DELETE FROM parts WHERE upload_id = ?").run(id);
     this.#db.prepare("DELETE FROM uploads WHERE id = ?").run(id);
-    return parts.map((part) => ({ id: part.blob, size: part.size }));
+    return this.#dereference(parts.map((part) => ({ id: part.blob, size: part.size })));
   }
 }
