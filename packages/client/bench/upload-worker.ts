@@ -4,7 +4,7 @@
  * SLUICE_BENCH; prints one JSON line {seconds, peakRssBytes}.
  */
 import { createReadStream } from "node:fs";
-import { peakRssFromProc } from "./peak-rss.ts";
+import { peakRssFromProc } from "@sluice/core/bench";
 
 interface Settings {
   file: string;

@@ -1,1 +1,2 @@
+export { peakRssFromProc } from "./peak-rss.ts";
 export { type BenchRow, opsPerSecond, printTable } from "./table.ts";

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { mintToken, parseConfig, startBroker } from "@sluice/broker";
+import { peakRssFromProc, printTable } from "@sluice/core/bench";
 import { startStore } from "@sluice/store";
-import { peakRssFromProc } from "./peak-rss.ts";
 
 const MiB = 1024 * 1024;
 
@@ -156,14 +156,18 @@ async function writePayload(path: string, size: number): Promise<void> {
   }
 }
 
-export function uploadBenchTable(rows: UploadBenchRow[]): string {
-  const lines = ["| client | transport | MiB/s | peak RSS (MiB) |", "|---|---|---:|---:|"];
-  for (const row of rows)
-    lines.push(`| ${row.client} | ${row.transport} | ${row.mibPerSecond} | ${row.peakRssMiB} |`);
-  return lines.join("\n");
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** `npm run bench`: the SDK against @aws-sdk/lib-storage Upload (the baseline), same store, part size and concurrency. */
+export default async function uploadBench(): Promise<void> {
   const sizeMiB = Number(process.env.SLUICE_BENCH_MIB ?? 1024);
-  process.stdout.write(`${uploadBenchTable(await benchUpload({ sizeMiB }))}\n`);
+  const rows = (await benchUpload({ sizeMiB })).map((row) => ({
+    name: `${row.client} over ${row.transport}`,
+    value: row.mibPerSecond,
+    extra: { "peak RSS": `${row.peakRssMiB} MiB` },
+  }));
+  printTable({
+    title: `Multipart upload of ${sizeMiB} MiB to the embedded store (each client in its own process)`,
+    unit: "MiB/s",
+    baseline: rows.find((row) => row.name.startsWith("@aws-sdk/lib-storage"))!.name,
+    rows,
+  });
 }
