@@ -193,14 +193,15 @@ async function abortUploads(
   let keyMarker = "";
   let uploadIdMarker = "";
   for (;;) {
-    const uploads = store.catalog.listUploads({
+    const page = store.catalog.listUploads({
       bucket: options.bucket,
       prefix: options.prefix,
       keyMarker,
       uploadIdMarker,
       limit: PAGE,
     });
-    for (const upload of uploads.slice(0, PAGE)) {
+    const uploads = page.entries.flatMap((entry) => ("upload" in entry ? [entry.upload] : []));
+    for (const upload of uploads) {
       if (upload.initiated >= options.cutoff) continue;
       try {
         store.blobs.retire(store.catalog.abortUpload(options.bucket, upload.key, upload.id));
@@ -208,8 +209,8 @@ async function abortUploads(
         // Completed or aborted meanwhile.
       }
     }
-    if (uploads.length <= PAGE) return;
-    const last = uploads[PAGE - 1] as (typeof uploads)[number];
+    const last = uploads.at(-1);
+    if (!page.truncated || !last) return;
     keyMarker = last.key;
     uploadIdMarker = last.id;
     await yieldToRequests();

@@ -372,16 +372,17 @@ export const listMultipartUploads: Operation = {
     const keyMarker = request.query.get("key-marker") ?? "";
     const uploadIdMarker = request.query.get("upload-id-marker") ?? "";
     const prefix = request.query.get("prefix") ?? "";
-    const uploads = store.catalog.listUploads({
+    const delimiter = request.query.get("delimiter") ?? "";
+    const { entries, truncated } = store.catalog.listUploads({
       bucket,
       prefix,
+      delimiter,
       keyMarker,
       uploadIdMarker,
       limit: maxUploads,
     });
-    const truncated = uploads.length > maxUploads;
-    const shown = uploads.slice(0, maxUploads);
-    const last = shown.at(-1);
+    const last = entries.at(-1);
+    const owner = { ID: "sluice", DisplayName: "sluice" };
     return {
       status: 200,
       headers: XML,
@@ -389,16 +390,30 @@ export const listMultipartUploads: Operation = {
         Bucket: bucket,
         KeyMarker: keyMarker,
         UploadIdMarker: uploadIdMarker,
+        ...(truncated && last
+          ? "upload" in last
+            ? { NextKeyMarker: last.upload.key, NextUploadIdMarker: last.upload.id }
+            : { NextKeyMarker: last.prefix }
+          : {}),
         Prefix: prefix,
+        ...(delimiter ? { Delimiter: delimiter } : {}),
         MaxUploads: maxUploads,
         IsTruncated: truncated,
-        ...(truncated && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.id } : {}),
-        Upload: shown.map((item) => ({
-          Key: item.key,
-          UploadId: item.id,
-          Initiated: new Date(item.initiated).toISOString(),
-          StorageClass: "STANDARD",
-        })),
+        Upload: entries.flatMap((entry) =>
+          "upload" in entry
+            ? [
+                {
+                  Key: entry.upload.key,
+                  UploadId: entry.upload.id,
+                  Initiator: owner,
+                  Owner: owner,
+                  Initiated: new Date(entry.upload.initiated).toISOString(),
+                  StorageClass: "STANDARD",
+                },
+              ]
+            : [],
+        ),
+        CommonPrefixes: entries.flatMap((entry) => ("prefix" in entry ? [{ Prefix: entry.prefix }] : [])),
       }),
     };
   },

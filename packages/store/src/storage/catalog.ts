@@ -60,6 +60,8 @@ export interface CompletedUpload {
   checksums: Checksums;
 }
 
+export type UploadListEntry = { upload: UploadRecord } | { prefix: string };
+
 export interface PartRecord {
   number: number;
   size: number;
@@ -488,51 +490,71 @@ export class Catalog {
     return rows.map((row) => ({ ...row, checksums: JSON.parse(row.checksums) }));
   }
 
-  /** Unfinished uploads of a bucket in (key, initiated) order, after the given key/upload markers. */
+  /**
+   * Unfinished uploads of a bucket in (key, initiated) order, as S3 lists
+   * them: keys after `keyMarker` (or, with `uploadIdMarker`, that key's
+   * uploads after that one), keys containing `delimiter` after the prefix
+   * rolled into common prefixes, each counted against `limit`.
+   */
   listUploads(options: {
     bucket: string;
     prefix: string;
+    delimiter?: string;
     keyMarker: string;
     uploadIdMarker: string;
     limit: number;
-  }): UploadRecord[] {
-    const prefix = Buffer.from(options.prefix, "utf8");
+  }): { entries: UploadListEntry[]; truncated: boolean } {
+    const { prefix, keyMarker, delimiter = "" } = options;
+    const prefixBytes = Buffer.from(prefix, "utf8");
+    const markerBytes = Buffer.from(keyMarker, "utf8");
+    const lower = Buffer.compare(prefixBytes, markerBytes) > 0 ? prefixBytes : markerBytes;
     const rows = this.#db
       .prepare(
-        "SELECT id, key, initiated, headers FROM uploads WHERE bucket = ? AND key >= ? AND key < ? AND key >= ? ORDER BY key, initiated, id",
+        "SELECT id, key, initiated, headers FROM uploads WHERE bucket = ? AND key >= ? AND key < ? ORDER BY key, initiated, id",
       )
-      .iterate(
-        options.bucket,
-        prefix,
-        Buffer.concat([prefix, AFTER_ALL]),
-        Buffer.from(options.keyMarker, "utf8"),
-      ) as Iterable<{
+      .iterate(options.bucket, lower, Buffer.concat([prefixBytes, AFTER_ALL])) as Iterable<{
       id: string;
       key: Buffer;
       initiated: number;
       headers: string;
     }>;
-    const out: UploadRecord[] = [];
+    const entries: UploadListEntry[] = [];
     let passedMarker = false;
+    let lastPrefix: string | undefined;
     for (const row of rows) {
       const key = row.key.toString("utf8");
-      if (key === options.keyMarker && options.keyMarker !== "") {
-        // Same key as the marker: only uploads after the upload-id marker.
+      if (keyMarker !== "" && key === keyMarker) {
+        // The marker's own key: only its uploads after the upload-id marker (none without one).
         if (!passedMarker) {
-          if (row.id === options.uploadIdMarker) passedMarker = true;
+          passedMarker = row.id === options.uploadIdMarker;
           continue;
         }
       }
-      out.push({
-        id: row.id,
-        bucket: options.bucket,
-        key,
-        initiated: row.initiated,
-        headers: JSON.parse(row.headers),
+      const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      const common = at >= 0 ? key.slice(0, at + delimiter.length) : undefined;
+      // A common prefix is listed once, and not again on the page after it (the marker is then that prefix).
+      if (
+        common !== undefined &&
+        (common === lastPrefix || Buffer.compare(Buffer.from(common, "utf8"), markerBytes) <= 0)
+      )
+        continue;
+      if (entries.length === options.limit) return { entries, truncated: true };
+      if (common !== undefined) {
+        entries.push({ prefix: common });
+        lastPrefix = common;
+        continue;
+      }
+      entries.push({
+        upload: {
+          id: row.id,
+          bucket: options.bucket,
+          key,
+          initiated: row.initiated,
+          headers: JSON.parse(row.headers),
+        },
       });
-      if (out.length > options.limit) break;
     }
-    return out;
+    return { entries, truncated: false };
   }
 
   /** Deletes an upload and its part rows; returns the part blobs to retire. */
