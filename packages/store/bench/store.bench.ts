@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { peakRssFromProc } from "@sluice/core/bench";
 import { objectUrl, signHeaders } from "@sluice/sigv4";
@@ -12,7 +13,9 @@ import { objectUrl, signHeaders } from "@sluice/sigv4";
 // 1 GiB PUT and 1 GiB multipart (16 MiB parts, 4 at a time) against the
 // embedded store, next to a plain Node server streaming the body to a file on
 // the same disk; the store's peak RSS; the time CompleteMultipartUpload takes.
-// SLUICE_BENCH_MIB changes the size (default 1024).
+// SLUICE_BENCH_MIB changes the size (default 1024). The store's idle RSS and
+// its peak RSS during the PUT are reported apart (a fresh store process for
+// the PUT). SLUICE_BENCH_BIG=1 adds a 5 GiB PUT (needs 5 GiB of free disk).
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.SLUICE_BENCH_MIB ?? 1024) * MiB;
@@ -82,6 +85,27 @@ async function peakRss(child: ChildProcess): Promise<number> {
   return (await peakRssFromProc(child.pid!)) / MiB;
 }
 
+async function currentRss(child: ChildProcess): Promise<number> {
+  const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** A PUT of `size` bytes into a fresh store process: its throughput, idle RSS and peak RSS. */
+async function measuredPut(dir: string, size: number) {
+  const store = await spawnServer("store", dir);
+  try {
+    await send({ url: `${store.endpoint}/bench`, method: "PUT", text: "", signed: true });
+    await sleep(500);
+    const idle = await currentRss(store.child);
+    const url = objectUrl({ endpoint: store.endpoint, bucket: "bench", key: "put.bin" });
+    const put = await timed(() => send({ url, method: "PUT", size, signed: true }));
+    return { seconds: put.seconds, idle, peak: await peakRss(store.child) };
+  } finally {
+    store.child.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
   const start = performance.now();
   const value = await fn();
@@ -118,11 +142,13 @@ export default async function bench(): Promise<void> {
     );
     plain.child.kill();
 
+    const put = await measuredPut(join(dir, "put"), SIZE);
+    const big =
+      process.env.SLUICE_BENCH_BIG === "1" ? await measuredPut(join(dir, "big"), 5 * 1024 * MiB) : undefined;
     const store = await spawnServer("store", join(dir, "store"));
     const url = (key: string, query = "") =>
       `${objectUrl({ endpoint: store.endpoint, bucket: "bench", key })}${query}`;
     await send({ url: `${store.endpoint}/bench`, method: "PUT", text: "", signed: true });
-    const put = await timed(() => send({ url: url("put.bin"), method: "PUT", size: SIZE, signed: true }));
     const created = await send({ url: url("mp.bin", "?uploads"), method: "POST", text: "", signed: true });
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created)?.[1] as string;
     const etags: string[] = [];
@@ -165,7 +191,18 @@ export default async function bench(): Promise<void> {
         `store, CompleteMultipartUpload of ${Math.ceil(SIZE / PART)} parts`,
         `${(complete.seconds * 1000).toFixed(0)} ms`,
       ],
-      ["store, peak RSS", `${rss.toFixed(0)} MiB`],
+      ["store, idle RSS (started, one bucket)", `${put.idle.toFixed(0)} MiB`],
+      [`store, peak RSS during the ${SIZE / MiB} MiB PUT`, `${put.peak.toFixed(0)} MiB`],
+      ...(big
+        ? ([
+            ["store, 5 GiB PUT", `${(5120 / big.seconds).toFixed(0)} MiB/s`],
+            [
+              "store, idle RSS / peak RSS during the 5 GiB PUT",
+              `${big.idle.toFixed(0)} / ${big.peak.toFixed(0)} MiB`,
+            ],
+          ] as Array<[string, string]>)
+        : []),
+      ["store, peak RSS during the multipart upload", `${rss.toFixed(0)} MiB`],
     );
     for (const [name, value] of rows) console.log(`${name.padEnd(56)} ${value}`);
   } finally {
