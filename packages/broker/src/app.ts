@@ -21,8 +21,8 @@ import { ensureBucket } from "./storage/bucket.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { publicObjectUrl, storageTarget } from "./storage/target.ts";
 import { scheduleSweeps } from "./uploads/sweeper.ts";
+import { runJob } from "./verification/jobs.ts";
 import type { Scanner } from "./verification/scanners.ts";
-import { verifyUpload } from "./verification/verify.ts";
 import { createWorker } from "./verification/worker.ts";
 
 export interface BrokerOptions {
@@ -54,10 +54,6 @@ export interface Broker {
 export async function createBroker(config: BrokerConfig, options: BrokerOptions = {}): Promise<Broker> {
   const log = options.logger ?? createLogger(config.log.level);
   const target = storageTarget(config);
-  for (const [name, profile] of Object.entries(config.profiles)) {
-    if (profile.derivatives?.length)
-      log.warn({ profile: name }, "image derivatives are not implemented yet: ignored");
-  }
   const s3 = createS3Client(target);
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir), {
     onConnectionError: (error) => log.warn({ err: error.message }, "database connection lost"),
@@ -84,7 +80,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       }
     },
   };
-  const worker = createWorker({ db, log, handle: (job) => verifyUpload(ctx, job.upload_id) });
+  const worker = createWorker({ db, log, handle: (job) => runJob(ctx, job) });
 
   if (options.ensureBucket ?? true) {
     try {

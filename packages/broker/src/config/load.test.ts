@@ -63,6 +63,50 @@ describe("config", () => {
     assert.equal(config.profiles.default, undefined, "configured profiles replace the default");
   });
 
+  it("has thumb-256 built in; configured derivative presets add to or replace it", () => {
+    const file = tempFile(
+      "sluice.yaml",
+      `derivatives:
+  banner: { width: 1200, height: 400, format: jpeg }
+profiles:
+  avatar: { maxSize: 5MB, types: [image/png, image/jpeg, image/webp], method: post, derivatives: [thumb-256, banner] }
+`,
+    );
+    const config = loadConfig({ file });
+    assert.deepEqual(config.profiles.avatar?.derivatives, ["thumb-256", "banner"]);
+    assert.deepEqual(config.derivatives["thumb-256"], {
+      width: 256,
+      height: 256,
+      fit: "cover",
+      format: "webp",
+      quality: 80,
+    });
+    assert.deepEqual(config.derivatives.banner, {
+      width: 1200,
+      height: 400,
+      fit: "cover",
+      format: "jpeg",
+      quality: 80,
+    });
+    const replaced = loadConfig({ overrides: { derivatives: { "thumb-256": { width: 128, height: 128 } } } });
+    assert.equal(replaced.derivatives["thumb-256"]?.width, 128);
+  });
+
+  it("names an unknown derivative and the known ones", () => {
+    const file = tempFile("bad.yaml", "profiles:\n  avatar: { derivatives: [thumb-256, thumb-512] }\n");
+    const message = configErrorMessage(() => loadConfig({ file }));
+    assert.match(
+      message,
+      /profiles\.avatar\.derivatives\.1: unknown derivative "thumb-512" \(known: thumb-256\)/,
+    );
+    assert.match(
+      configErrorMessage(() =>
+        loadConfig({ overrides: { derivatives: { huge: { width: 99999, height: 1 } } } }),
+      ),
+      /derivatives\.huge\.width/,
+    );
+  });
+
   it("reads JSON and lets env then overrides win", () => {
     const file = tempFile(
       "sluice.json",

@@ -59,10 +59,32 @@ export const profileSchema = z
       .default(""),
     /** Sniff the first bytes against the declared type before a file becomes ready. */
     verify: z.boolean().default(true),
+    /** Names of image derivatives (presets of the top-level `derivatives`) made for image uploads. */
     derivatives: z.array(z.string()).optional(),
   })
   .strict()
   .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] });
+
+const derivativeName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/i, "derivative names: letters, digits, _ and -");
+
+/** One image derivative: the original resized to fit a box and re-encoded. */
+export const derivativePresetSchema = z
+  .object({
+    width: z.number().int().min(1).max(4096),
+    height: z.number().int().min(1).max(4096),
+    /** How the image fits the box, as CSS object-fit (sharp's names). */
+    fit: z.enum(["cover", "contain", "fill", "inside", "outside"]).default("cover"),
+    format: z.enum(["webp", "jpeg", "png", "avif"]).default("webp"),
+    quality: z.number().int().min(1).max(100).default(80),
+  })
+  .strict();
+
+/** Presets every deployment has; a configured preset of the same name replaces it. */
+export const BUILTIN_DERIVATIVES = {
+  "thumb-256": { width: 256, height: 256, fit: "cover", format: "webp", quality: 80 },
+} as const satisfies Record<string, z.output<typeof derivativePresetSchema>>;
 
 const jwtAlgorithm = z.enum([
   "HS256",
@@ -202,6 +224,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Named image derivative presets that profiles list by name (thumb-256 is built in). */
+    derivatives: z
+      .record(derivativeName, derivativePresetSchema)
+      .prefault({})
+      .transform(
+        (presets): Record<string, z.output<typeof derivativePresetSchema>> => ({
+          ...BUILTIN_DERIVATIVES,
+          ...presets,
+        }),
+      ),
+    images: z
+      .object({
+        /** Largest image (width × height) decoded for derivatives; bigger ones are rejected (decompression bombs). */
+        maxPixels: integerish.min(1).default(100_000_000),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -209,8 +248,21 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [name, profile] of Object.entries(config.profiles ?? {})) {
+      for (const [i, derivative] of (profile.derivatives ?? []).entries()) {
+        if (derivative in config.derivatives) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["profiles", name, "derivatives", i],
+          message: `unknown derivative "${derivative}" (known: ${Object.keys(config.derivatives).join(", ")})`,
+        });
+      }
+    }
+  });
 
+export type DerivativePreset = z.output<typeof derivativePresetSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 export type Profile = z.output<typeof profileSchema>;

@@ -93,6 +93,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("jobs_due").on("jobs").columns(["state", "run_at"]).execute();
     },
   },
+  "0002_derivatives": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("derivatives")
+        .addColumn("upload_id", "text", (c) => c.notNull().references("uploads.id").onDelete("cascade"))
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("width", "integer", (c) => c.notNull())
+        .addColumn("height", "integer", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("derivatives_pk", ["upload_id", "name"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -81,15 +81,30 @@ export interface JobsTable {
   created_at: number;
 }
 
+/** An image derivative (thumbnail) of a file, stored beside it under `{key}~derivatives/`. */
+export interface DerivativesTable {
+  upload_id: string;
+  /** Preset name from the configuration, e.g. thumb-256. */
+  name: string;
+  key: string;
+  type: string;
+  size: number;
+  width: number;
+  height: number;
+  created_at: number;
+}
+
 export interface Database {
   uploads: UploadsTable;
   links: LinksTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   jobs: JobsTable;
+  derivatives: DerivativesTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
 export type NewUpload = Insertable<UploadsTable>;
 export type LinkRow = Selectable<LinksTable>;
 export type JobRow = Selectable<JobsTable>;
+export type DerivativeRow = Selectable<DerivativesTable>;

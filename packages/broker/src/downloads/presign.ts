@@ -4,7 +4,12 @@ import type { UploadRow } from "../db/schema.ts";
 import { publicObjectUrl, type StorageTarget } from "../storage/target.ts";
 import { contentDisposition } from "./disposition.ts";
 
-export function downloadUrl(target: StorageTarget, file: UploadRow, expiresIn: number): string {
+/** A presigned GET of `file.key`, saved as `file.name` with `file.type`. */
+export function downloadUrl(
+  target: StorageTarget,
+  file: Pick<UploadRow, "key" | "name" | "type">,
+  expiresIn: number,
+): string {
   const query = new URLSearchParams({
     "response-content-disposition": contentDisposition(file.name),
     "response-content-type": file.type,

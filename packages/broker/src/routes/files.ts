@@ -2,16 +2,20 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
+import type { Context } from "hono";
 import type { BrokerContext } from "../context.ts";
 import { audit } from "../db/audit.ts";
+import { getDerivative, listDerivatives } from "../db/derivatives.ts";
 import { insertLink } from "../db/links.ts";
+import type { UploadRow } from "../db/schema.ts";
 import { getOwnedUpload, listFiles, transitionUpload } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
-import { createRouter } from "../http/env.ts";
+import { type AppEnv, createRouter } from "../http/env.ts";
 import { newLinkToken } from "../links/tokens.ts";
 import { removeStorage } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
+import { removeDerivatives } from "../verification/derivatives.ts";
 import { errorResponses, IdParams, json, UploadSchema } from "./schemas.ts";
 
 const ListQuery = z.object({
@@ -24,6 +28,13 @@ const ListQuery = z.object({
 });
 const DownloadQuery = z.object({
   json: z.string().optional().openapi({ description: "Answer JSON {url, expiresAt} instead of 302" }),
+});
+const DerivativeParams = IdParams.extend({
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "name", in: "path" }, example: "thumb-256" }),
 });
 const DownloadSchema = z.object({ url: z.string(), expiresAt: z.string() }).openapi("Download");
 const LinkBody = z
@@ -82,6 +93,18 @@ const routes = {
       ...errorResponses,
     },
   }),
+  derivative: createRoute({
+    method: "get",
+    path: "/v1/files/{id}/derivatives/{name}",
+    tags,
+    summary: "Redirect to a presigned GET of an image derivative (e.g. thumb-256), or JSON with ?json",
+    request: { params: DerivativeParams, query: DownloadQuery },
+    responses: {
+      200: json(DownloadSchema, "With ?json"),
+      302: { description: "Redirect to storage" },
+      ...errorResponses,
+    },
+  }),
   link: createRoute({
     method: "post",
     path: "/v1/files/{id}/links",
@@ -108,6 +131,50 @@ export function fileRoutes(ctx: BrokerContext) {
     return row;
   };
 
+  /** File views, with the derivatives of ready files (one query for a whole page). */
+  const views = async (rows: UploadRow[]) => {
+    const derivatives = await listDerivatives(
+      ctx.db,
+      rows.filter((row) => row.state === "ready").map((row) => row.id),
+    );
+    return rows.map((row) => {
+      const own = derivatives.filter((d) => d.upload_id === row.id);
+      const view = uploadView(row);
+      if (own.length === 0) return view;
+      return {
+        ...view,
+        derivatives: own.map(({ name, type, size, width, height }) => ({ name, type, size, width, height })),
+      };
+    });
+  };
+
+  /** A presigned GET answered as 302 (or JSON with ?json), audited. */
+  const download = async (
+    c: Context<AppEnv>,
+    options: {
+      row: UploadRow;
+      object: Pick<UploadRow, "key" | "name" | "type">;
+      detail?: Record<string, unknown>;
+    },
+  ) => {
+    const principal = c.get("principal");
+    const expiresIn = ctxProfile(ctx, options.row).downloadExpiry;
+    const url = downloadUrl(ctx.target, options.object, expiresIn);
+    await audit(ctx.db, {
+      action: "file.download",
+      tenant: principal.tenant,
+      user: principal.user,
+      subject: options.row.id,
+      ip: c.get("ip"),
+      detail: options.detail,
+    });
+    ctx.metrics.inc("sluice_downloads_total", { via: "owner" }, "Download grants");
+    if (c.req.query("json") !== undefined) {
+      return c.json({ url, expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() }, 200);
+    }
+    return c.redirect(url, 302);
+  };
+
   app.openapi(routes.list, async (c) => {
     const query = c.req.valid("query");
     const rows = await listFiles(ctx.db, {
@@ -118,14 +185,15 @@ export function fileRoutes(ctx: BrokerContext) {
     });
     const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
     return c.json(
-      { files: rows.map(uploadView), next: last ? new Date(last.created_at).toISOString() : null },
+      { files: await views(rows), next: last ? new Date(last.created_at).toISOString() : null },
       200,
     );
   });
 
-  app.openapi(routes.get, async (c) =>
-    c.json(uploadView(await file(c.req.valid("param").id, c.get("principal"))), 200),
-  );
+  app.openapi(routes.get, async (c) => {
+    const [view] = await views([await file(c.req.valid("param").id, c.get("principal"))]);
+    return c.json(view!, 200);
+  });
 
   app.openapi(routes.remove, async (c) => {
     const principal = c.get("principal");
@@ -138,6 +206,7 @@ export function fileRoutes(ctx: BrokerContext) {
     });
     if (removed) {
       await removeStorage(ctx, row);
+      await removeDerivatives(ctx, row);
       await audit(ctx.db, {
         action: "file.delete",
         tenant: principal.tenant,
@@ -150,22 +219,22 @@ export function fileRoutes(ctx: BrokerContext) {
   });
 
   app.openapi(routes.download, async (c) => {
-    const principal = c.get("principal");
-    const row = await file(c.req.valid("param").id, principal, true);
-    const expiresIn = ctxProfile(ctx, row).downloadExpiry;
-    const url = downloadUrl(ctx.target, row, expiresIn);
-    await audit(ctx.db, {
-      action: "file.download",
-      tenant: principal.tenant,
-      user: principal.user,
-      subject: row.id,
-      ip: c.get("ip"),
+    const row = await file(c.req.valid("param").id, c.get("principal"), true);
+    return download(c, { row, object: row });
+  });
+
+  app.openapi(routes.derivative, async (c) => {
+    const { id, name } = c.req.valid("param");
+    const row = await file(id, c.get("principal"), true);
+    const derivative = await getDerivative(ctx.db, { uploadId: row.id, name });
+    if (!derivative) throw errors.notFound(`No derivative ${name} of this file`, "NoSuchDerivative");
+    const ext = derivative.key.slice(derivative.key.lastIndexOf(".") + 1);
+    const stem = row.name.includes(".") ? row.name.slice(0, row.name.lastIndexOf(".")) : row.name;
+    return download(c, {
+      row,
+      object: { key: derivative.key, name: `${stem}-${name}.${ext}`, type: derivative.type },
+      detail: { derivative: name },
     });
-    ctx.metrics.inc("sluice_downloads_total", { via: "owner" }, "Download grants");
-    if (c.req.valid("query").json !== undefined) {
-      return c.json({ url, expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() }, 200);
-    }
-    return c.redirect(url, 302);
   });
 
   app.openapi(routes.link, async (c) => {

@@ -5,6 +5,16 @@ export const ErrorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string() }) })
   .openapi("Error");
 
+export const DerivativeSchema = z
+  .object({
+    name: z.string(),
+    type: z.string(),
+    size: z.number().int(),
+    width: z.number().int(),
+    height: z.number().int(),
+  })
+  .openapi("Derivative");
+
 export const UploadSchema = z
   .object({
     id: z.string(),
@@ -22,6 +32,10 @@ export const UploadSchema = z
     completedAt: z.string().nullable(),
     partSize: z.number().int().nullable().optional(),
     partCount: z.number().int().nullable().optional(),
+    derivatives: z
+      .array(DerivativeSchema)
+      .optional()
+      .openapi({ description: "Image derivatives (files only), e.g. thumb-256" }),
   })
   .openapi("Upload");
 

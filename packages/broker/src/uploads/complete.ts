@@ -10,6 +10,7 @@ import type { UploadRow } from "../db/schema.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { notUploaded, storageError } from "../storage/target.ts";
+import { derivativesFor } from "../verification/derivable.ts";
 import { needsDigest } from "../verification/digest.ts";
 import { completeMultipart } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
@@ -101,7 +102,11 @@ export async function completeUpload(
     return (await getUpload(ctx.db, row.id))!;
   }
   // Jobs sniff the content and, where storage could not, check the declared SHA-256.
-  const verify = ctxProfile(ctx, row).verify || needsDigest(ctx, row) || ctx.scanners.length > 0;
+  const verify =
+    ctxProfile(ctx, row).verify ||
+    needsDigest(ctx, row) ||
+    ctx.scanners.length > 0 ||
+    derivativesFor(ctx, row).length > 0;
   const done = await ctx.db.transaction().execute(async (trx) => {
     const moved = await transitionUpload(trx, {
       id: row.id,

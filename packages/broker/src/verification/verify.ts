@@ -1,14 +1,17 @@
 // One verification job: declared SHA-256 (where storage could not check it),
 // magic bytes against the declared type, then the configured scanners; the
-// upload becomes ready, or rejected with the first failing check's reason.
+// upload becomes ready (after image derivatives, a job of their own), or
+// rejected with the first failing check's reason.
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
-import { auditUpload } from "../db/audit.ts";
-import { getUpload, transitionUpload } from "../db/uploads.ts";
+import { getUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { rejectUpload } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
+import { derivativesFor } from "./derivable.ts";
+import { queueDerivatives } from "./derivatives.ts";
 import { needsDigest, objectSha256 } from "./digest.ts";
+import { markReady } from "./ready.ts";
 import { runScanners } from "./scanners.ts";
 import { SNIFF_BYTES, sniff } from "./sniff.ts";
 
@@ -53,14 +56,9 @@ export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promis
     await rejectUpload(ctx, { row, from: ["uploaded"], reason });
     return;
   }
-  const ready = await transitionUpload(ctx.db, {
-    id: row.id,
-    from: ["uploaded"],
-    to: "ready",
-    patch: { detected_type: result.detected },
-  });
-  if (ready) {
-    await auditUpload(ctx.db, row, { action: "upload.ready", detail: { detected: result.detected } });
-    ctx.metrics.inc("sluice_uploads_ready_total", {}, "Uploads verified and ready");
+  if (derivativesFor(ctx, row).length > 0) {
+    await queueDerivatives(ctx, { row, detected: result.detected });
+    return;
   }
+  await markReady(ctx, row, result.detected);
 }
