@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromiumTier } from "@sluice/core/testing";
 import type { Browser, Page } from "playwright-core";
-import { launch, row, signIn, startSite, throttleUploads } from "./test/browser.ts";
+import { launch, PROFILES, row, signIn, startSite, throttleUploads } from "./test/browser.ts";
 import { writePng, writeRandomFile } from "./test/files.ts";
 
 const chromium = chromiumTier();
@@ -86,6 +86,27 @@ describe("drop-in page in Chromium", {
       (img) => (img as HTMLImageElement).naturalWidth === 64,
       await thumb.elementHandle(),
     );
+    await page.close();
+  });
+
+  test("an image whose profile makes thumb-256 shows that derivative as its thumbnail", async (t) => {
+    const site = await startSite({
+      profiles: { default: { ...PROFILES.default, derivatives: ["thumb-256"] } },
+    });
+    t.after(() => site.close());
+    const page = await browser.newPage();
+    await signIn(page, site);
+    await writePng(join(site.dir, "wide.png"), { width: 600, height: 300, rgb: [40, 120, 200] });
+    await page.setInputFiles("#picker", join(site.dir, "wide.png"));
+    assert.equal(await settledState(page, "wide.png"), "ready");
+    const thumb = row(page, "wide.png").locator(".thumb img");
+    await thumb.waitFor();
+    await page.waitForFunction(
+      (img) =>
+        (img as HTMLImageElement).naturalWidth === 256 && (img as HTMLImageElement).naturalHeight === 256,
+      await thumb.elementHandle(),
+    );
+    assert.match((await thumb.getAttribute("src")) ?? "", /~derivatives\/thumb-256\.webp\?/);
     await page.close();
   });
 

@@ -38,15 +38,26 @@ const scheduleRender = () => {
   });
 };
 
-/** Image thumbnails are the image itself, through a presigned GET (fetched once per file). */
+/**
+ * Image thumbnails: the broker's thumb-256 derivative when the profile makes
+ * one, else the image itself, through a presigned GET (fetched once per file).
+ */
 function thumbnail(row: Row): Promise<string> | null {
   if (row.state !== "ready" || !row.fileId || !row.type.startsWith("image/")) return null;
-  let url = thumbnails.get(row.fileId);
+  const id = row.fileId;
+  let url = thumbnails.get(id);
   if (!url) {
-    url = client.download(row.fileId).then((d) => d.url);
-    thumbnails.set(row.fileId, url);
+    url = derivativeUrl(id, "thumb-256").then((found) => found ?? client.download(id).then((d) => d.url));
+    thumbnails.set(id, url);
   }
   return url;
+}
+
+async function derivativeUrl(id: string, name: string): Promise<string | undefined> {
+  const res = await fetch(`/v1/files/${encodeURIComponent(id)}/derivatives/${name}?json`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return res.ok ? ((await res.json()) as { url: string }).url : undefined;
 }
 
 async function refreshFiles(): Promise<void> {
