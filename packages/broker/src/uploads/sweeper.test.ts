@@ -106,4 +106,37 @@ describe("sweeper", () => {
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: "backups/db.dump" }));
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: kept.upload.key }));
   });
+
+  it("deletes derivatives whose file is gone, keeping those of live files", async () => {
+    const { s3 } = broker.context;
+    const file = async (name: string) => {
+      const g = await api("/v1/uploads", { name, size: 2, type: "text/plain" });
+      assert.equal((await putBytes(g.put, Buffer.from("hi"))).status, 200);
+      assert.equal((await api(`/v1/uploads/${g.upload.id}/complete`, {})).state, "ready");
+      return g.upload;
+    };
+    const live = await file("live.txt");
+    const deleted = await file("deleted.txt");
+    const res = await broker.fetch(
+      new Request(`http://broker/v1/files/${deleted.id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
+    assert.equal(res.status, 204);
+    const derivative = (key: string) => `${key}~derivatives/thumb-256.webp`;
+    for (const key of [
+      derivative(live.key),
+      derivative(deleted.key),
+      derivative(`acme/alice/${randomUUID()}/never.png`),
+      derivative("backups/photo.png"),
+    ])
+      await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: key, Body: "x" }));
+
+    const result = await sweep(broker.context, { now: Date.now() + 2 * 3_600_000, storage: true });
+    assert.equal(result.strays, 2, "the deleted file's and the unknown file's");
+    await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: derivative(live.key) }));
+    await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: derivative("backups/photo.png") }));
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: derivative(deleted.key) })));
+  });
 });

@@ -35,11 +35,18 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
 /** Keys the broker makes: `[prefix/]tenant/user/<upload uuid>/name`. Nothing else in the bucket is touched. */
 const BROKER_KEY = /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/[^/]+$/;
 
+/** Image derivatives live beside their file, at `{file key}~derivatives/{name}`. */
+const DERIVATIVE_SUFFIX = /~derivatives\/[^/]+$/;
+
 /** True when the key has the broker's shape but the broker does not expect it to hold data. */
 async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
-  if (!BROKER_KEY.test(key)) return false;
-  const row = await getUploadByKey(ctx.db, key);
+  const fileKey = key.replace(DERIVATIVE_SUFFIX, "");
+  if (!BROKER_KEY.test(fileKey)) return false;
+  const row = await getUploadByKey(ctx.db, fileKey);
   if (!row) return true;
+  // A derivative is kept while its file is being verified or ready.
+  if (fileKey !== key)
+    return multipartId !== undefined || (row.state !== "uploaded" && row.state !== "ready");
   if (multipartId !== undefined) return row.state !== "pending" || row.multipart_id !== multipartId;
   return row.state === "aborted" || row.state === "expired" || row.state === "rejected";
 }

@@ -181,6 +181,23 @@ for (const database of testDatabases()) {
       assert.equal((await h.api(`/v1/files/${file.id}/derivatives/thumb-512`)).status, 404);
     });
 
+    it("documents the derivative route and field in /openapi.json", async () => {
+      const doc = (await (await h.api("/openapi.json", { as: null })).json()) as {
+        paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }>;
+        components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+      };
+      const route = doc.paths["/v1/files/{id}/derivatives/{name}"]?.get;
+      assert.deepEqual(route?.parameters?.map((p) => p.name).sort(), ["id", "json", "name"]);
+      assert.ok(doc.components.schemas.Upload?.properties.derivatives);
+      assert.deepEqual(Object.keys(doc.components.schemas.Derivative?.properties ?? {}).sort(), [
+        "height",
+        "name",
+        "size",
+        "type",
+        "width",
+      ]);
+    });
+
     it("deleting the file deletes its derivatives", async () => {
       const file = await upload(h, { name: "gone.jpg", type: "image/jpeg", data: await image("jpeg") });
       assert.equal(file.state, "ready");
