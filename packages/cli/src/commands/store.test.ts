@@ -1,10 +1,18 @@
-// `sluice store` alone: credentials generated once (0600) and kept, secret never printed, clean stop.
+// `sluice store` alone: credentials generated once (0600), kept, printed as the S3 client settings; clean stop.
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { finished, spawnCli } from "../test/cli.ts";
+
+function printed(stdout: string, name: string): string {
+  const value = new RegExp(`${name}=(\\S+)`).exec(stdout)?.[1];
+  assert.ok(value, `${name} in ${stdout}`);
+  return value;
+}
 
 async function runStore(root: string): Promise<{ stdout: string; code: number | null }> {
   const child = spawnCli(["store", "--data", "d", "--port", "0"], { cwd: root, env: { HOME: root } });
@@ -16,15 +24,35 @@ async function runStore(root: string): Promise<{ stdout: string; code: number | 
       if (stdout.includes("Stop with Ctrl-C.")) resolve();
     }),
   );
-  const endpoint = /Endpoint:\s+(\S+)/.exec(stdout)?.[1];
-  assert.ok(endpoint, stdout);
-  // Anonymous requests are refused by real SigV4 checks: the store is up and not open.
-  assert.equal((await fetch(`${endpoint}/sluice/x`)).status, 403);
-  child.kill("SIGINT");
+  try {
+    await checkServes(stdout);
+  } finally {
+    child.kill("SIGINT");
+  }
   return { stdout, code: (await done).code };
 }
 
-test("sluice store keeps its generated credentials private and stable, and stops on Ctrl-C", async (t) => {
+async function checkServes(stdout: string): Promise<void> {
+  const endpoint = printed(stdout, "AWS_ENDPOINT_URL");
+  // Anonymous requests are refused by real SigV4 checks: the store is up and not open...
+  assert.equal((await fetch(`${endpoint}/sluice/x`)).status, 403);
+  // ...and the printed credentials are the ones it accepts.
+  const s3 = new S3Client({
+    endpoint,
+    region: printed(stdout, "AWS_REGION"),
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: printed(stdout, "AWS_ACCESS_KEY_ID"),
+      secretAccessKey: printed(stdout, "AWS_SECRET_ACCESS_KEY"),
+    },
+  });
+  const bucket = `printed-credentials-${randomUUID()}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  assert.ok((await s3.send(new ListBucketsCommand({}))).Buckets?.some((b) => b.Name === bucket));
+  s3.destroy();
+}
+
+test("sluice store prints working S3 credentials, keeps them private (0600) and stable, and stops on Ctrl-C", async (t) => {
   const root = await mkdtemp(join(tmpdir(), "sluice-store-"));
   t.after(() => rm(root, { recursive: true, force: true }));
   const first = await runStore(root);
@@ -32,8 +60,7 @@ test("sluice store keeps its generated credentials private and stable, and stops
   const file = join(root, "d", "store-credentials.json");
   const credentials = JSON.parse(await readFile(file, "utf8"));
   assert.equal((await stat(file)).mode & 0o777, 0o600);
-  assert.ok(first.stdout.includes(credentials.accessKeyId));
-  assert.ok(!first.stdout.includes(credentials.secretAccessKey), "the secret is never printed");
+  assert.equal(printed(first.stdout, "AWS_ACCESS_KEY_ID"), credentials.accessKeyId);
   const second = await runStore(root);
   assert.equal(second.code, 0);
   assert.equal(JSON.parse(await readFile(file, "utf8")).accessKeyId, credentials.accessKeyId);

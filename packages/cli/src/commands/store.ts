@@ -18,13 +18,15 @@ export function storeCommand(): Command {
         host: flags.host,
         port: flags.port,
       });
+      // Like `sluice serve` prints its development token: the credentials were generated for this
+      // data directory (kept in a 0600 file) and an S3 client needs them to talk to the store.
       process.stdout.write(
         [
-          "Sluice store is running.",
-          `  Endpoint:       ${store.endpoint}`,
-          `  Access key id:  ${credentials.accessKeyId}`,
-          `  Secret key:     in ${resolve(dataDir, CREDENTIALS_FILE)} (mode 0600)`,
-          "Stop with Ctrl-C.",
+          "Sluice store is running. For S3 clients (aws, boto3, rclone...):",
+          `  export AWS_ENDPOINT_URL=${store.endpoint} AWS_REGION=us-east-1`,
+          `  export AWS_ACCESS_KEY_ID=${credentials.accessKeyId}`,
+          `  export AWS_SECRET_ACCESS_KEY=${credentials.secretAccessKey}`,
+          `Credentials are kept in ${resolve(dataDir, CREDENTIALS_FILE)} (mode 0600). Stop with Ctrl-C.`,
           "",
         ].join("\n"),
       );
