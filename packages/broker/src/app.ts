@@ -96,11 +96,16 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
 
   const app = new OpenAPIHono<AppEnv>();
   app.onError(createErrorHandler(log));
-  let page: PageHost | undefined;
+  const storageOrigin = new URL(publicObjectUrl(target)).origin;
   app.notFound(async (c) => {
     const path = c.req.path;
     if (!options.web || path.startsWith("/v1/") || path.startsWith("/l/")) return notFoundResponse();
-    page ??= { profiles: config.profiles, storageOrigin: new URL(publicObjectUrl(target)).origin };
+    // The page's API calls keep the visitor's connection (client address for limits and audit).
+    const page: PageHost = {
+      profiles: config.profiles,
+      storageOrigin,
+      api: async (request) => app.fetch(request, c.env),
+    };
     const host = devToken && isLocalRequest(c) ? { ...page, devToken } : page;
     return (await options.web(c.req.raw, host)) ?? notFoundResponse();
   });

@@ -3,7 +3,8 @@
 import type { Generated, Insertable, Selectable } from "kysely";
 
 export type UploadState = "pending" | "uploaded" | "ready" | "rejected" | "aborted" | "expired";
-export type UploadMethod = "put" | "post" | "multipart";
+/** `form`: a plain HTML form (no script) whose file is only known once stored (grants/post.ts). */
+export type UploadMethod = "put" | "post" | "multipart" | "form";
 
 /** One row per grant; after completion the same row is the file. */
 export interface UploadsTable {

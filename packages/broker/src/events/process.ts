@@ -5,6 +5,7 @@
 import type { BrokerContext } from "../context.ts";
 import { getUploadByKey } from "../db/uploads.ts";
 import { completeUpload } from "../uploads/complete.ts";
+import { incomingPrefixesOf } from "../uploads/form.ts";
 
 export interface StorageEventRecord {
   eventName: string;
@@ -20,6 +21,17 @@ function eventKey(raw: string): string | undefined {
   }
 }
 
+/** The upload an object belongs to: by its key, or by the form grant prefix it was posted under. */
+async function uploadOf(ctx: BrokerContext, key: string) {
+  const exact = await getUploadByKey(ctx.db, key);
+  if (exact) return exact;
+  for (const prefix of incomingPrefixesOf(key)) {
+    const row = await getUploadByKey(ctx.db, prefix);
+    if (row?.method === "form") return row;
+  }
+  return undefined;
+}
+
 export async function processStorageEvents(
   ctx: BrokerContext,
   records: StorageEventRecord[],
@@ -30,7 +42,7 @@ export async function processStorageEvents(
     const key = eventKey(record.s3.object.key);
     const row =
       key && record.s3.bucket.name === ctx.target.bucket && record.eventName.includes("ObjectCreated")
-        ? await getUploadByKey(ctx.db, key)
+        ? await uploadOf(ctx, key)
         : undefined;
     // Multipart uploads are completed by the broker itself (it checks every part).
     if (row?.state !== "pending" || row.method === "multipart") {

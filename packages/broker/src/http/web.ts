@@ -14,6 +14,11 @@ export interface PageHost {
   devToken?: string;
   /** Origin of the storage endpoint in presigned URLs (for CSP connect-src / form-action). */
   storageOrigin: string;
+  /**
+   * The broker's own API in process (e.g. `/v1/uploads` with an Authorization
+   * header), for pages rendered on the server; same auth, limits and audit.
+   */
+  api(request: Request): Promise<Response>;
 }
 
 /** Answers a request, or returns undefined to let the broker answer 404. */

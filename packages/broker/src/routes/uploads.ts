@@ -6,7 +6,7 @@ import { getOwnedUpload } from "../db/uploads.ts";
 import { MAX_OBJECT_SIZE } from "../grants/profile.ts";
 import { createRouter } from "../http/env.ts";
 import { abortUpload, completeUpload } from "../uploads/complete.ts";
-import { createUpload, reissueGrant } from "../uploads/create.ts";
+import { createFormUpload, createUpload, reissueGrant } from "../uploads/create.ts";
 import { listStoredParts, MAX_PARTS_PER_BATCH, signParts } from "../uploads/parts.ts";
 import { uploadView } from "../uploads/view.ts";
 import { ErrorSchema, errorResponses, IdParams, json, SignedRequestSchema, UploadSchema } from "./schemas.ts";
@@ -26,11 +26,32 @@ const CreateUploadBody = z
   .strict()
   .openapi("CreateUpload");
 
+const CreateFormUploadBody = z
+  .object({
+    profile: z.string().max(64).optional(),
+    form: z.literal(true).openapi({
+      description:
+        "A plain HTML form grant (no script): key `{upload prefix}` + the file name, size range from the profile, no Content-Type; the broker finds the file, its name, size and type at completion",
+    }),
+    redirect: z
+      .string()
+      .max(512)
+      .regex(/^\/(?![/\\])/, "must be a path on this broker, e.g. /form/done")
+      .openapi({
+        description: "Path on this broker storage redirects the browser to; `?upload=<id>` is added",
+      }),
+  })
+  .strict()
+  .openapi("CreateFormUpload");
+
 const GrantSchema = z
   .object({
     upload: UploadSchema,
     put: SignedRequestSchema.optional(),
-    post: z.object({ url: z.string(), fields: z.record(z.string(), z.string()) }).optional(),
+    post: z
+      .object({ url: z.string(), fields: z.record(z.string(), z.string()) })
+      .optional()
+      .openapi({ description: "Form fields to send in order, then the file field (also for method form)" }),
     multipart: z.object({ partSize: z.number().int(), partCount: z.number().int() }).optional(),
   })
   .openapi("Grant");
@@ -60,8 +81,13 @@ const routes = {
     method: "post",
     path: "/v1/uploads",
     tags,
-    summary: "Create an upload grant (PUT, POST form or multipart)",
-    request: { body: { content: { "application/json": { schema: CreateUploadBody } }, required: true } },
+    summary: "Create an upload grant (PUT, POST form, plain HTML form or multipart)",
+    request: {
+      body: {
+        content: { "application/json": { schema: z.union([CreateUploadBody, CreateFormUploadBody]) } },
+        required: true,
+      },
+    },
     responses: {
       201: json(GrantSchema, "Grant issued"),
       ...errorResponses,
@@ -143,12 +169,14 @@ export function uploadRoutes(ctx: BrokerContext) {
   };
 
   app.openapi(routes.create, async (c) => {
-    const grant = await createUpload(ctx, {
-      owner: c.get("principal"),
-      request: c.req.valid("json"),
-      ip: c.get("ip"),
-    });
-    return c.json(grant, 201);
+    const body = c.req.valid("json");
+    const owner = c.get("principal");
+    const ip = c.get("ip");
+    if ("form" in body) {
+      const redirect = new URL(body.redirect, ctx.config.server.publicUrl ?? new URL(c.req.url).origin);
+      return c.json(await createFormUpload(ctx, { owner, request: { ...body, redirect }, ip }), 201);
+    }
+    return c.json(await createUpload(ctx, { owner, request: body, ip }), 201);
   });
 
   app.openapi(routes.get, async (c) =>

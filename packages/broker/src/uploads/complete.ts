@@ -1,7 +1,12 @@
 // Completion, learned from the client or from a storage event, idempotently:
 // HEAD the object, check size (and checksum) against the grant, then queue
 // verification. A mismatch rejects the upload and deletes the object.
-import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+} from "@aws-sdk/client-s3";
 import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
@@ -12,6 +17,7 @@ import { isNotFound } from "../storage/s3.ts";
 import { notUploaded, storageError } from "../storage/target.ts";
 import { derivativesFor } from "../verification/derivable.ts";
 import { needsDigest } from "../verification/digest.ts";
+import { incomingPrefix, isUnresolved, resolveFormObject } from "./form.ts";
 import { completeMultipart } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
 
@@ -40,19 +46,38 @@ export async function deleteObject(ctx: BrokerContext, key: string): Promise<voi
   }
 }
 
+/** Deletes every object under `prefix`, one DELETE each (DeleteObjects needs a body checksum some stores refuse). */
+export async function deleteUnder(ctx: BrokerContext, prefix: string): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await ctx.s3.send(
+      new ListObjectsV2Command({ Bucket: ctx.target.bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) await deleteObject(ctx, object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
 /** Rejects an upload in one of `from` states: record the reason, remove the object, audit. */
 export async function rejectUpload(
   ctx: BrokerContext,
-  options: { row: UploadRow; from: UploadRow["state"][]; reason: string },
+  options: {
+    row: UploadRow;
+    from: UploadRow["state"][];
+    reason: string;
+    /** What was learned about the file on the way (a form upload's name, size, type). */
+    patch?: Partial<UploadRow>;
+  },
 ): Promise<UploadRow | undefined> {
   const rejected = await transitionUpload(ctx.db, {
     id: options.row.id,
     from: options.from,
     to: "rejected",
-    patch: { reason: options.reason },
+    patch: { ...options.patch, reason: options.reason },
   });
   if (!rejected) return undefined;
   await deleteObject(ctx, options.row.key);
+  if (options.row.method === "form") await deleteUnder(ctx, incomingPrefix(options.row));
   await auditUpload(ctx.db, rejected, { action: "upload.reject", detail: { reason: options.reason } });
   ctx.metrics.inc("sluice_uploads_rejected_total", {}, "Uploads rejected after upload");
   return rejected;
@@ -94,6 +119,16 @@ export async function completeUpload(
   if (row.state === "uploaded" || row.state === "ready" || row.state === "rejected") return row;
   if (row.state !== "pending") throw errors.conflict(`Upload is ${row.state}`, "UploadNotPending");
   if (row.method === "multipart") await completeMultipart(ctx, row, options.parts);
+  if (row.method === "form" && isUnresolved(row)) {
+    const found = await resolveFormObject(ctx, row);
+    if ("problem" in found) {
+      await rejectUpload(ctx, { row, from: ["pending"], reason: found.problem, patch: found.found });
+      return (await getUpload(ctx.db, row.id))!;
+    }
+    // The copy is the file now; anything else posted with the form is a stray.
+    await deleteUnder(ctx, row.key);
+    return completeUpload(ctx, { ...options, row: found.row });
+  }
 
   const head = await headObject(ctx, row);
   const problem = mismatch(row, head);
@@ -155,4 +190,5 @@ export async function removeStorage(ctx: BrokerContext, row: UploadRow): Promise
     }
   }
   await deleteObject(ctx, row.key);
+  if (row.method === "form") await deleteUnder(ctx, incomingPrefix(row));
 }

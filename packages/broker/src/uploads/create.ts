@@ -10,10 +10,11 @@ import type { UploadRow } from "../db/schema.ts";
 import { insertUpload, transitionUpload, usage } from "../db/uploads.ts";
 import { planParts } from "../grants/multipart.ts";
 import { keyName, keySegment, normaliseName } from "../grants/name.ts";
-import { type PostGrant, postGrant } from "../grants/post.ts";
-import { checkAgainstProfile, chooseMethod, parseMediaType } from "../grants/profile.ts";
+import { formGrant, type PostGrant, postGrant } from "../grants/post.ts";
+import { checkAgainstProfile, chooseMethod, MAX_SINGLE_UPLOAD, parseMediaType } from "../grants/profile.ts";
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
+import { formPrefix } from "./form.ts";
 import { ctxProfile } from "./profile.ts";
 import { type UploadView, uploadView } from "./view.ts";
 
@@ -62,16 +63,71 @@ function pickProfile(ctx: BrokerContext, name: string | undefined) {
   return { name: chosen, profile };
 }
 
-async function checkQuota(ctx: BrokerContext, owner: Principal, size: number): Promise<void> {
+/** Throws when `size` more bytes (and, with `pending`, one more pending upload) would exceed the user's quota. */
+export async function checkQuota(
+  ctx: BrokerContext,
+  options: { owner: Principal; size: number; pending: boolean },
+): Promise<void> {
   const { maxBytesPerUser, maxPendingPerUser } = ctx.config.quotas;
   if (maxBytesPerUser === undefined && maxPendingPerUser === undefined) return;
-  const used = await usage(ctx.db, owner);
-  if (maxBytesPerUser !== undefined && used.bytes + size > maxBytesPerUser) {
+  const used = await usage(ctx.db, options.owner);
+  if (maxBytesPerUser !== undefined && used.bytes + options.size > maxBytesPerUser) {
     throw errors.tooLarge("Storage quota exceeded", "QuotaExceeded");
   }
-  if (maxPendingPerUser !== undefined && used.pending >= maxPendingPerUser) {
+  if (options.pending && maxPendingPerUser !== undefined && used.pending >= maxPendingPerUser) {
     throw errors.tooManyRequests(60, "Too many uploads in progress");
   }
+}
+
+/** The upload's folder: `[keyPrefix/]tenant/user/id`; the file is stored at `{folder}/{safe name}`. */
+export function uploadFolder(options: { owner: Principal; keyPrefix?: string; id: string }): string {
+  const { owner, keyPrefix, id } = options;
+  return [keyPrefix, keySegment(owner.tenant), keySegment(owner.user), id].filter(Boolean).join("/");
+}
+
+function pendingRow(options: {
+  id: string;
+  owner: Principal;
+  profile: string;
+  file: Pick<UploadRow, "name" | "type" | "size" | "sha256">;
+  key: string;
+  method: UploadRow["method"];
+  lifetimeMs: number;
+}): UploadRow {
+  const now = Date.now();
+  return {
+    ...options.file,
+    id: options.id,
+    tenant: options.owner.tenant,
+    user_id: options.owner.user,
+    profile: options.profile,
+    key: options.key,
+    method: options.method,
+    state: "pending",
+    reason: null,
+    multipart_id: null,
+    part_size: null,
+    part_count: null,
+    etag: null,
+    detected_type: null,
+    created_at: now,
+    updated_at: now,
+    expires_at: now + options.lifetimeMs,
+    completed_at: null,
+  };
+}
+
+/** Records a pending upload and audits the grant in one transaction. */
+async function recordGrant(
+  ctx: BrokerContext,
+  options: { row: UploadRow; ip?: string; detail: Record<string, unknown> },
+): Promise<void> {
+  const { row } = options;
+  await ctx.db.transaction().execute(async (trx) => {
+    await insertUpload(trx, row);
+    await auditUpload(trx, row, { action: "upload.grant", ip: options.ip, detail: options.detail });
+  });
+  ctx.metrics.inc("sluice_grants_total", { method: row.method }, "Upload grants issued");
 }
 
 export async function createUpload(
@@ -85,39 +141,20 @@ export async function createUpload(
   checkAgainstProfile(profile, { size: request.size, type });
   const method = chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
-  await checkQuota(ctx, owner, request.size);
+  await checkQuota(ctx, { owner, size: request.size, pending: true });
 
   const id = randomUUID();
   const name = normaliseName(request.name);
-  const key = [profile.keyPrefix, keySegment(owner.tenant), keySegment(owner.user), id, keyName(name)]
-    .filter(Boolean)
-    .join("/");
-  const now = Date.now();
   const expiresIn = profile.grantExpiry;
-  const row: UploadRow = {
+  const row = pendingRow({
     id,
-    tenant: owner.tenant,
-    user_id: owner.user,
+    owner,
     profile: profileName,
-    name,
-    type,
-    size: request.size,
-    sha256,
-    key,
+    file: { name, type, size: request.size, sha256 },
+    key: `${uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })}/${keyName(name)}`,
     method,
-    state: "pending",
-    reason: null,
-    multipart_id: null,
-    part_size: null,
-    part_count: null,
-    etag: null,
-    detected_type: null,
-    created_at: now,
-    updated_at: now,
-    expires_at:
-      now + (method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000),
-    completed_at: null,
-  };
+    lifetimeMs: method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000,
+  });
 
   if (method === "multipart") {
     const plan = planParts(row.size, profile.partSize);
@@ -125,16 +162,47 @@ export async function createUpload(
     row.part_size = plan.partSize;
     row.part_count = plan.partCount;
   }
-  await ctx.db.transaction().execute(async (trx) => {
-    await insertUpload(trx, row);
-    await auditUpload(trx, row, {
-      action: "upload.grant",
-      ip: options.ip,
-      detail: { method, size: row.size, type, profile: profileName },
-    });
+  await recordGrant(ctx, {
+    row,
+    ip: options.ip,
+    detail: { method, size: row.size, type, profile: profileName },
   });
-  ctx.metrics.inc("sluice_grants_total", { method }, "Upload grants issued");
-  return signGrant(ctx, row, expiresIn);
+  return signGrant(ctx, row, { expiresIn });
+}
+
+export interface CreateFormUploadRequest {
+  profile?: string;
+  /** Where storage sends the browser after the upload: `?upload=<id>` is added. */
+  redirect: URL;
+}
+
+/**
+ * A form grant (no script: name, size and type are unknown until the file is
+ * stored). The record holds the grant's key prefix until completion finds the
+ * object under it (uploads/form.ts).
+ */
+export async function createFormUpload(
+  ctx: BrokerContext,
+  options: { owner: Principal; request: CreateFormUploadRequest; ip?: string },
+): Promise<GrantResponse> {
+  const { owner, request } = options;
+  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  await checkQuota(ctx, { owner, size: profile.minSize, pending: true });
+  const id = randomUUID();
+  const expiresIn = profile.grantExpiry;
+  const row = pendingRow({
+    id,
+    owner,
+    profile: profileName,
+    file: { name: "", type: "application/octet-stream", size: 0, sha256: null },
+    key: formPrefix(uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })),
+    method: "form",
+    lifetimeMs: expiresIn * 1000,
+  });
+  await recordGrant(ctx, { row, ip: options.ip, detail: { method: "form", profile: profileName } });
+  const redirect = new URL(request.redirect);
+  redirect.searchParams.set("upload", id);
+  return signGrant(ctx, row, { expiresIn, redirect: redirect.href });
 }
 
 async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<string> {
@@ -155,16 +223,36 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
 }
 
 /** The grant for a recorded upload: PUT URL, POST form, or the multipart plan (parts are signed lazily). */
-function signGrant(ctx: BrokerContext, row: UploadRow, expiresIn: number): GrantResponse {
+function signGrant(
+  ctx: BrokerContext,
+  row: UploadRow,
+  options: { expiresIn: number; redirect?: string },
+): GrantResponse {
+  const { expiresIn } = options;
   const upload = uploadView(row);
   if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn }) };
   if (row.method === "post") return { upload, post: postGrant(ctx.target, { ...row, expiresIn }) };
+  if (row.method === "form") {
+    if (!options.redirect) throw errors.conflict("Form grants are not re-issued", "FormGrant");
+    const profile = ctxProfile(ctx, row);
+    const post = formGrant(ctx.target, {
+      id: row.id,
+      prefix: row.key,
+      minSize: profile.minSize,
+      maxSize: Math.min(profile.maxSize, MAX_SINGLE_UPLOAD),
+      expiresIn,
+      redirect: options.redirect,
+    });
+    return { upload, post };
+  }
   return { upload, multipart: { partSize: row.part_size!, partCount: row.part_count! } };
 }
 
 /** POST /v1/uploads/:id/grant: a fresh grant (new expiry) for an upload still pending. */
 export async function reissueGrant(ctx: BrokerContext, row: UploadRow): Promise<GrantResponse> {
   if (row.state !== "pending") throw errors.conflict(`Upload is ${row.state}`, "UploadNotPending");
+  // Its redirect belongs to the page that showed the form: that page asks for a new one.
+  if (row.method === "form") throw errors.conflict("Form grants are not re-issued", "FormGrant");
   const expiresIn = ctxProfile(ctx, row).grantExpiry;
   if (row.method !== "multipart") {
     const expiresAt = Date.now() + expiresIn * 1000;
@@ -178,5 +266,5 @@ export async function reissueGrant(ctx: BrokerContext, row: UploadRow): Promise<
     row = renewed;
   }
   await auditUpload(ctx.db, row, { action: "upload.regrant" });
-  return signGrant(ctx, row, expiresIn);
+  return signGrant(ctx, row, { expiresIn });
 }

@@ -38,8 +38,18 @@ const BROKER_KEY = /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 /** Image derivatives live beside their file, at `{file key}~derivatives/{name}`. */
 const DERIVATIVE_SUFFIX = /~derivatives\/[^/]+$/;
 
+/** Objects posted with a form grant: `{upload folder}/incoming/{name}` (uploads/form.ts). */
+const INCOMING_KEY =
+  /^((?:.*\/)?[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\/)[^/]*$/;
+
 /** True when the key has the broker's shape but the broker does not expect it to hold data. */
 async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
+  const incoming = INCOMING_KEY.exec(key)?.[1];
+  if (incoming) {
+    // Kept only while its form upload waits for completion.
+    const row = await getUploadByKey(ctx.db, incoming);
+    return row?.state !== "pending" || multipartId !== undefined;
+  }
   const fileKey = key.replace(DERIVATIVE_SUFFIX, "");
   if (!BROKER_KEY.test(fileKey)) return false;
   const row = await getUploadByKey(ctx.db, fileKey);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import { deleteDerivatives, listDerivatives, putDerivative } from "../db/derivatives.ts";
@@ -17,7 +17,7 @@ import { enqueueJob } from "../db/jobs.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { getUpload, updateUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
-import { deleteObject, rejectUpload } from "../uploads/complete.ts";
+import { deleteUnder, rejectUpload } from "../uploads/complete.ts";
 import { derivativeKey, derivativesFor, derivativesPrefix } from "./derivable.ts";
 import { renderDerivatives } from "./images.ts";
 import { markReady } from "./ready.ts";
@@ -116,18 +116,6 @@ export async function deriveUpload(ctx: BrokerContext, uploadId: string): Promis
 export async function removeDerivatives(ctx: BrokerContext, row: UploadRow): Promise<void> {
   const recorded = await listDerivatives(ctx.db, [row.id]);
   if (recorded.length === 0 && derivativesFor(ctx, row).length === 0) return;
-  let token: string | undefined;
-  do {
-    const page = await ctx.s3.send(
-      new ListObjectsV2Command({
-        Bucket: ctx.target.bucket,
-        Prefix: derivativesPrefix(row.key),
-        ContinuationToken: token,
-      }),
-    );
-    // One DELETE each (a handful): DeleteObjects needs a body checksum some stores refuse.
-    for (const object of page.Contents ?? []) if (object.Key) await deleteObject(ctx, object.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  await deleteUnder(ctx, derivativesPrefix(row.key));
   await deleteDerivatives(ctx.db, row.id);
 }

@@ -109,3 +109,33 @@ export async function sniff(options: {
   // A type whose content we cannot recognise: accepted as declared.
   return { ok: true, detected: null };
 }
+
+/** Text formats recognised by extension once the bytes are known to be text (magic numbers cannot tell them apart). */
+const TEXT_EXTENSIONS: Record<string, string> = {
+  txt: "text/plain",
+  csv: "text/csv",
+  md: "text/markdown",
+  html: "text/html",
+  htm: "text/html",
+  json: "application/json",
+  xml: "application/xml",
+  svg: "image/svg+xml",
+};
+
+/**
+ * The type of a file nobody declared (a plain HTML form sends none): its magic
+ * number; else, for text, the extension's text type or text/plain; else
+ * application/octet-stream.
+ */
+export async function guessType(options: {
+  bytes: Uint8Array;
+  name: string;
+  truncated: boolean;
+}): Promise<string> {
+  const detected = (await fileTypeFromBuffer(options.bytes))?.mime;
+  if (detected) return detected;
+  if (options.bytes.length === 0 || !looksLikeText(options.bytes, options.truncated))
+    return "application/octet-stream";
+  const extension = /\.([^.]+)$/.exec(options.name)?.[1]?.toLowerCase() ?? "";
+  return TEXT_EXTENSIONS[extension] ?? "text/plain";
+}

@@ -15,7 +15,11 @@ import { markReady } from "./ready.ts";
 import { runScanners } from "./scanners.ts";
 import { SNIFF_BYTES, sniff } from "./sniff.ts";
 
-async function firstBytes(ctx: BrokerContext, key: string, size: number): Promise<Uint8Array | undefined> {
+export async function firstBytes(
+  ctx: BrokerContext,
+  key: string,
+  size: number,
+): Promise<Uint8Array | undefined> {
   if (size === 0) return new Uint8Array(0);
   try {
     const object = await ctx.s3.send(
