@@ -38,6 +38,8 @@ export function documentResponse(options: {
   storageOrigin: string;
   script?: boolean;
   status?: number;
+  /** Reload after this many seconds (a page waiting for the server, without JavaScript). */
+  refresh?: number;
 }): Response {
   const page = html`<!doctype html>
 <html lang="en">
@@ -45,6 +47,7 @@ export function documentResponse(options: {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title}</title>
+${options.refresh ? html`<meta http-equiv="refresh" content="${options.refresh}">` : ""}
 <link rel="stylesheet" href="/assets/app.css">
 ${options.script ? html`<script type="module" src="/assets/app.js"></script>` : ""}
 </head>

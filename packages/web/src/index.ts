@@ -9,15 +9,23 @@
  */
 import type { WebHandler } from "@sluice/broker";
 import { loadAssets } from "./assets.ts";
+import { createFormHandler } from "./form/handler.ts";
 import { uploadPage } from "./page.ts";
 
 export { type Asset, BUNDLES, bundleOptions, loadAssets } from "./assets.ts";
 
-export function createWebPages(): WebHandler {
+export interface WebPagesOptions {
+  /** Key material for the form's session cookies; set the same value on every broker behind one load balancer (default: a key of this process). */
+  sessionSecret?: string;
+}
+
+export function createWebPages(options: WebPagesOptions = {}): WebHandler {
   // Build the bundles now, so the first visitor does not wait for esbuild.
   loadAssets().catch(() => {});
+  const form = createFormHandler(options);
   return async (request, host) => {
     const { pathname } = new URL(request.url);
+    if (pathname === "/form" || pathname.startsWith("/form/")) return form(request, host);
     if (request.method !== "GET" && request.method !== "HEAD") return undefined;
     if (pathname === "/") return uploadPage(host);
     if (pathname.startsWith("/assets/")) return assetResponse(pathname.slice("/assets/".length));
