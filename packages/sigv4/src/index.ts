@@ -24,6 +24,7 @@ export {
 export {
   type CheckedPostPolicy,
   checkPostPolicy,
+  expandFormFields,
   type PostPolicyCheckOptions,
 } from "./post-policy-check.ts";
 export { type Credentials, MAX_PRESIGN_EXPIRY_SECONDS, type PresignOptions, presignUrl } from "./presign.ts";

@@ -11,17 +11,24 @@ import { type IncomingSignedRequest, MAX_CLOCK_SKEW_MS, sameSignature } from "./
  * configured to; the broker never signs with it.
  */
 
-// Query parameters that are part of the V2 CanonicalizedResource.
+// Query parameters that are part of the V2 CanonicalizedResource: the S3 docs' list plus the
+// later ones botocore signs (accelerate ... storageClass), so its V2 requests verify.
 const SUB_RESOURCES = new Set([
+  "accelerate",
   "acl",
+  "analytics",
   "cors",
   "delete",
+  "inventory",
   "lifecycle",
   "location",
   "logging",
+  "metrics",
   "notification",
+  "object-lock",
   "partNumber",
   "policy",
+  "replication",
   "requestPayment",
   "response-cache-control",
   "response-content-disposition",
@@ -30,6 +37,9 @@ const SUB_RESOURCES = new Set([
   "response-content-type",
   "response-expires",
   "restore",
+  "select",
+  "select-type",
+  "storageClass",
   "tagging",
   "torrent",
   "uploadId",

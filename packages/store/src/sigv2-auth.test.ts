@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { request } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -78,6 +79,30 @@ describe("legacy Signature V2 (allowSignatureV2)", () => {
     const other = await fetch(url, { method: "PUT", body: "x", headers: { "content-type": "text/html" } });
     assert.equal(other.status, 403);
     assert.equal(await codeOf(other), "SignatureDoesNotMatch");
+  });
+
+  test("a header-signed PUT with a repeated x-amz-meta header: values joined by ',' without spaces, as the S3 docs sign them", async () => {
+    const date = new Date().toUTCString();
+    const stringToSign = `PUT\n\n\n${date}\nx-amz-meta-reviewedby:joe@johnsmith.net,jane@johnsmith.net\n/legacy/reviewed.txt`;
+    const signature = createHmac("sha1", CREDENTIALS.secretAccessKey).update(stringToSign).digest("base64");
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${on.endpoint}/legacy/reviewed.txt`, {
+        method: "PUT",
+        headers: {
+          date,
+          authorization: `AWS ${CREDENTIALS.accessKeyId}:${signature}`,
+          "x-amz-meta-reviewedby": ["joe@johnsmith.net", " jane@johnsmith.net"],
+          "content-length": "1",
+        },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end("x");
+    });
+    assert.equal(status, 200);
   });
 
   test("expired, tampered key, wrong secret, unknown key: 403", async () => {

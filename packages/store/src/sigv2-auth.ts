@@ -27,8 +27,14 @@ export function sigV2Extension(): StoreExtension {
       const hostname = (target.header("host") ?? "").replace(/:\d+$/, "").toLowerCase();
       const virtual = store.options.virtualHostSuffixes.some((suffix) => hostname.endsWith(`.${suffix}`));
       const resourcePath = virtual ? `/${target.bucket}${target.rawPath}` : target.rawPath;
+      // Node joins a repeated header with ", "; V2 signs the trimmed values joined by "," alone.
+      const distinct = target.raw.headersDistinct;
+      const header = (name: string) =>
+        name.startsWith("x-amz-")
+          ? distinct[name]?.map((value) => value.trim()).join(",")
+          : target.header(name);
       const { accessKeyId } = verifyRequestV2({
-        request: { ...signed, headerNames: Object.keys(target.raw.headers) },
+        request: { ...signed, header, headerNames: Object.keys(target.raw.headers) },
         resourcePath,
         secretFor: (id) => store.options.secrets.get(id),
       });

@@ -3,7 +3,7 @@ import { rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isSluiceError, SluiceError } from "@sluice/core";
-import { type CheckedPostPolicy, checkPostPolicy, FILENAME_VARIABLE } from "@sluice/sigv4";
+import { type CheckedPostPolicy, checkPostPolicy, expandFormFields } from "@sluice/sigv4";
 import busboy from "busboy";
 import { allowsAnonymous, parseCannedAcl } from "../acl.ts";
 import { DigestTap } from "../body/digest.ts";
@@ -96,7 +96,11 @@ function readForm(
         // Text content posted as the "file" field.
         file = { stream: Readable.from([Buffer.from(value, "utf8")]), filename: "" };
         resolve({ fields, file, done });
-      } else fields.set(lower, value);
+      } else {
+        // Repeated fields count as one, their values joined by commas (S3 docs, "HTML Forms").
+        const previous = fields.get(lower);
+        fields.set(lower, previous === undefined ? value : `${previous},${value}`);
+      }
     });
     parser.on("file", (name, stream, info) => {
       if (file || name.toLowerCase() !== "file") {
@@ -140,16 +144,13 @@ function authorise(
   };
 }
 
-function objectKey(fields: Map<string, string>, filename: string): string {
-  const template = fields.get("key");
-  if (template === undefined || template === "")
+function objectKey(fields: Map<string, string>): string {
+  const key = fields.get("key");
+  if (key === undefined || key === "")
     throw s3Error(
       "InvalidArgument",
       "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
     );
-  // Only the file's base name: a browser may send a path (old IE sends C:\...).
-  const base = filename.split(/[\\/]/).pop() ?? "";
-  const key = template.replaceAll(FILENAME_VARIABLE, base);
   if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) throw s3Error("KeyTooLongError");
   return key;
 }
@@ -228,7 +229,10 @@ function answer(options: {
 async function postObject(target: RequestTarget, store: StoreContext): Promise<S3Response> {
   const bucket = target.bucket as string;
   store.catalog.requireBucket(bucket);
-  const { fields, file, done } = await readForm(target.raw);
+  const form = await readForm(target.raw);
+  const { file, done } = form;
+  // ${filename} is expanded before anything reads the fields: the policy is checked against what is stored.
+  const fields = expandFormFields(form.fields, file.filename);
   let auth: AuthResult;
   let key: string;
   let headers: Record<string, string>;
@@ -236,7 +240,7 @@ async function postObject(target: RequestTarget, store: StoreContext): Promise<S
   try {
     const authorised = authorise(target, fields, store);
     auth = authorised.auth;
-    key = objectKey(fields, file.filename);
+    key = objectKey(fields);
     headers = storedFields(fields);
     const range = authorised.policy?.contentLengthRange;
     stored = await storeFile({ file, store, ...(range ? { range } : {}) });
