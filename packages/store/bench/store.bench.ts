@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { peakRssFromProc } from "@sluice/core/bench";
 import { objectUrl, signHeaders } from "@sluice/sigv4";
+import { build } from "esbuild";
 
 // 1 GiB PUT and 1 GiB multipart (16 MiB parts, 4 at a time) against the
 // embedded store, next to a plain Node server streaming the body to a file on
@@ -16,6 +17,9 @@ import { objectUrl, signHeaders } from "@sluice/sigv4";
 // SLUICE_BENCH_MIB changes the size (default 1024). The store's idle RSS and
 // its peak RSS during the PUT are reported apart (a fresh store process for
 // the PUT). SLUICE_BENCH_BIG=1 adds a 5 GiB PUT (needs 5 GiB of free disk).
+// The PUT is measured twice: with the store run through tsx, as `sluice` runs
+// it today, and bundled once by esbuild and run by plain node, which shows
+// what the tsx loader (its own thread and heap) costs in RSS.
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.SLUICE_BENCH_MIB ?? 1024) * MiB;
@@ -67,12 +71,30 @@ function send(options: {
   });
 }
 
+/** serve.ts transpiled and bundled once (our packages inlined, npm dependencies left external). */
+async function bundleServe(): Promise<string> {
+  // Under node_modules so that node resolves the external dependencies from there.
+  const outfile = fileURLToPath(new URL("../node_modules/.cache/sluice-bench/serve.mjs", import.meta.url));
+  await build({
+    entryPoints: [fileURLToPath(new URL("./serve.ts", import.meta.url))],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    outfile,
+    external: ["better-sqlite3", "busboy", "fast-xml-parser", "@aws-crypto/*"],
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
 async function spawnServer(
   mode: "store" | "plain",
   dataDir: string,
+  bundle?: string,
 ): Promise<{ child: ChildProcess; endpoint: string }> {
   const script = fileURLToPath(new URL("./serve.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", script, mode, dataDir], {
+  const args = bundle ? [bundle, mode, dataDir] : ["--import", "tsx", script, mode, dataDir];
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const endpoint = await new Promise<string>((resolve) =>
@@ -91,8 +113,8 @@ async function currentRss(child: ChildProcess): Promise<number> {
 }
 
 /** A PUT of `size` bytes into a fresh store process: its throughput, idle RSS and peak RSS. */
-async function measuredPut(dir: string, size: number) {
-  const store = await spawnServer("store", dir);
+async function measuredPut(dir: string, size: number, bundle?: string) {
+  const store = await spawnServer("store", dir, bundle);
   try {
     await send({ url: `${store.endpoint}/bench`, method: "PUT", text: "", signed: true });
     await sleep(500);
@@ -143,6 +165,7 @@ export default async function bench(): Promise<void> {
     plain.child.kill();
 
     const put = await measuredPut(join(dir, "put"), SIZE);
+    const bundled = await measuredPut(join(dir, "put-bundled"), SIZE, await bundleServe());
     const big =
       process.env.SLUICE_BENCH_BIG === "1" ? await measuredPut(join(dir, "big"), 5 * 1024 * MiB) : undefined;
     const store = await spawnServer("store", join(dir, "store"));
@@ -193,6 +216,10 @@ export default async function bench(): Promise<void> {
       ],
       ["store, idle RSS (started, one bucket)", `${put.idle.toFixed(0)} MiB`],
       [`store, peak RSS during the ${SIZE / MiB} MiB PUT`, `${put.peak.toFixed(0)} MiB`],
+      [
+        `store without tsx (esbuild bundle), ${SIZE / MiB} MiB PUT: idle / peak RSS`,
+        `${bundled.idle.toFixed(0)} / ${bundled.peak.toFixed(0)} MiB, ${mibps(bundled.seconds)}`,
+      ],
       ...(big
         ? ([
             ["store, 5 GiB PUT", `${(5120 / big.seconds).toFixed(0)} MiB/s`],
@@ -204,7 +231,7 @@ export default async function bench(): Promise<void> {
         : []),
       ["store, peak RSS during the multipart upload", `${rss.toFixed(0)} MiB`],
     );
-    for (const [name, value] of rows) console.log(`${name.padEnd(56)} ${value}`);
+    for (const [name, value] of rows) console.log(`${name.padEnd(64)} ${value}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
