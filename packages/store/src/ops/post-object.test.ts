@@ -91,6 +91,19 @@ describe("PostObject (browser form uploads with a signed policy)", () => {
     assert.equal(head.ETag, `"${md5(data)}"`);
   });
 
+  test("a non-ASCII file name (as browsers send it, raw UTF-8) becomes the key unchanged", async () => {
+    const post = grant();
+    const name = "Me & you ® 日本 😀.png";
+    const res = await postForm({
+      url: post.url,
+      fields: post.fields,
+      file: { data: "x", name, type: "image/png" },
+    });
+    assert.equal(res.status, 204, res.body);
+    const head = await t.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `uploads/${name}` }));
+    assert.equal(head.ContentLength, 1);
+  });
+
   test("@aws-sdk/s3-presigned-post with success_action_status 201: XML PostResponse", async () => {
     const post = await sdkPresignedPost(t.s3, {
       Bucket: bucket,

@@ -65,6 +65,8 @@ function readForm(
     try {
       parser = busboy({
         headers: raw.headers,
+        // Browsers send the file's name as raw UTF-8 in Content-Disposition; busboy's default is latin1.
+        defParamCharset: "utf8",
         limits: { fieldSize: MAX_FIELD_BYTES, fields: MAX_FIELDS, fieldNameSize: 256, parts: MAX_FIELDS + 2 },
       });
     } catch {
