@@ -3,12 +3,15 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type BrokerOptions, createBroker } from "./app.ts";
 import type { BrokerConfig } from "./config/schema.ts";
+import type { BrokerContext } from "./context.ts";
 import { pageOrigins, putCors } from "./storage/cors.ts";
 
 export interface RunningBroker {
   /** Where the broker listens, e.g. http://127.0.0.1:8080 */
   url: string;
   devToken?: string;
+  /** The broker's services (database, storage client), for embedding and tests. */
+  context: BrokerContext;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   return {
     url,
     devToken: broker.devToken,
+    context: broker.context,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

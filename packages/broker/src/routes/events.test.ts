@@ -4,7 +4,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setupBucketEvents } from "../admin.ts";
+import { getUpload } from "../db/uploads.ts";
+import { PNG, postForm, stored, type UploadJson } from "../test/form.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
+import { completeUpload } from "../uploads/complete.ts";
 
 const EVENTS_TOKEN = "events-token-for-tests-0123456789abcdef";
 
@@ -22,6 +25,25 @@ function event(key: string, bucket = "sluice") {
   };
 }
 
+/** Only images: a form upload of anything else is rejected at completion. */
+const PROFILES = { profiles: { default: {}, avatar: { minSize: 8, maxSize: 1024, types: ["image/png"] } } };
+const FORM = { form: true, redirect: "/form/done", profile: "avatar" };
+const HTML = Buffer.from("<!doctype html><script>alert(1)</script>");
+
+async function upload(h: Harness, id: string): Promise<UploadJson> {
+  return (await (await h.api(`/v1/uploads/${id}`)).json()) as UploadJson;
+}
+
+/** Waits for a webhook delivery (and verification) to settle the upload. */
+async function settled(h: Harness, id: string): Promise<UploadJson> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const row = await upload(h, id);
+    if (!["pending", "uploaded"].includes(row.state) || Date.now() > deadline) return row;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function send(h: Harness, body: unknown, token = EVENTS_TOKEN) {
   return fetch(`${h.url}/v1/events/s3`, {
     method: "POST",
@@ -33,7 +55,7 @@ async function send(h: Harness, body: unknown, token = EVENTS_TOKEN) {
 describe("storage event notifications", () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ config: { events: { token: EVENTS_TOKEN } } });
+    h = await startHarness({ config: { events: { token: EVENTS_TOKEN }, ...PROFILES } });
   });
   after(() => h?.close());
 
@@ -47,6 +69,63 @@ describe("storage event notifications", () => {
     const client = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
     assert.equal(client.status, 200);
     assert.ok(["uploaded", "ready"].includes(((await client.json()) as { state: string }).state));
+  });
+
+  it("completes a form upload from the event of its incoming object, no redirect followed", async () => {
+    const g = await grant(h, FORM);
+    const posted = await postForm(g, PNG, "café.png");
+    assert.equal(posted.status, 303, "the redirect is never followed");
+    const incoming = `${g.upload.key}café.png`;
+    assert.deepEqual(await (await send(h, event(incoming))).json(), { completed: 1, ignored: 0 });
+    const row = await settled(h, g.upload.id);
+    assert.deepEqual(
+      { state: row.state, name: row.name, type: row.type, size: row.size, key: row.key },
+      {
+        state: "ready",
+        name: "café.png",
+        type: "image/png",
+        size: PNG.length,
+        key: `acme/alice/${g.upload.id}/café.png`,
+      },
+    );
+    assert.ok(!(await stored(h, incoming)), "incoming/ emptied");
+    // A second post with the same form names the upload no more: its event is ignored, the file stays.
+    assert.equal((await postForm(g, HTML, "again.png")).status, 303);
+    assert.deepEqual(await (await send(h, event(`${g.upload.key}again.png`))).json(), {
+      completed: 0,
+      ignored: 1,
+    });
+    assert.equal((await upload(h, g.upload.id)).state, "ready");
+    // The browser's redirect arriving late changes nothing.
+    const late = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
+    assert.equal(((await late.json()) as UploadJson).key, row.key);
+  });
+
+  it("rejects a form upload of a forbidden type from the event and removes it", async () => {
+    const g = await grant(h, FORM);
+    assert.equal((await postForm(g, HTML, "cat.html")).status, 303);
+    assert.deepEqual(await (await send(h, event(`${g.upload.key}cat.html`))).json(), {
+      completed: 1,
+      ignored: 0,
+    });
+    const row = await upload(h, g.upload.id);
+    assert.equal(row.state, "rejected");
+    assert.equal(row.reason, "type text/html is not allowed by this profile");
+    assert.ok(!(await stored(h, `${g.upload.key}cat.html`)));
+  });
+
+  it("the browser's redirect racing the event: a completion that read the row first still succeeds", async () => {
+    const g = await grant(h, FORM);
+    assert.equal((await postForm(g, PNG, "race.png")).status, 303);
+    // Deterministic interleaving: the redirect's completion read the pending row, then the event won.
+    const stale = (await getUpload(h.context().db, g.upload.id))!;
+    assert.deepEqual(await (await send(h, event(`${g.upload.key}race.png`))).json(), {
+      completed: 1,
+      ignored: 0,
+    });
+    const late = await completeUpload(h.context(), { row: stale, source: "client" });
+    assert.equal(late.key, `acme/alice/${g.upload.id}/race.png`);
+    assert.ok(["uploaded", "ready"].includes(late.state), late.state);
   });
 
   it("is authenticated with its own token, not user tokens", async () => {
@@ -86,7 +165,7 @@ describe("storage events from the embedded store's webhook (signed deliveries)",
       });
     });
     h = await startHarness({
-      config: { server: { port }, events: { token: EVENTS_TOKEN } },
+      config: { server: { port }, events: { token: EVENTS_TOKEN }, ...PROFILES },
       store: {
         notificationTargets: [
           { arn: ARN, url: `http://127.0.0.1:${port}/v1/events/s3`, secret: EVENTS_TOKEN },
@@ -107,6 +186,20 @@ describe("storage events from the embedded store's webhook (signed deliveries)",
       state = ((await (await h.api(`/v1/uploads/${g.upload.id}`)).json()) as { state: string }).state;
     }
     assert.equal(state, "ready");
+  });
+
+  it("a form upload becomes ready (or rejected) with nobody calling complete", async () => {
+    const png = await grant(h, FORM);
+    const html = await grant(h, FORM);
+    assert.equal((await postForm(png, PNG, "dot.png")).status, 303);
+    assert.equal((await postForm(html, HTML, "page.html")).status, 303);
+    const ready = await settled(h, png.upload.id);
+    assert.equal(ready.state, "ready");
+    assert.equal(ready.name, "dot.png");
+    assert.equal(ready.type, "image/png");
+    const rejected = await settled(h, html.upload.id);
+    assert.equal(rejected.state, "rejected");
+    assert.equal(rejected.reason, "type text/html is not allowed by this profile");
   });
 
   it("refuses a signature made with another secret or for another body", async () => {

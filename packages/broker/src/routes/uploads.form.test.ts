@@ -1,31 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { createS3Client, isNotFound } from "../storage/s3.ts";
-import { storageTarget } from "../storage/target.ts";
+import { formBody, PNG, postForm, stored as storedIn, type UploadJson } from "../test/form.ts";
 import { grant, type Harness, startHarness } from "../test/harness.ts";
-
-const PNG = Buffer.from(
-  "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1d2a8f10000000049454e44ae426082",
-  "hex",
-);
-
-interface Upload {
-  id: string;
-  state: string;
-  name: string;
-  type: string;
-  size: number;
-  key: string;
-  reason: string | null;
-}
-
-function formBody(fields: Record<string, string>, file: Uint8Array, filename: string): FormData {
-  const body = new FormData();
-  for (const [name, value] of Object.entries(fields)) body.append(name, value);
-  body.append("file", new Blob([file as Uint8Array<ArrayBuffer>]), filename);
-  return body;
-}
 
 describe("form grants (plain HTML forms, no script)", () => {
   let h: Harness;
@@ -39,25 +15,11 @@ describe("form grants (plain HTML forms, no script)", () => {
   after(() => h?.close());
 
   const formGrant = (as = "alice") => grant(h, { form: true, redirect: "/form/done" }, as);
-  const post = (g: Awaited<ReturnType<typeof formGrant>>, file: Uint8Array, filename: string) =>
-    fetch(g.post.url, { method: "POST", body: formBody(g.post.fields, file, filename), redirect: "manual" });
   const complete = async (id: string) => {
     const res = await h.api(`/v1/uploads/${id}/complete`, { method: "POST" });
-    return { status: res.status, body: (await res.json()) as Upload & { error?: { code: string } } };
+    return { status: res.status, body: (await res.json()) as UploadJson & { error?: { code: string } } };
   };
-  /** Whether storage holds `key` (asked with the broker's own credentials). */
-  const stored = async (key: string) => {
-    const s3 = createS3Client(storageTarget(h.config));
-    try {
-      await s3.send(new HeadObjectCommand({ Bucket: h.config.storage.bucket, Key: key }));
-      return true;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    } finally {
-      s3.destroy();
-    }
-  };
+  const stored = (key: string) => storedIn(h, key);
 
   it("signs a policy for the upload's own prefix, the profile's size range and the redirect", async () => {
     const g = await formGrant();
@@ -100,7 +62,7 @@ describe("form grants (plain HTML forms, no script)", () => {
     assert.equal(early.body.error?.code, "NotUploaded");
 
     // Browsers send the base name; a hand-made form may send a path and leading dots.
-    const res = await post(g, PNG, "../..\\..Me & you.png");
+    const res = await postForm(g, PNG, "../..\\..Me & you.png");
     assert.equal(res.status, 303, await res.text());
     const location = new URL(res.headers.get("location")!);
     assert.equal(`${location.origin}${location.pathname}`, `${h.url}/form/done`);
@@ -119,7 +81,7 @@ describe("form grants (plain HTML forms, no script)", () => {
     assert.equal((await complete(g.upload.id)).body.state, "ready", "idempotent");
 
     // The form stays valid until it expires: a second post lands under incoming/, never over the file.
-    const replay = await post(g, Buffer.concat([PNG, Buffer.from("tampered")]), "Me & you.png");
+    const replay = await postForm(g, Buffer.concat([PNG, Buffer.from("tampered")]), "Me & you.png");
     assert.equal(replay.status, 303);
     const download = await h.api(`/v1/files/${g.upload.id}/download`);
     const bytes = Buffer.from(await (await fetch(download.headers.get("location")!)).arrayBuffer());
@@ -132,7 +94,7 @@ describe("form grants (plain HTML forms, no script)", () => {
       [Buffer.concat([Buffer.from("MZ"), Buffer.alloc(200)]), "cat.png", "application/x-msdownload"],
     ] as const) {
       const g = await formGrant();
-      assert.equal((await post(g, content, name)).status, 303);
+      assert.equal((await postForm(g, content, name)).status, 303);
       const done = await complete(g.upload.id);
       assert.equal(done.body.state, "rejected", name);
       assert.equal(done.body.reason, `type ${type} is not allowed by this profile`);
@@ -142,8 +104,8 @@ describe("form grants (plain HTML forms, no script)", () => {
 
   it("rejects two files posted with one form and removes both", async () => {
     const g = await formGrant();
-    assert.equal((await post(g, PNG, "a.png")).status, 303);
-    assert.equal((await post(g, PNG, "b.png")).status, 303);
+    assert.equal((await postForm(g, PNG, "a.png")).status, 303);
+    assert.equal((await postForm(g, PNG, "b.png")).status, 303);
     const done = await complete(g.upload.id);
     assert.equal(done.body.state, "rejected");
     assert.equal(done.body.reason, "more than one file was posted with this form");
@@ -160,10 +122,10 @@ describe("form grants (plain HTML forms, no script)", () => {
     });
     assert.equal(tampered.status, 403);
     assert.match(await tampered.text(), /AccessDenied/);
-    const big = await post(g, Buffer.alloc(1025, 1), "big.png");
+    const big = await postForm(g, Buffer.alloc(1025, 1), "big.png");
     assert.equal(big.status, 400);
     assert.match(await big.text(), /EntityTooLarge/);
-    const small = await post(g, Buffer.alloc(3, 1), "small.png");
+    const small = await postForm(g, Buffer.alloc(3, 1), "small.png");
     assert.equal(small.status, 400);
     for (const name of ["x.png", "big.png", "small.png"]) {
       assert.ok(!(await stored(`${g.upload.key}${name}`)), name);
@@ -172,7 +134,7 @@ describe("form grants (plain HTML forms, no script)", () => {
     assert.equal((await complete(g.upload.id)).status, 409);
     assert.equal((await complete(bob.upload.id)).status, 404, "another user's upload");
     // The server keeps serving.
-    assert.equal((await post(g, PNG, "ok.png")).status, 303);
+    assert.equal((await postForm(g, PNG, "ok.png")).status, 303);
     assert.equal((await complete(g.upload.id)).body.state, "ready");
   });
 });

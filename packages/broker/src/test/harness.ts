@@ -11,6 +11,7 @@ import type { BrokerOptions } from "../app.ts";
 import { signToken } from "../auth/jwt.ts";
 import { parseConfig } from "../config/load.ts";
 import type { BrokerConfig } from "../config/schema.ts";
+import type { BrokerContext } from "../context.ts";
 import { startBroker } from "../server.ts";
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-characters-long";
@@ -19,6 +20,8 @@ export interface Harness {
   url: string;
   storeEndpoint: string;
   config: BrokerConfig;
+  /** The running broker's services (a new one after `restart`). */
+  context(): BrokerContext;
   /** A bearer token for tenant/user. */
   token(user?: string, tenant?: string): Promise<string>;
   /** fetch against the broker with JSON and a bearer token for `as` (default alice@acme). */
@@ -75,6 +78,7 @@ export async function startHarness(
     url: broker.url,
     storeEndpoint: String(storage.endpoint),
     config,
+    context: () => broker.context,
     token: (user = "alice", tenant = "acme") =>
       signToken({ secret: TEST_SECRET, tenant, user, jwt: config.auth.jwt }),
     async api(path, init = {}) {

@@ -120,7 +120,14 @@ export async function completeUpload(
   if (row.state !== "pending") throw errors.conflict(`Upload is ${row.state}`, "UploadNotPending");
   if (row.method === "multipart") await completeMultipart(ctx, row, options.parts);
   if (row.method === "form" && isUnresolved(row)) {
-    const found = await resolveFormObject(ctx, row);
+    const found = await resolveFormObject(ctx, row).catch(async (error) => {
+      // The storage event and the browser's redirect arrive together: when the
+      // other completion moved the file first, continue from where it stands.
+      const now = await getUpload(ctx.db, row.id);
+      if (now && !(now.state === "pending" && isUnresolved(now))) return { now };
+      throw error;
+    });
+    if ("now" in found) return completeUpload(ctx, { ...options, row: found.now });
     if ("problem" in found) {
       await rejectUpload(ctx, { row, from: ["pending"], reason: found.problem, patch: found.found });
       return (await getUpload(ctx.db, row.id))!;
