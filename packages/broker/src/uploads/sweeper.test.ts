@@ -16,6 +16,7 @@ import { type Broker, createBroker } from "../app.ts";
 import { signToken } from "../auth/jwt.ts";
 import { parseConfig } from "../config/load.ts";
 import { listAudit } from "../db/audit.ts";
+import { PNG, postForm } from "../test/form.ts";
 import { type GrantJson, putBytes, TEST_SECRET } from "../test/harness.ts";
 import { sweep } from "./sweeper.ts";
 
@@ -32,7 +33,11 @@ describe("sweeper", () => {
       dataDir: join(dir, "broker"),
       storage: { endpoint: store.endpoint, ...credentials },
       auth: { jwt: { secret: TEST_SECRET } },
-      profiles: { default: { grantExpiry: "60s", multipartThreshold: "6MB" } },
+      profiles: {
+        default: { grantExpiry: "60s", multipartThreshold: "6MB" },
+        // Outlives the stray age, so a sweep can meet a pending form upload's object.
+        slow: { grantExpiry: "3h" },
+      },
       sweeper: { strayAge: "1h" },
     });
     broker = await createBroker(config, { logger: pino({ level: "silent" }), sweeper: false });
@@ -138,5 +143,49 @@ describe("sweeper", () => {
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: derivative(live.key) }));
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: derivative("backups/photo.png") }));
     await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: derivative(deleted.key) })));
+  });
+
+  it("form uploads: incoming/ kept while the grant may complete, leftovers of completed and expired ones removed", async () => {
+    const { s3 } = broker.context;
+    const exists = (Key: string) =>
+      s3.send(new HeadObjectCommand({ Bucket: "sluice", Key })).then(
+        () => true,
+        () => false,
+      );
+    const form = async (profile: string, filename: string) => {
+      const g = await api("/v1/uploads", { form: true, redirect: "/form/done", profile });
+      assert.equal((await postForm(g, PNG, filename)).status, 303);
+      return g;
+    };
+    // RGW keeps the path a form sends in ${filename}: such keys nest under incoming/.
+    const nested = async (prefix: string) => {
+      await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: `${prefix}dir/x.png`, Body: PNG }));
+      return `${prefix}dir/x.png`;
+    };
+    const pending = await form("slow", "wait.png");
+    const pendingKeys = [`${pending.upload.key}wait.png`, await nested(pending.upload.key)];
+    const expired = await form("default", "late.png");
+    const completed = await form("slow", "done.png");
+    const file = await api(`/v1/uploads/${completed.upload.id}/complete`, {});
+    assert.equal(file.state, "ready");
+    // The form stays valid after completion: whatever is posted with it again is a leftover.
+    assert.equal((await postForm(completed, PNG, "again.png")).status, 303);
+    const leftovers = [`${completed.upload.key}again.png`, await nested(completed.upload.key)];
+
+    // Past the stray age, before the slow grants expire.
+    const first = await sweep(broker.context, { now: Date.now() + 2 * 3_600_000, storage: true });
+    assert.deepEqual({ expired: first.expired, strays: first.strays }, { expired: 1, strays: 2 });
+    assert.equal((await api(`/v1/uploads/${expired.upload.id}`)).state, "expired");
+    assert.ok(!(await exists(`${expired.upload.key}late.png`)), "removed with its expired grant");
+    for (const key of leftovers) assert.ok(!(await exists(key)), key);
+    assert.ok(await exists(file.key), "the completed file stays");
+    for (const key of pendingKeys) assert.ok(await exists(key), `${key} waits for completion`);
+
+    // Past the slow grants: the pending one expires and its objects go.
+    const second = await sweep(broker.context, { now: Date.now() + 4 * 3_600_000, storage: true });
+    assert.equal(second.expired, 1);
+    assert.equal((await api(`/v1/uploads/${pending.upload.id}`)).state, "expired");
+    for (const key of pendingKeys) assert.ok(!(await exists(key)), key);
+    assert.ok(await exists(file.key));
   });
 });

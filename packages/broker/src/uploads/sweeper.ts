@@ -10,6 +10,7 @@ import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload } from "../db/audit.ts";
 import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
 import { deleteObject, removeStorage } from "./complete.ts";
+import { incomingPrefixesOf } from "./form.ts";
 
 export interface SweepResult {
   expired: number;
@@ -38,17 +39,22 @@ const BROKER_KEY = /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 /** Image derivatives live beside their file, at `{file key}~derivatives/{name}`. */
 const DERIVATIVE_SUFFIX = /~derivatives\/[^/]+$/;
 
-/** Objects posted with a form grant: `{upload folder}/incoming/{name}` (uploads/form.ts). */
-const INCOMING_KEY =
-  /^((?:.*\/)?[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\/)[^/]*$/;
+/** A form grant's prefix: `{upload folder}/incoming/` (uploads/form.ts). */
+const INCOMING_PREFIX =
+  /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\/$/;
 
 /** True when the key has the broker's shape but the broker does not expect it to hold data. */
 async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
-  const incoming = INCOMING_KEY.exec(key)?.[1];
-  if (incoming) {
-    // Kept only while its form upload waits for completion.
-    const row = await getUploadByKey(ctx.db, incoming);
-    return row?.state !== "pending" || multipartId !== undefined;
+  // Posted with a form grant: the name after the prefix is the browser's and may hold
+  // slashes (RGW keeps the path a form sends). Kept only while its upload waits for completion.
+  const prefixes = incomingPrefixesOf(key).filter((prefix) => INCOMING_PREFIX.test(prefix));
+  if (prefixes.length > 0) {
+    if (multipartId !== undefined) return true;
+    for (const prefix of prefixes) {
+      const row = await getUploadByKey(ctx.db, prefix);
+      if (row?.method === "form" && row.state === "pending") return false;
+    }
+    return true;
   }
   const fileKey = key.replace(DERIVATIVE_SUFFIX, "");
   if (!BROKER_KEY.test(fileKey)) return false;
