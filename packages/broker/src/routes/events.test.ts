@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setupBucketEvents } from "../admin.ts";
 import { getUpload } from "../db/uploads.ts";
-import { PNG, postForm, stored, type UploadJson } from "../test/form.ts";
+import { PNG, postForm, settled, stored, type UploadJson } from "../test/form.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
 import { completeUpload } from "../uploads/complete.ts";
 
@@ -32,16 +32,6 @@ const HTML = Buffer.from("<!doctype html><script>alert(1)</script>");
 
 async function upload(h: Harness, id: string): Promise<UploadJson> {
   return (await (await h.api(`/v1/uploads/${id}`)).json()) as UploadJson;
-}
-
-/** Waits for a webhook delivery (and verification) to settle the upload. */
-async function settled(h: Harness, id: string): Promise<UploadJson> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const row = await upload(h, id);
-    if (!["pending", "uploaded"].includes(row.state) || Date.now() > deadline) return row;
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function send(h: Harness, body: unknown, token = EVENTS_TOKEN) {

@@ -1,9 +1,10 @@
 // The same flows against Ceph RGW 16 (CI tier): the broker must not depend on
 // anything the embedded store does beyond the S3 API.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { rgwTier } from "@sluice/core/testing";
+import { formBody, PNG, postForm, settled, stored } from "../test/form.ts";
 import { grant, type Harness, putBytes, sha256Hex, startHarness } from "../test/harness.ts";
 
 const tier = rgwTier();
@@ -16,7 +17,12 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
     h = await startHarness({
       // RGW 16 ignores x-amz-checksum-*: the broker checks declared SHA-256 itself.
       storage: { ...tier.value, capabilities: { checksums: false } },
-      config: { profiles: { default: { maxSize: "1GB", multipartThreshold: "6MB", partSize: "5MB" } } },
+      config: {
+        profiles: {
+          default: { maxSize: "1GB", multipartThreshold: "6MB", partSize: "5MB" },
+          avatar: { minSize: 8, maxSize: 1024, types: ["image/png"] },
+        },
+      },
     });
   });
   after(() => h?.close());
@@ -99,5 +105,49 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
     assert.equal(first.status, 302);
     assert.equal(await (await fetch(first.headers.get("location")!)).text(), data.toString());
     assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404);
+  });
+
+  it("form grant: fields posted as a browser would, redirect, completion, ready, same bytes", async () => {
+    const g = await grant(h, { form: true, redirect: "/form/done", profile: "avatar" });
+    // RGW differs from S3 and the embedded store (which keep the base name): ${filename}
+    // is the name exactly as sent, path included, so the object nests under incoming/.
+    const posted = await postForm(g, PNG, "photos/Me & you.png");
+    assert.equal(posted.status, 303, await posted.text());
+    const location = new URL(posted.headers.get("location")!);
+    assert.equal(`${location.origin}${location.pathname}`, `${h.url}/form/done`);
+    // RGW also appends `?bucket=…` after the redirect's own query: the signed trailing `&` keeps `upload` whole.
+    assert.match(location.search, /^\?upload=[0-9a-f-]{36}&\?bucket=/);
+    assert.equal(location.searchParams.get("upload"), g.upload.id);
+    const incoming = `${g.upload.key}photos/Me & you.png`;
+    assert.equal(location.searchParams.get("key"), incoming);
+
+    const done = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
+    assert.equal(done.status, 200, await done.clone().text());
+    const file = await settled(h, g.upload.id);
+    assert.equal(file.state, "ready");
+    assert.equal(file.name, "Me & you.png");
+    assert.equal(file.type, "image/png");
+    assert.equal(file.key, `acme/alice/${g.upload.id}/Me___you.png`);
+    assert.ok(!(await stored(h, incoming)), "incoming/ emptied");
+    const dl = await h.api(`/v1/files/${g.upload.id}/download`);
+    const bytes = Buffer.from(await (await fetch(dl.headers.get("location")!)).arrayBuffer());
+    assert.deepEqual(bytes, PNG);
+  });
+
+  it("form grant: RGW refuses an oversize file and a key outside the upload's prefix", async () => {
+    const g = await grant(h, { form: true, redirect: "/form/done", profile: "avatar" });
+    const big = await postForm(g, Buffer.alloc(1025, 1), "big.png");
+    assert.equal(big.status, 400);
+    assert.match(await big.text(), /EntityTooLarge/);
+    const other = `acme/alice/${randomUUID()}/`;
+    const tampered = await fetch(g.post.url, {
+      method: "POST",
+      body: formBody({ ...g.post.fields, key: `${other}\${filename}` }, PNG, "x.png"),
+    });
+    assert.equal(tampered.status, 403);
+    assert.ok(!(await stored(h, `${g.upload.key}big.png`)));
+    assert.ok(!(await stored(h, `${other}x.png`)));
+    const early = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
+    assert.equal(early.status, 409, "nothing stored for the form");
   });
 });

@@ -22,6 +22,16 @@ export interface UploadJson {
   reason: string | null;
 }
 
+/** The upload once completion and verification are over (waits up to 10 s, e.g. for a webhook). */
+export async function settled(h: Harness, id: string): Promise<UploadJson> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const row = (await (await h.api(`/v1/uploads/${id}`)).json()) as UploadJson;
+    if (!["pending", "uploaded"].includes(row.state) || Date.now() > deadline) return row;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The grant's fields in order, then the file field, as a browser sends the form. */
 export function formBody(fields: Record<string, string>, file: Uint8Array, filename: string): FormData {
   const body = new FormData();

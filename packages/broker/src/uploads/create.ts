@@ -201,8 +201,12 @@ export async function createFormUpload(
   });
   await recordGrant(ctx, { row, ip: options.ip, detail: { method: "form", profile: profileName } });
   const redirect = new URL(request.redirect);
+  redirect.hash = "";
   redirect.searchParams.set("upload", id);
-  return signGrant(ctx, row, { expiresIn, redirect: redirect.href });
+  // S3 and the embedded store add bucket, key and etag with `&` to a URL that has
+  // a query; Ceph RGW 16 adds `?bucket=…` regardless. The trailing `&` keeps
+  // `upload` whole either way (`?upload=<id>&?bucket=…` on RGW).
+  return signGrant(ctx, row, { expiresIn, redirect: `${redirect.href}&` });
 }
 
 async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<string> {
