@@ -16,13 +16,12 @@ export interface Asset {
   contentType: string;
 }
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-
-/** Served file name → esbuild entry point. */
+/** Served file name → esbuild entry point. Resolved by package name, not by this file's URL, so they
+ * are found the same when the CLI runs from its prebuilt bundle (packages/cli/bin/sluice.js). */
 export const BUNDLES = {
   "sluice-client.js": import.meta.resolve("@sluice/client/browser"),
   "sluice-react.js": import.meta.resolve("@sluice/client/react"),
-  "app.js": new URL("./browser/app.ts", import.meta.url).href,
+  "app.js": import.meta.resolve("@sluice/web/browser/app.ts"),
 } as const;
 
 /** Imports of the SDK from the other bundles load the served SDK bundle instead of inlining a copy. */
@@ -63,7 +62,7 @@ export function loadAssets(): Promise<Map<string, Asset>> {
   cached ??= (async () => {
     const names = Object.keys(BUNDLES) as Array<keyof typeof BUNDLES>;
     const bundles = await Promise.all(names.map(async (name) => [name, await buildBundle(name)] as const));
-    const css = await readFile(here("./browser/app.css"), "utf8");
+    const css = await readFile(fileURLToPath(import.meta.resolve("@sluice/web/browser/app.css")), "utf8");
     return new Map<string, Asset>([
       ...bundles,
       ["app.css", { body: css, contentType: "text/css; charset=utf-8" }],
