@@ -1,19 +1,22 @@
 /**
  * Default entry of @sluice/client: browsers and React Native. No Node-only
  * API here (Node gets node.ts through the "node" export condition): File and
- * Blob inputs, XHR transport with upload progress, resume in localStorage.
+ * Blob inputs, XHR transport with upload progress, resume in IndexedDB
+ * (localStorage where it cannot be opened). React Native has neither: pass
+ * `resumeStore: new KeyValueResumeStore(AsyncStorage)`.
  */
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SluiceError } from "@sluice/core";
 import { blobSource, bytesSource, isBlob } from "./blob-source.ts";
 import { createFetchTransport } from "./browser/fetch-transport.ts";
-import { LocalStorageResumeStore } from "./browser/local-storage-store.ts";
+import { IndexedDbResumeStore } from "./browser/indexed-db-store.ts";
 import { createXhrTransport } from "./browser/xhr-transport.ts";
 import { type ClientOptions, createClientWith, type SluiceClient } from "./client.ts";
+import { KeyValueResumeStore } from "./key-value-store.ts";
 import { MemoryResumeStore, type ResumeStore } from "./resume-state.ts";
 
 export { createFetchTransport } from "./browser/fetch-transport.ts";
-export { LocalStorageResumeStore } from "./browser/local-storage-store.ts";
+export { IndexedDbResumeStore, type IndexedDbResumeStoreOptions } from "./browser/indexed-db-store.ts";
 export { createXhrTransport } from "./browser/xhr-transport.ts";
 export * from "./shared-exports.ts";
 
@@ -42,11 +45,18 @@ export function createClient(options: ClientOptions): SluiceClient {
   );
 }
 
+/** IndexedDB, else localStorage, else memory (React Native, workers without storage). */
 function defaultResumeStore(ttlMs: number | undefined): ResumeStore {
+  const fallback = localStorageStore(ttlMs) ?? new MemoryResumeStore();
+  if (typeof indexedDB === "undefined") return fallback;
+  return new IndexedDbResumeStore({ indexedDB, ttlMs, fallback });
+}
+
+function localStorageStore(ttlMs: number | undefined): ResumeStore | undefined {
   try {
-    if (typeof localStorage !== "undefined") return new LocalStorageResumeStore(localStorage, ttlMs);
+    if (typeof localStorage !== "undefined") return new KeyValueResumeStore(localStorage, ttlMs);
   } catch {
     // localStorage access throws in some privacy modes
   }
-  return new MemoryResumeStore();
+  return undefined;
 }

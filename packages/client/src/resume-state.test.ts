@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { FileResumeStore } from "./node/file-resume-store.ts";
-import { fingerprint, type ResumeRecord } from "./resume-state.ts";
+import { fingerprint } from "./resume-state.ts";
+import { sampleRecord } from "./test/records.ts";
 
 const base = { endpoint: "http://b", profile: "default", name: "a.bin", size: 10, lastModified: 1 };
 
@@ -26,14 +27,7 @@ test("the fingerprint changes with name, size, mtime, profile and endpoint", () 
 test("the file store keeps records across instances, privately, and forgets corrupt ones", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "sluice-resume-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const record: ResumeRecord = {
-    uploadId: "u1",
-    profile: "default",
-    size: 10,
-    partSize: 5,
-    parts: { "1": '"etag"' },
-    updatedAt: Date.now(),
-  };
+  const record = sampleRecord();
   const fp = fingerprint(base);
   await Promise.all([1, 2, 3].map(() => new FileResumeStore(dir).set(fp, record)));
   assert.deepEqual(await new FileResumeStore(dir).get(fp), record);

@@ -1,7 +1,8 @@
 /**
  * What is remembered about an unfinished multipart upload so that a later run
  * (another page load, another CLI process) sends only the missing parts.
- * Browsers keep it in localStorage, Node in a state file.
+ * Browsers keep it in IndexedDB (or localStorage), React Native in AsyncStorage,
+ * Node in a state file.
  */
 export interface ResumeRecord {
   uploadId: string;

@@ -13,6 +13,7 @@ export type {
 } from "./broker-api.ts";
 export { BrokerApi } from "./broker-api.ts";
 export type { ClientOptions, Platform, SluiceClient } from "./client.ts";
+export { KeyValueResumeStore, type KeyValueStorage } from "./key-value-store.ts";
 export { type PartRange, planParts } from "./part-plan.ts";
 export { type Progress, ProgressMeter } from "./progress.ts";
 export {

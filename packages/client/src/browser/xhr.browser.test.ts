@@ -1,66 +1,48 @@
 // The SDK's browser build in headless Chromium: XHR upload progress, parallel
-// parts, resume state in localStorage, against a real broker and store.
+// parts, resume state saved while uploading, against a real broker and store.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type Harness, startHarness } from "@sluice/broker/testing";
-import { CHROMIUM_ARGS, chromiumTier } from "@sluice/core/testing";
-import { createWebPages } from "@sluice/web";
-import { type Browser, chromium } from "playwright-core";
+import { chromiumTier } from "@sluice/core/testing";
+import { inPage, startBrowserSite, throttleUploads } from "../test/chromium.ts";
+import { READ_RECORDS } from "../test/indexed-db-page.ts";
 
 const tier = chromiumTier();
 
-/** Runs in the page, as source text (the test runner's transpiler must not touch it). */
-const IN_PAGE = `async (token) => {
+const UPLOAD = `async (token) => {
   const sdk = await import("/assets/sluice-client.js");
   const client = sdk.createClient({ endpoint: location.origin, token });
   const bytes = new Uint8Array(12 * 1024 * 1024).map((_, i) => (i * 7) % 256);
   const file = new File([bytes], "browser.bin", { type: "application/octet-stream", lastModified: 1 });
   const progress = [];
   let savedParts = 0;
-  const watch = setInterval(() => {
-    for (const key of Object.keys(localStorage)) {
-      if (key.startsWith("sluice:upload:")) {
-        savedParts = Math.max(savedParts, Object.keys(JSON.parse(localStorage.getItem(key)).parts).length);
-      }
+  let watching = true;
+  const watch = (async () => {
+    for (; watching; await new Promise((resolve) => setTimeout(resolve, 5))) {
+      for (const { value } of await (${READ_RECORDS})()) savedParts = Math.max(savedParts, Object.keys(value.parts).length);
     }
-  }, 5);
+  })();
   const result = await client.upload(file, { profile: "default", onProgress: (p) => progress.push(p.bytesSent) });
-  clearInterval(watch);
+  watching = false;
+  await watch;
   const settled = await client.waitUntilSettled(result.id);
-  return { method: result.method, state: settled.state, progress, savedParts, left: Object.keys(localStorage).length };
+  return { method: result.method, state: settled.state, progress, savedParts, left: (await (${READ_RECORDS})()).length };
 }`;
 
 test("in a browser: XHR progress events, multipart, ready; resume state kept while uploading", {
   skip: tier.available ? false : tier.reason,
 }, async (t) => {
-  const harness: Harness = await startHarness({
-    config: { profiles: { default: { maxSize: "100MB", multipartThreshold: "5MiB", partSize: "5MiB" } } },
-    broker: { web: createWebPages() },
-  });
-  t.after(() => harness.close());
-  const executablePath = tier.available ? tier.value : "";
-  const browser: Browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });
-  t.after(() => browser.close());
-  const page = await browser.newPage();
-  // The broker serves the SDK's browser bundle; the page's origin is allowed by the bucket's CORS rules.
-  await page.goto(`${harness.url}/assets/sluice-client.js`);
-  const token = await harness.token();
+  const site = await startBrowserSite(tier.available ? tier.value : "");
+  t.after(() => site.close());
+  const page = await site.newPage();
   // About a second of upload, so progress events and saved parts can be observed.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: 12 * 1024 * 1024,
-  });
-  const outcome = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify(token)})`)) as {
+  await throttleUploads(page, 12 * 1024 * 1024);
+  const outcome = await inPage<{
     method: string;
     state: string;
     progress: number[];
     savedParts: number;
     left: number;
-  };
+  }>(page, UPLOAD, site.token);
   assert.equal(outcome.method, "multipart");
   assert.equal(outcome.state, "ready");
   assert.equal(outcome.progress.at(-1), 12 * 1024 * 1024);
@@ -68,6 +50,6 @@ test("in a browser: XHR progress events, multipart, ready; resume state kept whi
     outcome.progress.some((n) => n % (5 * 1024 * 1024) !== 0),
     "progress inside parts (XHR upload events)",
   );
-  assert.ok(outcome.savedParts >= 1, "finished parts were saved for resume");
+  assert.ok(outcome.savedParts >= 1, "finished parts were saved for resume (in IndexedDB, the default)");
   assert.equal(outcome.left, 0, "resume state removed after completion");
 });

@@ -127,7 +127,8 @@ export class UploadTask implements PromiseLike<UploadResult> {
     const meter = new ProgressMeter(source.size);
     this.meter = meter;
     const report = throttle(() => options.onProgress?.(meter.snapshot()), 100);
-    const sha256 = await this.checksum(source);
+    // Every step may be paused, also before the first byte is sent (say, while the resume store is read).
+    const sha256 = await this.pausable(() => this.checksum(source));
 
     const resume = this.resumeTarget(source);
     const context = (): UploadContext => ({
@@ -146,14 +147,14 @@ export class UploadTask implements PromiseLike<UploadResult> {
 
     let multipart: MultipartState | undefined;
     let grant: UploadGrant | undefined;
-    const record = resume ? await resume.store.get(resume.fingerprint) : undefined;
-    const ttl = deps.resumeTtlMs ?? DEFAULT_RESUME_TTL_MS;
-    if (resume && record && Date.now() - record.updatedAt < ttl) {
-      multipart = await resumeMultipart(context(), record);
-      if (!multipart) await resume.store.delete(resume.fingerprint);
-    }
-    const resumed = multipart !== undefined;
-    if (!multipart) {
+    await this.pausable(async () => {
+      const record = resume ? await resume.store.get(resume.fingerprint) : undefined;
+      const ttl = deps.resumeTtlMs ?? DEFAULT_RESUME_TTL_MS;
+      if (resume && record && Date.now() - record.updatedAt < ttl) {
+        multipart = await resumeMultipart(context(), record);
+        if (!multipart) await resume.store.delete(resume.fingerprint);
+      }
+      if (multipart) return;
       grant = await deps.api.createUpload(
         {
           profile: options.profile,
@@ -165,8 +166,9 @@ export class UploadTask implements PromiseLike<UploadResult> {
         },
         this.run.signal,
       );
-      if (grant.multipart) multipart = initialMultipartState(grant);
-    }
+    });
+    const resumed = multipart !== undefined;
+    if (grant?.multipart) multipart = initialMultipartState(grant);
     const uploadId = multipart?.uploadId ?? grant!.upload.id;
     this.uploadId = uploadId;
     const method: UploadMethod = multipart ? "multipart" : grant!.post && !grant!.put ? "post" : "put";
@@ -177,26 +179,18 @@ export class UploadTask implements PromiseLike<UploadResult> {
     };
 
     try {
-      let upload: UploadRecord;
-      for (;;) {
-        try {
-          let parts: Array<{ partNumber: number; etag: string }> | undefined;
-          if (multipart) parts = await sendParts(context(), multipart);
-          else
-            await sendSingle(context(), {
-              grant: grant!,
-              method: method === "post" ? "post" : "put",
-              regrant,
-            });
-          // Completion is idempotent on the broker: after a pause it is simply asked again.
-          upload = await deps.api.complete(uploadId, parts, this.run.signal);
-          break;
-        } catch (error) {
-          if (!(isAbortError(error) || this.run.signal.aborted) || this.aborted || !this.paused) throw error;
-          await this.paused.promise;
-          if (this.aborted) throw abortedError();
-        }
-      }
+      const upload = await this.pausable(async () => {
+        let parts: Array<{ partNumber: number; etag: string }> | undefined;
+        if (multipart) parts = await sendParts(context(), multipart);
+        else
+          await sendSingle(context(), {
+            grant: grant!,
+            method: method === "post" ? "post" : "put",
+            regrant,
+          });
+        // Completion is idempotent on the broker: after a pause it is simply asked again.
+        return deps.api.complete(uploadId, parts, this.run.signal);
+      });
       if (resume) await resume.store.delete(resume.fingerprint);
       report.flush();
       return {
@@ -215,6 +209,19 @@ export class UploadTask implements PromiseLike<UploadResult> {
         throw abortedError();
       }
       throw error;
+    }
+  }
+
+  /** Runs a step the run's signal cancels; a pause during it waits for resume() and runs the step again. */
+  private async pausable<T>(step: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await step();
+      } catch (error) {
+        if (!(isAbortError(error) || this.run.signal.aborted) || this.aborted || !this.paused) throw error;
+        await this.paused.promise;
+        if (this.aborted) throw abortedError();
+      }
     }
   }
 

@@ -1,0 +1,58 @@
+/**
+ * Headless Chromium on a page of a real broker (with the web pages, so it
+ * serves /assets/sluice-client.js and /assets/sluice-react.js) and a real
+ * store, for the SDK's browser tests. The page's origin is the broker's, which
+ * the bucket's CORS rules allow.
+ */
+import { type Harness, startHarness } from "@sluice/broker/testing";
+import { CHROMIUM_ARGS } from "@sluice/core/testing";
+import { createWebPages } from "@sluice/web";
+import { type Browser, chromium, type Page } from "playwright-core";
+
+export interface BrowserSite {
+  harness: Harness;
+  browser: Browser;
+  token: string;
+  /** A fresh tab on the broker's origin. */
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function startBrowserSite(executablePath: string): Promise<BrowserSite> {
+  const harness = await startHarness({
+    config: { profiles: { default: { maxSize: "100MB", multipartThreshold: "5MiB", partSize: "5MiB" } } },
+    broker: { web: createWebPages() },
+  });
+  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });
+  return {
+    harness,
+    browser,
+    token: await harness.token(),
+    async newPage() {
+      const page = await browser.newPage();
+      await page.goto(`${harness.url}/assets/sluice-client.js`);
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await harness.close();
+    },
+  };
+}
+
+/** Caps the page's upload rate (bytes per second) so progress and mid-upload events can be observed. */
+export async function throttleUploads(page: Page, bytesPerSecond: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+}
+
+/** Runs `source` (a function's text, kept away from the test runner's transpiler) in the page with `args`. */
+export function inPage<T>(page: Page, source: string, ...args: unknown[]): Promise<T> {
+  return page.evaluate(`(${source})(${args.map((a) => JSON.stringify(a)).join(", ")})`) as Promise<T>;
+}
