@@ -5,9 +5,9 @@
  * the bucket's CORS rules allow.
  */
 import { type Harness, startHarness } from "@sluice/broker/testing";
-import { CHROMIUM_ARGS } from "@sluice/core/testing";
+import { launchChromium } from "@sluice/core/testing";
 import { createWebPages } from "@sluice/web";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 
 export interface BrowserSite {
   harness: Harness;
@@ -23,7 +23,7 @@ export async function startBrowserSite(executablePath: string): Promise<BrowserS
     config: { profiles: { default: { maxSize: "100MB", multipartThreshold: "5MiB", partSize: "5MiB" } } },
     broker: { web: createWebPages() },
   });
-  const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS] });
+  const browser = await launchChromium(executablePath);
   return {
     harness,
     browser,
@@ -41,18 +41,9 @@ export async function startBrowserSite(executablePath: string): Promise<BrowserS
 }
 
 /** Caps the page's upload rate (bytes per second) so progress and mid-upload events can be observed. */
-export async function throttleUploads(page: Page, bytesPerSecond: number): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond,
-  });
-}
-
 /** Runs `source` (a function's text, kept away from the test runner's transpiler) in the page with `args`. */
 export function inPage<T>(page: Page, source: string, ...args: unknown[]): Promise<T> {
   return page.evaluate(`(${source})(${args.map((a) => JSON.stringify(a)).join(", ")})`) as Promise<T>;
 }
+
+export { throttleUploads } from "@sluice/core/testing";

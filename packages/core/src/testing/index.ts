@@ -1,3 +1,4 @@
+export { launchChromium, throttleUploads } from "./browser.ts";
 export {
   binaryTier,
   CHROMIUM_ARGS,

@@ -6,8 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Harness, startHarness } from "@sluice/broker/testing";
-import { CHROMIUM_ARGS } from "@sluice/core/testing";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { createWebPages } from "../index.ts";
 
 export const PROFILES = {
@@ -19,9 +18,7 @@ export const PROFILES = {
   },
 };
 
-export function launch(executablePath: string): Promise<Browser> {
-  return chromium.launch({ executablePath, args: [...CHROMIUM_ARGS], headless: true });
-}
+export { launchChromium as launch, throttleUploads } from "@sluice/core/testing";
 
 export interface Site {
   harness: Harness;
@@ -52,18 +49,6 @@ export async function signIn(page: Page, site: Site): Promise<void> {
   await page.fill("#token", await site.harness.token());
   await page.click("#signin-form button[type=submit]");
   await page.waitForSelector("#workspace:not([hidden])");
-}
-
-/** Slows uploads so progress and a mid-upload reload can be observed (bytes per second). */
-export async function throttleUploads(page: Page, bytesPerSecond: number): Promise<void> {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.emulateNetworkConditions", {
-    offline: false,
-    latency: 0,
-    downloadThroughput: -1,
-    uploadThroughput: bytesPerSecond,
-  });
 }
 
 /** The row of the file called `name` (the newest one if several). */
