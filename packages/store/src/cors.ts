@@ -1,6 +1,6 @@
 import { SluiceError } from "@sluice/core";
-import { readSmallBody } from "./body/ingest.ts";
-import type { Operation, RequestTarget, S3Response, StoreContext, StoreExtension } from "./context.ts";
+import { bucketSettingOperations } from "./bucket-setting.ts";
+import type { RequestTarget, S3Response, StoreContext, StoreExtension } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { parseXml, xmlDocument, xmlList } from "./xml.ts";
 
@@ -143,68 +143,34 @@ function preflight(target: RequestTarget, store: StoreContext): S3Response {
   };
 }
 
-const XML = { "content-type": "application/xml" };
-
-const putBucketCors: Operation = {
-  name: "PutBucketCors",
-  method: "PUT",
-  target: "bucket",
-  subresources: ["cors"],
-  async handle(request, store) {
-    store.catalog.requireBucket(request.bucket as string);
-    const rules = parseCorsConfiguration(await readSmallBody(request, 64 * 1024));
-    store.settings.set(request.bucket as string, "cors", rules);
-    return { status: 200 };
-  },
-};
-
-const getBucketCors: Operation = {
-  name: "GetBucketCors",
-  method: "GET",
-  target: "bucket",
-  subresources: ["cors"],
-  async handle(request, store) {
-    store.catalog.requireBucket(request.bucket as string);
-    const rules = store.settings.get<CorsRule[]>(request.bucket as string, "cors");
-    if (!rules)
-      throw new SluiceError({
-        code: "NoSuchCORSConfiguration",
-        status: 404,
-        message: "The CORS configuration does not exist",
-      });
-    return {
-      status: 200,
-      headers: XML,
-      body: xmlDocument("CORSConfiguration", {
-        CORSRule: rules.map((rule) => ({
-          ID: rule.id,
-          AllowedHeader: rule.allowedHeaders,
-          AllowedMethod: rule.allowedMethods,
-          AllowedOrigin: rule.allowedOrigins,
-          ExposeHeader: rule.exposeHeaders,
-          MaxAgeSeconds: rule.maxAgeSeconds,
-        })),
-      }),
-    };
-  },
-};
-
-const deleteBucketCors: Operation = {
-  name: "DeleteBucketCors",
-  method: "DELETE",
-  target: "bucket",
-  subresources: ["cors"],
-  async handle(request, store) {
-    store.catalog.requireBucket(request.bucket as string);
-    store.settings.delete(request.bucket as string, "cors");
-    return { status: 204 };
-  },
-};
+const corsOperations = bucketSettingOperations<CorsRule[]>({
+  subresource: "cors",
+  names: { put: "PutBucketCors", get: "GetBucketCors", delete: "DeleteBucketCors" },
+  maxBodyBytes: 64 * 1024,
+  parse: parseCorsConfiguration,
+  render: (rules) =>
+    xmlDocument("CORSConfiguration", {
+      CORSRule: rules.map((rule) => ({
+        ID: rule.id,
+        AllowedHeader: rule.allowedHeaders,
+        AllowedMethod: rule.allowedMethods,
+        AllowedOrigin: rule.allowedOrigins,
+        ExposeHeader: rule.exposeHeaders,
+        MaxAgeSeconds: rule.maxAgeSeconds,
+      })),
+    }),
+  missing: () =>
+    new SluiceError({
+      code: "NoSuchCORSConfiguration",
+      status: 404,
+      message: "The CORS configuration does not exist",
+    }),
+});
 
 /** CORS: the ?cors operations, OPTIONS preflights, and the headers on real responses. */
 export function corsExtension(): StoreExtension {
   return {
-    operations: [putBucketCors, getBucketCors, deleteBucketCors],
+    operations: corsOperations,
     async intercept(target, store) {
       if (target.method !== "OPTIONS" || target.bucket === undefined) return undefined;
       return preflight(target, store);

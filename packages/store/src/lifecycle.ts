@@ -1,7 +1,7 @@
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import { SluiceError } from "@sluice/core";
-import { readSmallBody } from "./body/ingest.ts";
-import type { Operation, StoreContext, StoreExtension } from "./context.ts";
+import { bucketSettingOperations } from "./bucket-setting.ts";
+import type { StoreContext, StoreExtension } from "./context.ts";
 import { s3Error } from "./errors.ts";
 import { parseXml, xmlDocument, xmlList } from "./xml.ts";
 
@@ -96,65 +96,35 @@ export function parseLifecycleConfiguration(xml: string): LifecycleRule[] {
   });
 }
 
-const noConfiguration = () =>
-  new SluiceError({
-    code: "NoSuchLifecycleConfiguration",
-    status: 404,
-    message: "The lifecycle configuration does not exist",
-  });
-
-const putBucketLifecycle: Operation = {
-  name: "PutBucketLifecycleConfiguration",
-  method: "PUT",
-  target: "bucket",
-  subresources: ["lifecycle"],
-  async handle(request, store) {
-    store.catalog.requireBucket(request.bucket as string);
-    const rules = parseLifecycleConfiguration(await readSmallBody(request, 256 * 1024));
-    store.settings.set(request.bucket as string, "lifecycle", rules);
-    return { status: 200 };
+const lifecycleOperations = bucketSettingOperations<LifecycleRule[]>({
+  subresource: "lifecycle",
+  names: {
+    put: "PutBucketLifecycleConfiguration",
+    get: "GetBucketLifecycleConfiguration",
+    delete: "DeleteBucketLifecycle",
   },
-};
-
-const getBucketLifecycle: Operation = {
-  name: "GetBucketLifecycleConfiguration",
-  method: "GET",
-  target: "bucket",
-  subresources: ["lifecycle"],
-  async handle(request, store) {
-    store.catalog.requireBucket(request.bucket as string);
-    const rules = store.settings.get<LifecycleRule[]>(request.bucket as string, "lifecycle");
-    if (!rules) throw noConfiguration();
-    return {
-      status: 200,
-      headers: { "content-type": "application/xml" },
-      body: xmlDocument("LifecycleConfiguration", {
-        Rule: rules.map((rule) => ({
-          ID: rule.id,
-          Filter: { Prefix: rule.prefix },
-          Status: rule.enabled ? "Enabled" : "Disabled",
-          Expiration: rule.expirationDays === undefined ? undefined : { Days: rule.expirationDays },
-          AbortIncompleteMultipartUpload:
-            rule.abortIncompleteDays === undefined
-              ? undefined
-              : { DaysAfterInitiation: rule.abortIncompleteDays },
-        })),
-      }),
-    };
-  },
-};
-
-const deleteBucketLifecycle: Operation = {
-  name: "DeleteBucketLifecycle",
-  method: "DELETE",
-  target: "bucket",
-  subresources: ["lifecycle"],
-  async handle(request, store) {
-    store.catalog.requireBucket(request.bucket as string);
-    store.settings.delete(request.bucket as string, "lifecycle");
-    return { status: 204 };
-  },
-};
+  maxBodyBytes: 256 * 1024,
+  parse: parseLifecycleConfiguration,
+  render: (rules) =>
+    xmlDocument("LifecycleConfiguration", {
+      Rule: rules.map((rule) => ({
+        ID: rule.id,
+        Filter: { Prefix: rule.prefix },
+        Status: rule.enabled ? "Enabled" : "Disabled",
+        Expiration: rule.expirationDays === undefined ? undefined : { Days: rule.expirationDays },
+        AbortIncompleteMultipartUpload:
+          rule.abortIncompleteDays === undefined
+            ? undefined
+            : { DaysAfterInitiation: rule.abortIncompleteDays },
+      })),
+    }),
+  missing: () =>
+    new SluiceError({
+      code: "NoSuchLifecycleConfiguration",
+      status: 404,
+      message: "The lifecycle configuration does not exist",
+    }),
+});
 
 /** Removes the objects under `prefix` last written before `cutoff`, a page at a time. */
 async function expireObjects(
@@ -244,7 +214,7 @@ export function lifecycleExtension(): StoreExtension {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   return {
-    operations: [putBucketLifecycle, getBucketLifecycle, deleteBucketLifecycle],
+    operations: lifecycleOperations,
     start(store) {
       timer = setInterval(() => {
         // One pass at a time; a pass that fails (e.g. a disk error) is tried again on the next tick.
