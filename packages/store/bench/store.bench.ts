@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { peakRssFromProc } from "@sluice/core/bench";
+import { peakRssFromProc, printTable } from "@sluice/core/bench";
 import { objectUrl, signHeaders } from "@sluice/sigv4";
 import { build } from "esbuild";
 
@@ -145,8 +145,7 @@ async function parallel(count: number, limit: number, task: (index: number) => P
 
 export default async function bench(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "sluice-bench-"));
-  const rows: Array<[string, string]> = [];
-  const mibps = (seconds: number) => `${(SIZE / MiB / seconds).toFixed(0)} MiB/s`;
+  const perSecond = (bytes: number, seconds: number) => bytes / MiB / seconds;
   try {
     const plain = await spawnServer("plain", dir);
     const plainPut = await timed(() =>
@@ -196,42 +195,46 @@ export default async function bench(): Promise<void> {
         signed: true,
       }),
     );
-    const rss = await peakRss(store.child);
+    const multipartPeak = await peakRss(store.child);
     store.child.kill();
 
-    rows.push(
-      [`plain node server, ${SIZE / MiB} MiB PUT`, mibps(plainPut.seconds)],
-      [
-        `store, ${SIZE / MiB} MiB PUT (SigV4, UNSIGNED-PAYLOAD)`,
-        `${mibps(put.seconds)} (${((plainPut.seconds / put.seconds) * 100).toFixed(0)}% of plain)`,
+    const rss = (run: { idle: number; peak: number }) => ({
+      "idle RSS": `${run.idle.toFixed(0)} MiB`,
+      "peak RSS": `${run.peak.toFixed(0)} MiB`,
+    });
+    printTable({
+      title: `PUT of ${SIZE / MiB} MiB (SigV4, UNSIGNED-PAYLOAD), each server in its own process`,
+      unit: "MiB/s",
+      baseline: "plain node server (pipe to file)",
+      rows: [
+        { name: "plain node server (pipe to file)", value: perSecond(SIZE, plainPut.seconds) },
+        { name: "store under tsx", value: perSecond(SIZE, put.seconds), extra: rss(put) },
+        {
+          name: "store bundled (as `sluice` runs it)",
+          value: perSecond(SIZE, bundled.seconds),
+          extra: rss(bundled),
+        },
+        ...(big
+          ? [{ name: "store under tsx, 5 GiB", value: perSecond(5120 * MiB, big.seconds), extra: rss(big) }]
+          : []),
       ],
-      ["plain node server, 16 MiB parts, 4 at a time", mibps(plainParts.seconds)],
-      [
-        "store, UploadPart 16 MiB, 4 at a time",
-        `${mibps(parts.seconds)} (${((plainParts.seconds / parts.seconds) * 100).toFixed(0)}% of plain)`,
+    });
+    printTable({
+      title: `Multipart: ${Math.ceil(SIZE / PART)} parts of 16 MiB, 4 at a time`,
+      unit: "MiB/s",
+      baseline: "plain node server (pipe to file)",
+      rows: [
+        { name: "plain node server (pipe to file)", value: perSecond(SIZE, plainParts.seconds) },
+        {
+          name: "store under tsx",
+          value: perSecond(SIZE, parts.seconds),
+          extra: {
+            complete: `${(complete.seconds * 1000).toFixed(0)} ms`,
+            "peak RSS": `${multipartPeak.toFixed(0)} MiB`,
+          },
+        },
       ],
-      [
-        `store, CompleteMultipartUpload of ${Math.ceil(SIZE / PART)} parts`,
-        `${(complete.seconds * 1000).toFixed(0)} ms`,
-      ],
-      ["store, idle RSS (started, one bucket)", `${put.idle.toFixed(0)} MiB`],
-      [`store, peak RSS during the ${SIZE / MiB} MiB PUT`, `${put.peak.toFixed(0)} MiB`],
-      [
-        `store without tsx (esbuild bundle), ${SIZE / MiB} MiB PUT: idle / peak RSS`,
-        `${bundled.idle.toFixed(0)} / ${bundled.peak.toFixed(0)} MiB, ${mibps(bundled.seconds)}`,
-      ],
-      ...(big
-        ? ([
-            ["store, 5 GiB PUT", `${(5120 / big.seconds).toFixed(0)} MiB/s`],
-            [
-              "store, idle RSS / peak RSS during the 5 GiB PUT",
-              `${big.idle.toFixed(0)} / ${big.peak.toFixed(0)} MiB`,
-            ],
-          ] as Array<[string, string]>)
-        : []),
-      ["store, peak RSS during the multipart upload", `${rss.toFixed(0)} MiB`],
-    );
-    for (const [name, value] of rows) console.log(`${name.padEnd(64)} ${value}`);
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
