@@ -1,187 +1,144 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
-import { testDatabases } from "../test/databases.ts";
+import { describeOnEachDatabase, uploadRow } from "../test/databases.ts";
 import { claimJob, enqueueJob, failJob, finishJob, getJob } from "./jobs.ts";
 import { insertLink, useLink } from "./links.ts";
-import { type MetadataDb, openDatabase } from "./open.ts";
+import { openDatabase } from "./open.ts";
 import { getOwnedUpload, insertUpload, listFiles, transitionUpload, usage } from "./uploads.ts";
 
 const alice = { tenant: "t1", user: "alice" };
 const mallory = { tenant: "t2", user: "alice" };
 
-function newUpload(overrides: Record<string, unknown> = {}) {
-  const id = randomUUID();
-  const now = Date.now();
-  return {
-    id,
-    tenant: alice.tenant,
-    user_id: alice.user,
-    profile: "default",
-    name: "a.txt",
-    type: "text/plain",
-    size: 6 * 1024 ** 3,
-    sha256: null,
-    key: `t1/alice/${id}/a.txt`,
-    method: "put" as const,
-    state: "pending" as const,
-    reason: null,
-    multipart_id: null,
-    part_size: null,
-    part_count: null,
-    etag: null,
-    detected_type: null,
-    created_at: now,
-    updated_at: now,
-    expires_at: now + 60_000,
-    completed_at: null,
-    ...overrides,
-  };
-}
+describeOnEachDatabase("metadata store", (handle, database) => {
+  it("migrates idempotently (a second open is a no-op)", async () => {
+    const created = await database.create();
+    const first = await openDatabase(created.url);
+    await first.close();
+    const second = await openDatabase(created.url);
+    await second.close();
+    await created.drop();
+  });
 
-for (const database of testDatabases()) {
-  describe(`metadata store on ${database.name}`, { skip: database.skip }, () => {
-    let handle: MetadataDb;
-    let drop: () => Promise<void>;
-    before(async () => {
+  if (database.name === "postgres") {
+    it("survives the server dropping its connections (restart, failover)", async () => {
       const created = await database.create();
-      drop = created.drop;
-      handle = await openDatabase(created.url);
-    });
-    after(async () => {
-      await handle?.close();
-      await drop?.();
-    });
-
-    it("migrates idempotently (a second open is a no-op)", async () => {
-      const created = await database.create();
-      const first = await openDatabase(created.url);
-      await first.close();
-      const second = await openDatabase(created.url);
-      await second.close();
+      const errors: Error[] = [];
+      const db = await openDatabase(created.url, { onConnectionError: (e) => errors.push(e) });
+      // Three idle pooled connections, then the server ends them all.
+      await Promise.all([1, 2, 3].map(() => sql`select pg_sleep(0.05)`.execute(db.db)));
+      const admin = new pg.Client({ connectionString: created.url });
+      await admin.connect();
+      await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+      );
+      await admin.end();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(errors.length >= 1, "the pool reported the lost connections");
+      assert.equal(await getOwnedUpload(db.db, "after", alice), undefined, "queries go on");
+      await db.close();
       await created.drop();
     });
+  }
 
-    if (database.name === "postgres") {
-      it("survives the server dropping its connections (restart, failover)", async () => {
-        const created = await database.create();
-        const errors: Error[] = [];
-        const db = await openDatabase(created.url, { onConnectionError: (e) => errors.push(e) });
-        // Three idle pooled connections, then the server ends them all.
-        await Promise.all([1, 2, 3].map(() => sql`select pg_sleep(0.05)`.execute(db.db)));
-        const admin = new pg.Client({ connectionString: created.url });
-        await admin.connect();
-        await admin.query(
-          "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
-        );
-        await admin.end();
-        await new Promise((r) => setTimeout(r, 200));
-        assert.ok(errors.length >= 1, "the pool reported the lost connections");
-        assert.equal(await getOwnedUpload(db.db, "after", alice), undefined, "queries go on");
-        await db.close();
-        await created.drop();
-      });
-    }
-
-    it("stores bigints beyond 4 GiB and reads numbers back", async () => {
-      const row = newUpload();
-      await insertUpload(handle.db, row);
-      const read = await getOwnedUpload(handle.db, row.id, alice);
-      assert.equal(read?.size, 6 * 1024 ** 3);
-      assert.equal(typeof read?.created_at, "number");
-    });
-
-    it("scopes reads to the owner (same user name in another tenant sees nothing)", async () => {
-      const row = newUpload();
-      await insertUpload(handle.db, row);
-      assert.equal(await getOwnedUpload(handle.db, row.id, mallory), undefined);
-    });
-
-    it("transitions state once: the second completion finds nothing to change", async () => {
-      const row = newUpload();
-      await insertUpload(handle.db, row);
-      const results = await Promise.all(
-        Array.from({ length: 5 }, () =>
-          transitionUpload(handle.db, { id: row.id, from: ["pending"], to: "uploaded" }),
-        ),
-      );
-      assert.equal(results.filter(Boolean).length, 1);
-      const files = await listFiles(handle.db, { owner: alice, limit: 100 });
-      assert.ok(files.some((f) => f.id === row.id));
-      const { pending } = await usage(handle.db, alice);
-      assert.ok(pending >= 1);
-    });
-
-    it("uses a 3-use link exactly 3 times under 50 concurrent hits", async () => {
-      const row = newUpload({ state: "ready" });
-      await insertUpload(handle.db, row);
-      const now = Date.now();
-      await insertLink(handle.db, {
-        id: randomUUID(),
-        token_hash: `h-${row.id}`,
-        upload_id: row.id,
-        tenant: alice.tenant,
-        user_id: alice.user,
-        expires_at: now + 60_000,
-        max_downloads: 3,
-        revoked_at: null,
-        created_at: now,
-      });
-      const hits = await Promise.all(
-        Array.from({ length: 50 }, () => useLink(handle.db, `h-${row.id}`, Date.now())),
-      );
-      assert.equal(hits.filter(Boolean).length, 3);
-    });
-
-    it("refuses expired links and links to files that are not ready", async () => {
-      const ready = newUpload({ state: "ready" });
-      const pending = newUpload();
-      await insertUpload(handle.db, ready);
-      await insertUpload(handle.db, pending);
-      const now = Date.now();
-      const base = { tenant: "t1", user_id: "alice", max_downloads: null, revoked_at: null, created_at: now };
-      await insertLink(handle.db, {
-        ...base,
-        id: randomUUID(),
-        token_hash: `e-${ready.id}`,
-        upload_id: ready.id,
-        expires_at: now - 1,
-      });
-      await insertLink(handle.db, {
-        ...base,
-        id: randomUUID(),
-        token_hash: `p-${pending.id}`,
-        upload_id: pending.id,
-        expires_at: now + 60_000,
-      });
-      assert.equal(await useLink(handle.db, `e-${ready.id}`, now), undefined);
-      assert.equal(await useLink(handle.db, `p-${pending.id}`, now), undefined);
-    });
-
-    it("hands a job to one worker at a time and back after its lease runs out", async () => {
-      const id = await enqueueJob(handle.db, { kind: "verify", uploadId: "u1" });
-      const now = Date.now() + 1;
-      const claims = await Promise.all(
-        Array.from({ length: 5 }, () => claimJob(handle.db, { now, leaseMs: 1000 })),
-      );
-      const mine = claims.filter((j) => j?.id === id);
-      assert.equal(mine.length, 1);
-      assert.equal(
-        await claimJob(handle.db, { now: now + 10, leaseMs: 1000 }).then((j) => j?.id === id),
-        false,
-      );
-      const again = await claimJob(handle.db, { now: now + 2000, leaseMs: 1000 });
-      assert.equal(again?.id, id, "lease expired: the job is claimable again (crash recovery)");
-      assert.equal(again?.attempts, 2);
-      await failJob(handle.db, { job: again!, error: "boom", maxAttempts: 2, now: now + 2000 });
-      assert.equal((await getJob(handle.db, id))?.state, "failed");
-      const other = await enqueueJob(handle.db, { kind: "verify", uploadId: "u2", now: now });
-      const claimed = await claimJob(handle.db, { now: now + 5000, leaseMs: 1000 });
-      assert.equal(claimed?.id, other);
-      await finishJob(handle.db, other);
-      assert.equal((await getJob(handle.db, other))?.state, "done");
-    });
+  it("stores bigints beyond 4 GiB and reads numbers back", async () => {
+    const row = uploadRow();
+    await insertUpload(handle().db, row);
+    const read = await getOwnedUpload(handle().db, row.id, alice);
+    assert.equal(read?.size, 6 * 1024 ** 3);
+    assert.equal(typeof read?.created_at, "number");
   });
-}
+
+  it("scopes reads to the owner (same user name in another tenant sees nothing)", async () => {
+    const row = uploadRow();
+    await insertUpload(handle().db, row);
+    assert.equal(await getOwnedUpload(handle().db, row.id, mallory), undefined);
+  });
+
+  it("transitions state once: the second completion finds nothing to change", async () => {
+    const row = uploadRow();
+    await insertUpload(handle().db, row);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        transitionUpload(handle().db, { id: row.id, from: ["pending"], to: "uploaded" }),
+      ),
+    );
+    assert.equal(results.filter(Boolean).length, 1);
+    const files = await listFiles(handle().db, { owner: alice, limit: 100 });
+    assert.ok(files.some((f) => f.id === row.id));
+    const { pending } = await usage(handle().db, alice);
+    assert.ok(pending >= 1);
+  });
+
+  it("uses a 3-use link exactly 3 times under 50 concurrent hits", async () => {
+    const row = uploadRow({ state: "ready" });
+    await insertUpload(handle().db, row);
+    const now = Date.now();
+    await insertLink(handle().db, {
+      id: randomUUID(),
+      token_hash: `h-${row.id}`,
+      upload_id: row.id,
+      tenant: alice.tenant,
+      user_id: alice.user,
+      expires_at: now + 60_000,
+      max_downloads: 3,
+      revoked_at: null,
+      created_at: now,
+    });
+    const hits = await Promise.all(
+      Array.from({ length: 50 }, () => useLink(handle().db, `h-${row.id}`, Date.now())),
+    );
+    assert.equal(hits.filter(Boolean).length, 3);
+  });
+
+  it("refuses expired links and links to files that are not ready", async () => {
+    const ready = uploadRow({ state: "ready" });
+    const pending = uploadRow();
+    await insertUpload(handle().db, ready);
+    await insertUpload(handle().db, pending);
+    const now = Date.now();
+    const base = { tenant: "t1", user_id: "alice", max_downloads: null, revoked_at: null, created_at: now };
+    await insertLink(handle().db, {
+      ...base,
+      id: randomUUID(),
+      token_hash: `e-${ready.id}`,
+      upload_id: ready.id,
+      expires_at: now - 1,
+    });
+    await insertLink(handle().db, {
+      ...base,
+      id: randomUUID(),
+      token_hash: `p-${pending.id}`,
+      upload_id: pending.id,
+      expires_at: now + 60_000,
+    });
+    assert.equal(await useLink(handle().db, `e-${ready.id}`, now), undefined);
+    assert.equal(await useLink(handle().db, `p-${pending.id}`, now), undefined);
+  });
+
+  it("hands a job to one worker at a time and back after its lease runs out", async () => {
+    const id = await enqueueJob(handle().db, { kind: "verify", uploadId: "u1" });
+    const now = Date.now() + 1;
+    const claims = await Promise.all(
+      Array.from({ length: 5 }, () => claimJob(handle().db, { now, leaseMs: 1000 })),
+    );
+    const mine = claims.filter((j) => j?.id === id);
+    assert.equal(mine.length, 1);
+    assert.equal(
+      await claimJob(handle().db, { now: now + 10, leaseMs: 1000 }).then((j) => j?.id === id),
+      false,
+    );
+    const again = await claimJob(handle().db, { now: now + 2000, leaseMs: 1000 });
+    assert.equal(again?.id, id, "lease expired: the job is claimable again (crash recovery)");
+    assert.equal(again?.attempts, 2);
+    await failJob(handle().db, { job: again!, error: "boom", maxAttempts: 2, now: now + 2000 });
+    assert.equal((await getJob(handle().db, id))?.state, "failed");
+    const other = await enqueueJob(handle().db, { kind: "verify", uploadId: "u2", now: now });
+    const claimed = await claimJob(handle().db, { now: now + 5000, leaseMs: 1000 });
+    assert.equal(claimed?.id, other);
+    await finishJob(handle().db, other);
+    assert.equal((await getJob(handle().db, other))?.state, "done");
+  });
+});
