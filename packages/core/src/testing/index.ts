@@ -1,4 +1,5 @@
 export { launchChromium, throttleUploads } from "./browser.ts";
+export { freePort, type RedisServer, redisTier, startRedis } from "./redis.ts";
 export {
   binaryTier,
   CHROMIUM_ARGS,
