@@ -110,3 +110,18 @@ async function migrate(db: Kysely<Database>): Promise<void> {
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
 }
+
+// SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutdown, restart,
+// statement timeout), 53300 (too many connections); node-level refusals; SQLite's busy timeout.
+const UNAVAILABLE_CODES = /^(08|57)|^53300$|^ECONNREFUSED$|^ECONNRESET$|^ETIMEDOUT$|^SQLITE_BUSY/;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/** True when a query failed because the database could not be reached or is restarting: a 503, not a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === "string" && UNAVAILABLE_CODES.test(code)) return true;
+  if (UNAVAILABLE_MESSAGES.test(error.message)) return true;
+  return error instanceof AggregateError && error.errors.some(isDatabaseUnavailable);
+}

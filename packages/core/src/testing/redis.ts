@@ -2,23 +2,14 @@
 // brokers: started on a free loopback port, nothing persisted, stopped by the test.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
+import { freePort } from "./ports.ts";
 import { binaryTier, type TierResult } from "./tiers.ts";
 
 export const REDIS_SERVER = "/usr/bin/redis-server";
 
 export function redisTier(): TierResult<string> {
   return binaryTier(REDIS_SERVER, "redis-server");
-}
-
-/** A loopback TCP port free at the time of asking (for servers that cannot bind port 0 and report it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface RedisServer {
