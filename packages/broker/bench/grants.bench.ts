@@ -66,7 +66,13 @@ export default async function grantsBench(): Promise<void> {
     { name: "plain grant (Hono, better-sqlite3)", serve: { mode: "plain" }, request: grant },
     { name: "broker grant, SQLite", serve: { mode: "broker" }, request: grant },
     ...(postgres
-      ? [{ name: "broker grant, PostgreSQL", serve: { mode: "broker" as const, databaseUrl: postgres.url }, request: grant }]
+      ? [
+          {
+            name: "broker grant, PostgreSQL",
+            serve: { mode: "broker" as const, databaseUrl: postgres.url },
+            request: grant,
+          },
+        ]
       : []),
     {
       name: "broker parts, SQLite",

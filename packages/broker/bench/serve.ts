@@ -77,7 +77,14 @@ function plain(): Hono {
   const auditRow = db.prepare("INSERT INTO audit_log VALUES (?, ?, ?, ?, 'upload.grant', ?, ?)");
   const record = db.transaction((row: Record<string, string | number>) => {
     insert.run(row);
-    auditRow.run(randomUUID(), row.created_at, row.tenant, row.user_id, row.id, JSON.stringify({ size: row.size }));
+    auditRow.run(
+      randomUUID(),
+      row.created_at,
+      row.tenant,
+      row.user_id,
+      row.id,
+      JSON.stringify({ size: row.size }),
+    );
   });
   const key = new TextEncoder().encode(options.jwtSecret);
   const log = pino({ level: "info" });
