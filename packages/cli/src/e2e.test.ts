@@ -3,7 +3,7 @@
 // check, ready), download (presigned GET), identical SHA-256, clean Ctrl-C,
 // and nothing written outside the data directory.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -92,6 +92,20 @@ test("CLI errors name the cause and exit with the documented codes", async (t) =
     env: { ...env, SLUICE_URL: "http://127.0.0.1:9", SLUICE_TOKEN: "t" },
   });
   assert.equal(unreachable.code, 6, unreachable.stderr);
+  // A bad configuration is a usage error (2), not "unreachable, retry later" (6), and names the field.
+  await writeFile(join(root, "bad.yaml"), "profiles:\n  doc: { maxSize: lots }\n");
+  const badConfig = await runCli(["serve", "--config", "bad.yaml", "--port", "0", "--store-port", "0"], {
+    cwd: root,
+    env,
+  });
+  assert.equal(badConfig.code, 2, badConfig.stderr);
+  assert.match(badConfig.stderr, /profiles\.doc\.maxSize: expected a size/);
+  await writeFile(join(root, "partial.yaml"), "storage:\n  endpoint: http://127.0.0.1:9\n");
+  const partial = await runCli(["serve", "--config", "partial.yaml", "--port", "0"], { cwd: root, env });
+  assert.equal(partial.code, 2, partial.stderr);
+  assert.match(partial.stderr, /storage\.accessKeyId \(SLUICE_STORAGE_ACCESS_KEY_ID\)/);
+  assert.match(partial.stderr, /storage\.secretAccessKey \(SLUICE_STORAGE_SECRET_ACCESS_KEY\)/);
+  assert.doesNotMatch(partial.stderr, /set storage\.endpoint/, "the endpoint is set: only what is missing");
   const help = await runCli(["--help"], { cwd: root, env });
   assert.equal(help.code, 0);
   for (const command of ["serve", "upload", "download", "ls", "rm", "share", "revoke", "login", "token"]) {
