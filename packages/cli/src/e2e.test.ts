@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { randomFile, sha256File } from "@sluice/client/testing";
-import { runCli, startServe } from "./test/cli.ts";
+import { jsonLines, runCli, startServe } from "./test/cli.ts";
 
 test("sluice serve + upload + download as separate processes round-trip a file", async (t) => {
   const root = await mkdtemp(join(tmpdir(), "sluice-e2e-"));
@@ -31,12 +31,12 @@ test("sluice serve + upload + download as separate processes round-trip a file",
   const client = { cwd: files, env: { HOME: clientHome, SLUICE_URL: serve.url, SLUICE_TOKEN: serve.token } };
   const upload = await runCli(["upload", file.path, "--json"], client);
   assert.equal(upload.code, 0, upload.stderr);
-  const [uploaded] = JSON.parse(upload.stdout) as Array<{
+  const [uploaded] = jsonLines<{
     id: string;
     state: string;
     method: string;
     size: number;
-  }>;
+  }>(upload.stdout);
   assert.equal(uploaded?.method, "put");
   assert.equal(uploaded?.state, "ready");
   assert.equal(uploaded?.size, 3 * 1024 * 1024 + 17);
@@ -92,6 +92,10 @@ test("CLI errors name the cause and exit with the documented codes", async (t) =
     env: { ...env, SLUICE_URL: "http://127.0.0.1:9", SLUICE_TOKEN: "t" },
   });
   assert.equal(unreachable.code, 6, unreachable.stderr);
+  assert.match(
+    unreachable.stderr,
+    /Cannot reach the broker at http:\/\/127\.0\.0\.1:9 \(bad port\).*sluice serve.*--url/,
+  );
   // A bad configuration is a usage error (2), not "unreachable, retry later" (6), and names the field.
   await writeFile(join(root, "bad.yaml"), "profiles:\n  doc: { maxSize: lots }\n");
   const badConfig = await runCli(["serve", "--config", "bad.yaml", "--port", "0", "--store-port", "0"], {
