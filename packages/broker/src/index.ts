@@ -11,6 +11,7 @@ export {
   type Profile,
   parseConfig,
 } from "./config/index.ts";
+export { isUnspecifiedHost, machineAddress, reachableUrl } from "./config/public-address.ts";
 export type { PageHost, WebHandler } from "./http/web.ts";
 export { createLambdaHandler } from "./lambda.ts";
 export { type RunningBroker, startBroker } from "./server.ts";
