@@ -272,9 +272,11 @@ client.upload("x", { profile: 1 });
     }
   });
 
-  it("the README's configuration example is a valid configuration", async () => {
-    const blocks = codeBlocks(readme, "yaml");
-    assert.ok(blocks.length > 0, "README has a yaml block");
+  it("the configuration examples of the README and docs/configuration.md are valid", async () => {
+    const blocks = [readme, readFileSync(join(root, "docs/configuration.md"), "utf8")].flatMap((text) =>
+      codeBlocks(text, "yaml"),
+    );
+    assert.ok(blocks.length >= 3, "README and docs have yaml blocks");
     for (const [i, block] of blocks.entries()) {
       writeFileSync(join(app, `readme-${i + 1}.yaml`), block);
       await inApp("node", [
