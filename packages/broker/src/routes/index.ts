@@ -7,10 +7,12 @@ import { fileRoutes } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { linkRoutes, publicLinkRoutes } from "./links.ts";
 import { profileRoutes } from "./profiles.ts";
+import { oneRequestRoutes } from "./put.ts";
 import { uploadRoutes } from "./uploads.ts";
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void {
   app.route("/", uploadRoutes(ctx));
+  app.route("/", oneRequestRoutes(ctx));
   app.route("/", fileRoutes(ctx));
   app.route("/", linkRoutes(ctx));
   app.route("/", publicLinkRoutes(ctx));

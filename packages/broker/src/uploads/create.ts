@@ -133,14 +133,20 @@ async function recordGrant(
 
 export async function createUpload(
   ctx: BrokerContext,
-  options: { owner: Principal; request: CreateUploadRequest; ip?: string },
+  options: {
+    owner: Principal;
+    request: CreateUploadRequest;
+    ip?: string;
+    /** One request (PUT /v1/put): a single PUT whatever the size, signed for a redirected client. */
+    redirected?: { type: string | undefined };
+  },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
   const { name: profileName, profile } = pickProfile(ctx, request.profile);
   const type = parseMediaType(request.type);
   if (!type) throw errors.badRequest("type must be a media type such as image/png", "InvalidType");
   checkAgainstProfile(profile, { size: request.size, type });
-  const method = chooseMethod(profile, request.size);
+  const method = options.redirected ? "put" : chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
   await checkQuota(ctx, { owner, size: request.size, pending: true });
 
@@ -168,7 +174,7 @@ export async function createUpload(
     ip: options.ip,
     detail: { method, size: row.size, type, profile: profileName },
   });
-  return signGrant(ctx, row, { expiresIn });
+  return signGrant(ctx, row, { expiresIn, redirected: options.redirected });
 }
 
 export interface CreateFormUploadRequest {
@@ -232,13 +238,17 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
 function signGrant(
   ctx: BrokerContext,
   row: UploadRow,
-  options: { expiresIn: number; redirect?: string },
+  options: { expiresIn: number; redirect?: string; redirected?: { type: string | undefined } },
 ): GrantResponse {
   const { expiresIn } = options;
   const upload = uploadView(row);
   const profile = ctxProfile(ctx, row);
   const encryption = encryptionHeaders(profile);
-  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn, encryption }) };
+  if (row.method === "put")
+    return {
+      upload,
+      put: putGrant(ctx.target, { ...row, expiresIn, encryption, redirected: options.redirected }),
+    };
   if (row.method === "post")
     return { upload, post: postGrant(ctx.target, { ...row, expiresIn, encryption }) };
   if (row.method === "form") {
