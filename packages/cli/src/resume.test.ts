@@ -3,23 +3,15 @@
 // were in flight, and never makes a second upload.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { type Fault, type FaultProxy, randomFile, sha256File, startFaultProxy } from "@sluice/client/testing";
+import { freePort } from "@sluice/core/testing";
 import { startBrokerProxy } from "./test/broker-proxy.ts";
 import { finished, runCli, spawnCli, startServe } from "./test/cli.ts";
 
 const MiB = 1024 * 1024;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * `sluice serve` with clients reaching the store through a fault proxy (to slow
