@@ -24,7 +24,7 @@ import { publicObjectUrl, storageTarget } from "./storage/target.ts";
 import { scheduleSweeps } from "./uploads/sweeper.ts";
 import { runJob } from "./verification/jobs.ts";
 import type { Scanner } from "./verification/scanners.ts";
-import { createWorker } from "./verification/worker.ts";
+import { createWorker, defaultWorkerId } from "./verification/worker.ts";
 
 export interface BrokerOptions {
   /** Your own authentication: return {tenant, user}, throw a SluiceError, or return null to use the built-in checks. */
@@ -86,6 +86,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     db,
     log,
     leaseMs: config.jobs.leaseTime * 1000,
+    workerId: config.jobs.workerId ?? defaultWorkerId(config.dataDir),
     handle: (job) => runJob(ctx, job),
   });
 

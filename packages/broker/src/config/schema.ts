@@ -240,6 +240,11 @@ export const configSchema = z
       .object({
         /** How long a broker holds a verification job before another may take it over (renewed while it runs). */
         leaseTime: duration.prefault("60s"),
+        /**
+         * Names this broker's job leases; a restart with the same id takes its leases back at once.
+         * Default: derived from the host name and the data directory. Give each broker its own.
+         */
+        workerId: z.string().min(1).max(200).optional(),
       })
       .strict()
       .prefault({}),
