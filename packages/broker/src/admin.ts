@@ -43,7 +43,13 @@ export async function setupBucket(config: BrokerConfig): Promise<void> {
   const s3 = createS3Client(target);
   try {
     await ensureBucket(s3, target.bucket);
-    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins: config.cors.origins });
+    // Storage's own clean-up never aborts a multipart upload the broker still lets a client finish.
+    const longest = Math.max(0, ...Object.values(config.profiles).map((p) => p.multipartLifetime));
+    await applyBucketPolicies(s3, {
+      bucket: target.bucket,
+      corsOrigins: config.cors.origins,
+      abortMultipartAfterDays: Math.max(2, Math.ceil(longest / 86_400) + 1),
+    });
   } finally {
     s3.destroy();
   }

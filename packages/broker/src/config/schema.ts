@@ -51,6 +51,10 @@ export const profileSchema = z
     partSize: size.prefault("8MB"),
     multipartThreshold: size.prefault("64MB"),
     grantExpiry: duration.prefault("15m"),
+    /** How long a multipart upload may take from grant to completion (its part URLs are signed lazily). */
+    multipartLifetime: duration.prefault("24h"),
+    /** A multipart upload with no part stored for this long (counted from the grant before the first part) is aborted. */
+    multipartIdle: duration.prefault("6h"),
     downloadExpiry: duration.prefault("5m"),
     /** Extra key segment before the tenant, e.g. "avatars". */
     keyPrefix: z
