@@ -41,6 +41,8 @@ export interface BrokerOptions {
   web?: WebHandler;
   /** Create the bucket at start-up when missing (default true). */
   ensureBucket?: boolean;
+  /** More checks /readyz reports (e.g. the embedded store's free disk space); false means not ready. */
+  readiness?: Record<string, () => Promise<boolean>>;
 }
 
 export interface Broker {
@@ -72,6 +74,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     log,
     metrics,
     scanners: options.scanners ?? [],
+    readiness: options.readiness ?? {},
     kickWorker: () => worker.kick(),
     async waitForVerification(uploadId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -137,6 +137,8 @@ export const configSchema = z
         secretAccessKey: z.string().min(1).optional(),
         sessionToken: z.string().min(1).optional(),
         forcePathStyle: booleanish.default(true),
+        /** Embedded store (`sluice serve`): below this free space on its disk, /readyz reports storage not ready. */
+        minFreeSpace: size.prefault("256MB"),
         capabilities: z
           .object({
             /** Storage honours If-None-Match: * (write-once grants). */

@@ -2,7 +2,6 @@
 // multipart uploads nobody will finish, and objects no upload record owns.
 import {
   AbortMultipartUploadCommand,
-  HeadObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
@@ -12,7 +11,7 @@ import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { getUploadByKey, listExpiredPending, listPendingMultipart, transitionUpload } from "../db/uploads.ts";
-import { isNotFound } from "../storage/s3.ts";
+import { objectExists } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
 import { incomingPrefixesOf } from "./form.ts";
 import { listStoredParts } from "./parts.ts";
@@ -28,24 +27,13 @@ export interface SweepResult {
 
 const BATCH = 500;
 
-/** True when storage holds an object at the upload's key (a multipart upload storage completed). */
-async function objectExists(ctx: BrokerContext, key: string): Promise<boolean> {
-  try {
-    await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.target.bucket, Key: key }));
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
-
 /** Pending grants past their expiry become `expired`; anything written for them is removed. */
 async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   let count = 0;
   for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
     // Storage completed it but the broker never heard (killed in between, event lost):
     // the file is whole, so it is completed and checked, not thrown away.
-    if (row.method === "multipart" && (await objectExists(ctx, row.key))) {
+    if (row.method === "multipart" && (await objectExists(ctx.s3, ctx.target.bucket, row.key))) {
       await completeUpload(ctx, { row, source: "sweeper" });
       continue;
     }
@@ -85,7 +73,7 @@ async function abortIdleMultipart(ctx: BrokerContext, now: number): Promise<numb
     const last = (await lastPartAt(ctx, row)) ?? row.created_at;
     if (now - last <= idle(row)) continue;
     // Storage may have completed it meanwhile (completion checks that first).
-    if (await objectExists(ctx, row.key)) continue;
+    if (await objectExists(ctx.s3, ctx.target.bucket, row.key)) continue;
     const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
     if (!expired) continue;
     await removeStorage(ctx, row);
