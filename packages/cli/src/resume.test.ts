@@ -9,7 +9,7 @@ import { type TestContext, test } from "node:test";
 import { type Fault, type FaultProxy, randomFile, sha256File, startFaultProxy } from "@sluice/client/testing";
 import { freePort } from "@sluice/core/testing";
 import { startBrokerProxy } from "./test/broker-proxy.ts";
-import { finished, runCli, spawnCli, startServe } from "./test/cli.ts";
+import { finished, jsonLines, runCli, spawnCli, startServe } from "./test/cli.ts";
 
 const MiB = 1024 * 1024;
 
@@ -72,7 +72,7 @@ test("a killed upload resumes on the next run, re-sending at most the parts in f
   const secondRun = countNextConnections(proxy);
   const second = await runCli(["upload", file.path, "--concurrency", "2", "--json"], client);
   assert.equal(second.code, 0, second.stderr);
-  const [result] = JSON.parse(second.stdout) as Array<{ id: string; state: string; resumed: boolean }>;
+  const [result] = jsonLines<{ id: string; state: string; resumed: boolean }>(second.stdout);
   assert.equal(result?.resumed, true);
   assert.equal(result?.state, "ready");
   const resent = secondRun.up;
@@ -108,7 +108,7 @@ test("killed (Ctrl-C) while the broker completes: the next run finds the upload 
   const second = await runCli(["upload", file.path, "--json"], client);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   assert.equal(second.code, 0, second.stderr);
-  const [result] = JSON.parse(second.stdout) as Array<{ id: string; state: string; resumed: boolean }>;
+  const [result] = jsonLines<{ id: string; state: string; resumed: boolean }>(second.stdout);
   assert.deepEqual(
     { id: result?.id, state: result?.state, resumed: result?.resumed },
     { id: completed.id, state: "ready", resumed: true },
@@ -127,6 +127,6 @@ test("once complete answered ready, a broker blip while polling cannot turn the 
   broker.fault = "blip-status";
   const run = await runCli(["upload", file.path, "--json"], client);
   assert.equal(run.code, 0, run.stderr);
-  const [result] = JSON.parse(run.stdout) as Array<{ state: string }>;
+  const [result] = jsonLines<{ state: string }>(run.stdout);
   assert.equal(result?.state, "ready");
 });
