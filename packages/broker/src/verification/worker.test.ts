@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { Kysely } from "kysely";
 import pino from "pino";
 import { claimJob, enqueueJob, getJob } from "../db/jobs.ts";
 import { openDatabase } from "../db/open.ts";
+import type { Database, JobRow } from "../db/schema.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
-import { createWorker, defaultWorkerId } from "./worker.ts";
+import { createWorker, defaultWorkerId, type Worker } from "./worker.ts";
 
 async function state(h: Harness, id: string): Promise<string> {
   return ((await (await h.api(`/v1/uploads/${id}`)).json()) as { state: string }).state;
@@ -59,23 +61,31 @@ describe("verification jobs are durable", () => {
   });
 });
 
+/** A worker polling every 10 ms on a fresh SQLite database, stopped and removed after `body`. */
+async function withWorker(
+  options: { workerId: string; leaseMs?: number; handle: (job: JobRow) => Promise<void> },
+  body: (db: Kysely<Database>, worker: Worker) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "sluice-jobs-"));
+  const { db, close } = await openDatabase(`sqlite:${join(dir, "jobs.db")}`);
+  const worker = createWorker({ db, log: pino({ level: "silent" }), pollMs: 10, ...options });
+  try {
+    await body(db, worker);
+  } finally {
+    await worker.stop();
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("job leases", () => {
   it("a long job keeps its lease, so a second worker does not take it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-jobs-"));
-    const { db, close } = await openDatabase(`sqlite:${join(dir, "jobs.db")}`);
     const runs: string[] = [];
-    const worker = createWorker({
-      db,
-      log: pino({ level: "silent" }),
-      leaseMs: 90,
-      pollMs: 10,
-      workerId: "first",
-      handle: async (job) => {
-        runs.push(job.id);
-        await new Promise((r) => setTimeout(r, 400));
-      },
-    });
-    try {
+    const handle = async (job: JobRow) => {
+      runs.push(job.id);
+      await new Promise((r) => setTimeout(r, 400));
+    };
+    await withWorker({ workerId: "first", leaseMs: 90, handle }, async (db, worker) => {
       const id = await enqueueJob(db, { kind: "verify", uploadId: "u" });
       worker.start();
       await new Promise((r) => setTimeout(r, 250));
@@ -87,27 +97,15 @@ describe("job leases", () => {
       await worker.idle(2000);
       assert.deepEqual(runs, [id]);
       assert.equal((await getJob(db, id))?.state, "done");
-    } finally {
-      await worker.stop();
-      await close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("a worker reclaims only leases under its own id; another broker's wait for their lease", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "sluice-jobs-"));
-    const { db, close } = await openDatabase(`sqlite:${join(dir, "jobs.db")}`);
     const runs: string[] = [];
-    const worker = createWorker({
-      db,
-      log: pino({ level: "silent" }),
-      workerId: "broker-a",
-      pollMs: 10,
-      handle: async (job) => {
-        runs.push(job.upload_id);
-      },
-    });
-    try {
+    const handle = async (job: JobRow) => {
+      runs.push(job.upload_id);
+    };
+    await withWorker({ workerId: "broker-a", handle }, async (db, worker) => {
       for (const uploadId of ["mine", "theirs"]) {
         await enqueueJob(db, { kind: "verify", uploadId });
         const workerId = uploadId === "mine" ? "broker-a" : "broker-b";
@@ -116,10 +114,6 @@ describe("job leases", () => {
       worker.start();
       await worker.idle(2000);
       assert.deepEqual(runs, ["mine"]);
-    } finally {
-      await worker.stop();
-      await close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
