@@ -51,6 +51,10 @@ export const profileSchema = z
     partSize: size.prefault("8MB"),
     multipartThreshold: size.prefault("64MB"),
     grantExpiry: duration.prefault("15m"),
+    /** How long a multipart upload may take from grant to completion (its part URLs are signed lazily). */
+    multipartLifetime: duration.prefault("24h"),
+    /** A multipart upload with no part stored for this long (counted from the grant before the first part) is aborted. */
+    multipartIdle: duration.prefault("6h"),
     downloadExpiry: duration.prefault("5m"),
     /** Extra key segment before the tenant, e.g. "avatars". */
     keyPrefix: z
@@ -143,6 +147,8 @@ export const configSchema = z
         secretAccessKey: z.string().min(1).optional(),
         sessionToken: z.string().min(1).optional(),
         forcePathStyle: booleanish.default(true),
+        /** Embedded store (`sluice serve`): below this free space on its disk, /readyz reports storage not ready. */
+        minFreeSpace: size.prefault("256MB"),
         capabilities: z
           .object({
             /** Storage honours If-None-Match: * (write-once grants). */
@@ -250,6 +256,11 @@ export const configSchema = z
       .object({
         /** How long a broker holds a verification job before another may take it over (renewed while it runs). */
         leaseTime: duration.prefault("60s"),
+        /**
+         * Names this broker's job leases; a restart with the same id takes its leases back at once.
+         * Default: derived from the host name and the data directory. Give each broker its own.
+         */
+        workerId: z.string().min(1).max(200).optional(),
       })
       .strict()
       .prefault({}),

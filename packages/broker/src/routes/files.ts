@@ -12,10 +12,9 @@ import { getOwnedUpload, listFiles, transitionUpload } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
 import { type AppEnv, createRouter } from "../http/env.ts";
 import { newLinkToken } from "../links/tokens.ts";
-import { removeStorage } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
-import { removeDerivatives } from "../verification/derivatives.ts";
+import { removeDeletedFile } from "../verification/delete-file.ts";
 import { errorResponses, IdParams, json, UploadSchema } from "./schemas.ts";
 
 const ListQuery = z.object({
@@ -82,7 +81,14 @@ const routes = {
     tags,
     summary: "Delete a file (object removed, links die)",
     request: { params: IdParams },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: {
+      204: { description: "Deleted" },
+      202: json(
+        z.object({ id: z.string(), state: z.literal("deleting") }),
+        "Deleted; storage refused to remove the object now, a durable job retries until it does",
+      ),
+      ...errorResponses,
+    },
   }),
   download: createRoute({
     method: "get",
@@ -210,17 +216,19 @@ export function fileRoutes(ctx: BrokerContext) {
       to: "aborted",
       patch: { reason: "deleted" },
     });
+    const storage = removed ? await removeDeletedFile(ctx, row) : "deleted";
     if (removed) {
-      await removeStorage(ctx, row);
-      await removeDerivatives(ctx, row);
       await audit(ctx.db, {
         action: "file.delete",
         tenant: principal.tenant,
         user: principal.user,
         subject: row.id,
         ip: c.get("ip"),
+        detail: { storage },
       });
     }
+    // 202: the file is deleted for everyone; storage's copy goes by a retried job.
+    if (storage === "deleting") return c.json({ id: row.id, state: "deleting" as const }, 202);
     return c.body(null, 204);
   });
 

@@ -35,9 +35,6 @@ export interface GrantResponse {
   multipart?: { partSize: number; partCount: number };
 }
 
-/** Multipart uploads may take long; their part URLs are signed lazily, so the record lives a day. */
-const MULTIPART_LIFETIME_MS = 24 * 3600 * 1000;
-
 export function normaliseSha256(value: string | undefined): string | null {
   if (value === undefined) return null;
   if (/^[0-9a-f]{64}$/i.test(value)) return value.toLowerCase();
@@ -160,7 +157,8 @@ export async function createUpload(
     file: { name, type, size: request.size, sha256 },
     key: `${uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })}/${keyName(name)}`,
     method,
-    lifetimeMs: method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000,
+    // Multipart uploads may take long (profile.multipartLifetime); their part URLs are signed lazily.
+    lifetimeMs: (method === "multipart" ? Math.max(profile.multipartLifetime, expiresIn) : expiresIn) * 1000,
   });
 
   if (method === "multipart") {

@@ -50,6 +50,7 @@ export function serveCommand(): Command {
             host,
             port: flags.storePort,
             region: configured.storage.region,
+            minFreeBytes: configured.storage.minFreeSpace,
           });
       let broker: RunningBroker;
       try {
@@ -79,7 +80,11 @@ export function serveCommand(): Command {
               },
             })
           : configured;
-        broker = await startBroker(config, { web: createWebPages() }).catch(
+        // /readyz says so when the embedded store's disk runs low.
+        const readiness: Record<string, () => Promise<boolean>> = embedded
+          ? { storeDiskSpace: async () => (await embedded.store.health()).ok }
+          : {};
+        broker = await startBroker(config, { web: createWebPages(), readiness }).catch(
           (error: NodeJS.ErrnoException) => {
             throw listenError(error, "broker", config.server.port, "--port");
           },
