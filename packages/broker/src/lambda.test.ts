@@ -9,7 +9,7 @@ import pino from "pino";
 import { signToken } from "./auth/jwt.ts";
 import { parseConfig } from "./config/load.ts";
 import { createLambdaHandler } from "./lambda.ts";
-import { TEST_SECRET } from "./test/harness.ts";
+import { incomingKey, TEST_SECRET } from "./test/harness.ts";
 
 /** An API Gateway HTTP API (payload 2.0) event. */
 function event(options: { method: string; path: string; headers?: Record<string, string>; body?: string }) {
@@ -124,7 +124,7 @@ describe("AWS Lambda handler", () => {
       Records: [
         {
           eventName: "ObjectCreated:Put",
-          s3: { bucket: { name: "sluice" }, object: { key: grant.upload.key } },
+          s3: { bucket: { name: "sluice" }, object: { key: incomingKey(grant.upload.key) } },
         },
       ],
     };

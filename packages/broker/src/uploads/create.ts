@@ -14,8 +14,8 @@ import { formGrant, type PostGrant, postGrant } from "../grants/post.ts";
 import { checkAgainstProfile, chooseMethod, MAX_SINGLE_UPLOAD, parseMediaType } from "../grants/profile.ts";
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
-import { formPrefix } from "./form.ts";
 import { ctxProfile } from "./profile.ts";
+import { incomingPrefix, quarantineKey } from "./quarantine.ts";
 import { type UploadView, uploadView } from "./view.ts";
 
 export interface CreateUploadRequest {
@@ -91,6 +91,7 @@ function pendingRow(options: {
   profile: string;
   file: Pick<UploadRow, "name" | "type" | "size" | "sha256">;
   key: string;
+  incomingKey: string;
   method: UploadRow["method"];
   lifetimeMs: number;
 }): UploadRow {
@@ -102,6 +103,7 @@ function pendingRow(options: {
     user_id: options.owner.user,
     profile: options.profile,
     key: options.key,
+    incoming_key: options.incomingKey,
     method: options.method,
     state: "pending",
     reason: null,
@@ -146,12 +148,14 @@ export async function createUpload(
   const id = randomUUID();
   const name = normaliseName(request.name);
   const expiresIn = profile.grantExpiry;
+  const folder = uploadFolder({ owner, keyPrefix: profile.keyPrefix, id });
   const row = pendingRow({
     id,
     owner,
     profile: profileName,
     file: { name, type, size: request.size, sha256 },
-    key: `${uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })}/${keyName(name)}`,
+    key: `${folder}/${keyName(name)}`,
+    incomingKey: quarantineKey(folder, keyName(name)),
     method,
     lifetimeMs: method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000,
   });
@@ -195,7 +199,9 @@ export async function createFormUpload(
     owner,
     profile: profileName,
     file: { name: "", type: "application/octet-stream", size: 0, sha256: null },
-    key: formPrefix(uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })),
+    // Until completion finds the file, both keys are the grant's prefix.
+    key: incomingPrefix(uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })),
+    incomingKey: incomingPrefix(uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })),
     method: "form",
     lifetimeMs: expiresIn * 1000,
   });
@@ -214,7 +220,7 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
     const created = await ctx.s3.send(
       new CreateMultipartUploadCommand({
         Bucket: ctx.target.bucket,
-        Key: row.key,
+        Key: row.incoming_key,
         ContentType: row.type,
         Metadata: { "upload-id": row.id },
       }),
@@ -234,14 +240,16 @@ function signGrant(
 ): GrantResponse {
   const { expiresIn } = options;
   const upload = uploadView(row);
-  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn }) };
-  if (row.method === "post") return { upload, post: postGrant(ctx.target, { ...row, expiresIn }) };
+  // Grants write quarantine only (uploads/quarantine.ts).
+  const key = row.incoming_key;
+  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, key, expiresIn }) };
+  if (row.method === "post") return { upload, post: postGrant(ctx.target, { ...row, key, expiresIn }) };
   if (row.method === "form") {
     if (!options.redirect) throw errors.conflict("Form grants are not re-issued", "FormGrant");
     const profile = ctxProfile(ctx, row);
     const post = formGrant(ctx.target, {
       id: row.id,
-      prefix: row.key,
+      prefix: key,
       minSize: profile.minSize,
       maxSize: Math.min(profile.maxSize, MAX_SINGLE_UPLOAD),
       expiresIn,

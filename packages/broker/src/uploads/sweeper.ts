@@ -10,7 +10,7 @@ import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload } from "../db/audit.ts";
 import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
 import { deleteObject, removeStorage } from "./complete.ts";
-import { incomingPrefixesOf } from "./form.ts";
+import { quarantineKept, quarantineOwner } from "./quarantine.ts";
 
 export interface SweepResult {
   expired: number;
@@ -39,23 +39,17 @@ const BROKER_KEY = /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 /** Image derivatives live beside their file, at `{file key}~derivatives/{name}`. */
 const DERIVATIVE_SUFFIX = /~derivatives\/[^/]+$/;
 
-/** A form grant's prefix: `{upload folder}/incoming/` (uploads/form.ts). */
-const INCOMING_PREFIX =
-  /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\/$/;
+/** A grant's quarantine, `{upload folder}/incoming/…` (uploads/quarantine.ts). */
+const QUARANTINED =
+  /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\//;
 
 /** True when the key has the broker's shape but the broker does not expect it to hold data. */
 async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
-  // Posted with a form grant: the name after the prefix is the browser's and may hold
-  // slashes (RGW keeps the path a form sends). Kept only while its upload waits for completion.
-  const prefixes = incomingPrefixesOf(key).filter((prefix) => INCOMING_PREFIX.test(prefix));
-  if (prefixes.length > 0) {
-    if (multipartId !== undefined) return true;
-    for (const prefix of prefixes) {
-      const row = await getUploadByKey(ctx.db, prefix);
-      if (row?.method === "form" && row.state === "pending") return false;
-    }
-    return true;
-  }
+  // Written by a grant: kept only while its upload may complete or is being verified.
+  // The name after the prefix may hold slashes (RGW keeps a form's path).
+  const owner = await quarantineOwner(ctx, key);
+  if (owner) return !quarantineKept(owner, key, multipartId);
+  if (QUARANTINED.test(key)) return true;
   const fileKey = key.replace(DERIVATIVE_SUFFIX, "");
   if (!BROKER_KEY.test(fileKey)) return false;
   const row = await getUploadByKey(ctx.db, fileKey);
