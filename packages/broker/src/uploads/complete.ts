@@ -7,7 +7,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
-import { errors } from "@sluice/core";
+import { errors, type SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import { enqueueJob } from "../db/jobs.ts";
@@ -18,6 +18,7 @@ import { notUploaded, storageError } from "../storage/target.ts";
 import { resolveFormObject } from "./form.ts";
 import { completeMultipart } from "./parts.ts";
 import { incomingPrefixOf, isUnresolved } from "./quarantine.ts";
+import { withinQuota } from "./quota.ts";
 
 export const VERIFY_JOB = "verify";
 
@@ -141,7 +142,10 @@ export async function completeUpload(
   }
   // Verification runs its checks on the object as it is now (its ETag), then
   // promotes it out of quarantine: every upload goes through it, even unchecked ones.
-  const done = await ctx.db.transaction().execute(async (trx) => {
+  // The quota is checked again (its bytes were reserved at the grant): a lowered quota holds.
+  const owner = { tenant: row.tenant, user: row.user_id };
+  const quota = { quotas: ctx.config.quotas, owner, size: 0, pending: false };
+  const done = await withinQuota(ctx.db, quota, async (trx) => {
     const moved = await transitionUpload(trx, {
       id: row.id,
       from: ["pending"],
@@ -150,6 +154,10 @@ export async function completeUpload(
     });
     if (moved) await enqueueJob(trx, { kind: VERIFY_JOB, uploadId: row.id });
     return moved;
+  }).catch(async (error) => {
+    if ((error as SluiceError).code !== "QuotaExceeded") throw error;
+    await rejectUpload(ctx, { row, from: ["pending"], reason: "storage quota exceeded" });
+    return undefined;
   });
   if (done) {
     await auditUpload(ctx.db, row, {

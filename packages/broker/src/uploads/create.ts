@@ -7,15 +7,17 @@ import type { Principal } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { insertUpload, transitionUpload, usage } from "../db/uploads.ts";
+import { insertUpload, transitionUpload } from "../db/uploads.ts";
 import { planParts } from "../grants/multipart.ts";
 import { keyName, keySegment, normaliseName } from "../grants/name.ts";
 import { formGrant, type PostGrant, postGrant } from "../grants/post.ts";
 import { checkAgainstProfile, chooseMethod, MAX_SINGLE_UPLOAD, parseMediaType } from "../grants/profile.ts";
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
+import { removeStorage } from "./complete.ts";
 import { ctxProfile } from "./profile.ts";
 import { incomingPrefix, quarantineKey } from "./quarantine.ts";
+import { checkQuota, withinQuota } from "./quota.ts";
 import { type UploadView, uploadView } from "./view.ts";
 
 export interface CreateUploadRequest {
@@ -63,22 +65,6 @@ function pickProfile(ctx: BrokerContext, name: string | undefined) {
   return { name: chosen, profile };
 }
 
-/** Throws when `size` more bytes (and, with `pending`, one more pending upload) would exceed the user's quota. */
-export async function checkQuota(
-  ctx: BrokerContext,
-  options: { owner: Principal; size: number; pending: boolean },
-): Promise<void> {
-  const { maxBytesPerUser, maxPendingPerUser } = ctx.config.quotas;
-  if (maxBytesPerUser === undefined && maxPendingPerUser === undefined) return;
-  const used = await usage(ctx.db, options.owner);
-  if (maxBytesPerUser !== undefined && used.bytes + options.size > maxBytesPerUser) {
-    throw errors.tooLarge("Storage quota exceeded", "QuotaExceeded");
-  }
-  if (options.pending && maxPendingPerUser !== undefined && used.pending >= maxPendingPerUser) {
-    throw errors.tooManyRequests(60, "Too many uploads in progress");
-  }
-}
-
 /** The upload's folder: `[keyPrefix/]tenant/user/id`; the file is stored at `{folder}/{safe name}`. */
 export function uploadFolder(options: { owner: Principal; keyPrefix?: string; id: string }): string {
   const { owner, keyPrefix, id } = options;
@@ -119,13 +105,18 @@ function pendingRow(options: {
   };
 }
 
-/** Records a pending upload and audits the grant in one transaction. */
+/**
+ * Records a pending upload and audits the grant in one transaction, with its
+ * bytes (`reserve`) and its pending slot taken from the user's quota.
+ */
 async function recordGrant(
   ctx: BrokerContext,
-  options: { row: UploadRow; ip?: string; detail: Record<string, unknown> },
+  options: { row: UploadRow; reserve: number; ip?: string; detail: Record<string, unknown> },
 ): Promise<void> {
   const { row } = options;
-  await ctx.db.transaction().execute(async (trx) => {
+  const owner = { tenant: row.tenant, user: row.user_id };
+  const quota = { quotas: ctx.config.quotas, owner, size: options.reserve, pending: true };
+  await withinQuota(ctx.db, quota, async (trx) => {
     await insertUpload(trx, row);
     await auditUpload(trx, row, { action: "upload.grant", ip: options.ip, detail: options.detail });
   });
@@ -143,7 +134,8 @@ export async function createUpload(
   checkAgainstProfile(profile, { size: request.size, type });
   const method = chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
-  await checkQuota(ctx, { owner, size: request.size, pending: true });
+  // Fails early without a lock; recordGrant checks again atomically.
+  await checkQuota(ctx.db, { quotas: ctx.config.quotas, owner, size: request.size, pending: true });
 
   const id = randomUUID();
   const name = normaliseName(request.name);
@@ -168,8 +160,12 @@ export async function createUpload(
   }
   await recordGrant(ctx, {
     row,
+    reserve: row.size,
     ip: options.ip,
     detail: { method, size: row.size, type, profile: profileName },
+  }).catch(async (error) => {
+    if (row.multipart_id) await removeStorage(ctx, row);
+    throw error;
   });
   return signGrant(ctx, row, { expiresIn });
 }
@@ -191,7 +187,6 @@ export async function createFormUpload(
 ): Promise<GrantResponse> {
   const { owner, request } = options;
   const { name: profileName, profile } = pickProfile(ctx, request.profile);
-  await checkQuota(ctx, { owner, size: profile.minSize, pending: true });
   const id = randomUUID();
   const expiresIn = profile.grantExpiry;
   const row = pendingRow({
@@ -205,7 +200,13 @@ export async function createFormUpload(
     method: "form",
     lifetimeMs: expiresIn * 1000,
   });
-  await recordGrant(ctx, { row, ip: options.ip, detail: { method: "form", profile: profileName } });
+  // The file's size is only known at completion (uploads/form.ts checks it then); the profile's minimum now.
+  await recordGrant(ctx, {
+    row,
+    reserve: profile.minSize,
+    ip: options.ip,
+    detail: { method: "form", profile: profileName },
+  });
   const redirect = new URL(request.redirect);
   redirect.hash = "";
   redirect.searchParams.set("upload", id);

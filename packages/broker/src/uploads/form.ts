@@ -5,10 +5,10 @@
 // file's key. Like every upload, the object stays in quarantine until
 // verification promotes it (uploads/quarantine.ts).
 import { HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { errors } from "@sluice/core";
+import { errors, type SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { transitionUpload, usage } from "../db/uploads.ts";
+import { transitionUpload } from "../db/uploads.ts";
 import { keyName, normaliseName } from "../grants/name.ts";
 import { typeAllowed } from "../grants/profile.ts";
 import { isNotFound } from "../storage/s3.ts";
@@ -17,6 +17,7 @@ import { guessType } from "../verification/sniff.ts";
 import { firstBytes } from "../verification/verify.ts";
 import { ctxProfile } from "./profile.ts";
 import { isQuarantineChange, uploadFolderOf } from "./quarantine.ts";
+import { withinQuota } from "./quota.ts";
 
 async function listIncoming(ctx: BrokerContext, prefix: string): Promise<string[]> {
   try {
@@ -39,21 +40,13 @@ async function objectHead(ctx: BrokerContext, key: string): Promise<{ size: numb
   }
 }
 
-/** Why the stored file may not stay, or undefined. */
-async function refusal(
-  ctx: BrokerContext,
-  options: { row: UploadRow; size: number; type: string },
-): Promise<string | undefined> {
+/** Why the stored file may not stay by its profile, or undefined. */
+function refusal(ctx: BrokerContext, options: { row: UploadRow; size: number; type: string }) {
   const { row, size, type } = options;
   const profile = ctxProfile(ctx, row);
   if (size > profile.maxSize) return `size is ${size} bytes, this profile allows ${profile.maxSize}`;
   if (size < profile.minSize) return `size is ${size} bytes, this profile needs at least ${profile.minSize}`;
   if (!typeAllowed(type, profile.types)) return `type ${type} is not allowed by this profile`;
-  const quota = ctx.config.quotas.maxBytesPerUser;
-  if (quota !== undefined) {
-    const used = await usage(ctx.db, { tenant: row.tenant, user: row.user_id });
-    if (used.bytes + size > quota) return "storage quota exceeded";
-  }
   return undefined;
 }
 
@@ -78,16 +71,28 @@ export async function resolveFormObject(
     throw isQuarantineChange(error) ? notUploaded() : error;
   });
   const type = await guessType({ bytes, name, truncated: size > bytes.length });
-  const problem = await refusal(ctx, { row, size, type });
+  const problem = refusal(ctx, { row, size, type });
   if (problem) return { problem, found: { name, size, type } };
 
   const key = `${uploadFolderOf(row)}/${keyName(name)}`;
-  const moved = await transitionUpload(ctx.db, {
-    id: row.id,
-    from: ["pending"],
-    to: "pending",
-    patch: { key, incoming_key: source, name, size, type },
-  });
+  // The size is known only now: taken from the quota atomically with recording it.
+  const owner = { tenant: row.tenant, user: row.user_id };
+  const quota = { quotas: ctx.config.quotas, owner, size, pending: false };
+  let moved: UploadRow | undefined;
+  try {
+    moved = await withinQuota(ctx.db, quota, (trx) =>
+      transitionUpload(trx, {
+        id: row.id,
+        from: ["pending"],
+        to: "pending",
+        patch: { key, incoming_key: source, name, size, type },
+      }),
+    );
+  } catch (error) {
+    if ((error as SluiceError).code === "QuotaExceeded")
+      return { problem: "storage quota exceeded", found: { name, size, type } };
+    throw error;
+  }
   if (!moved) throw errors.conflict("Upload is no longer pending", "UploadNotPending");
   return { row: moved };
 }
