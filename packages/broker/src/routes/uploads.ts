@@ -8,6 +8,7 @@ import { createRouter } from "../http/env.ts";
 import { abortUpload, completeUpload } from "../uploads/complete.ts";
 import { createFormUpload, createUpload, reissueGrant } from "../uploads/create.ts";
 import { listStoredParts, MAX_PARTS_PER_BATCH, signParts } from "../uploads/parts.ts";
+import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
 import { ErrorSchema, errorResponses, IdParams, json, SignedRequestSchema, UploadSchema } from "./schemas.ts";
 
@@ -186,9 +187,7 @@ export function uploadRoutes(ctx: BrokerContext) {
   app.openapi(routes.signParts, async (c) => {
     const row = await owned(c.req.valid("param").id, c.get("principal"));
     const parts = signParts(ctx, row, c.req.valid("json").partNumbers);
-    const expiresAt = new Date(
-      Date.now() + (ctx.config.profiles[row.profile]?.grantExpiry ?? 900) * 1000,
-    ).toISOString();
+    const expiresAt = new Date(Date.now() + ctxProfile(ctx, row).grantExpiry * 1000).toISOString();
     return c.json({ parts, expiresAt }, 200);
   });
 

@@ -2,7 +2,7 @@
 // record the pending upload, and sign the grant for the chosen method.
 import { randomUUID } from "node:crypto";
 import { CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
-import { errors } from "@sluice/core";
+import { errors, ownValue } from "@sluice/core";
 import type { Principal } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
@@ -56,7 +56,7 @@ function pickProfile(ctx: BrokerContext, name: string | undefined) {
       : Object.keys(profiles).length === 1
         ? Object.keys(profiles)[0]
         : undefined);
-  const profile = chosen === undefined ? undefined : profiles[chosen];
+  const profile = chosen === undefined ? undefined : ownValue(profiles, chosen);
   if (!chosen || !profile)
     throw errors.badRequest(
       name ? `Unknown profile ${JSON.stringify(name)}` : "profile is required",

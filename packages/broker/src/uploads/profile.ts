@@ -1,3 +1,4 @@
+import { ownValue } from "@sluice/core";
 import type { Profile } from "../config/schema.ts";
 import { configSchema } from "../config/schema.ts";
 import type { BrokerContext } from "../context.ts";
@@ -7,5 +8,5 @@ const fallback = configSchema.shape.profiles.unwrap().valueType.parse({});
 
 /** The profile an upload was granted under (defaults if it was removed from the config since). */
 export function ctxProfile(ctx: BrokerContext, row: UploadRow): Profile {
-  return ctx.config.profiles[row.profile] ?? fallback;
+  return ownValue(ctx.config.profiles, row.profile) ?? fallback;
 }
