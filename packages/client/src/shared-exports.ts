@@ -3,6 +3,7 @@
 export type { Body, StreamBody } from "./body.ts";
 export type {
   FileRecord,
+  LinkInfo,
   PartUrl,
   ShareLink,
   StoredPart,
