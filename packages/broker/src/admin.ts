@@ -5,7 +5,10 @@ import { issueApiKey } from "./auth/apiKeys.ts";
 import { signToken } from "./auth/jwt.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import type { BrokerConfig } from "./config/schema.ts";
+import { listApiKeys, revokeApiKey } from "./db/apiKeys.ts";
+import { audit } from "./db/audit.ts";
 import { defaultDatabaseUrl, openDatabase } from "./db/open.ts";
+import { apiKeyView } from "./routes/apiKeys.ts";
 import { applyBucketPolicies, ensureBucket } from "./storage/bucket.ts";
 import { currentCorsOrigins } from "./storage/cors.ts";
 import { createS3Client } from "./storage/s3.ts";
@@ -19,6 +22,31 @@ export async function createApiKey(
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
   try {
     return await issueApiKey(database.db, options);
+  } finally {
+    await database.close();
+  }
+}
+
+/** API keys (never their secrets), newest first, optionally of one tenant and user. */
+export async function listApiKeysIn(
+  config: BrokerConfig,
+  filter: { tenant?: string; user?: string } = {},
+): Promise<Array<ReturnType<typeof apiKeyView>>> {
+  const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
+  try {
+    return (await listApiKeys(database.db, filter)).map(apiKeyView);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Revokes an API key by id; false when no live key has it. Every broker on the database refuses it next. */
+export async function revokeApiKeyById(config: BrokerConfig, id: string): Promise<boolean> {
+  const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
+  try {
+    const revoked = await revokeApiKey(database.db, { id });
+    if (revoked) await audit(database.db, { action: "apikey.revoke", subject: id, detail: { via: "cli" } });
+    return revoked;
   } finally {
     await database.close();
   }

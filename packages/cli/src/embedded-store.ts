@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SluiceError } from "@sluice/core";
-import type { StoreCredentials } from "@sluice/store";
+import type { NotificationTarget, StoreCredentials } from "@sluice/store";
 
 export const CREDENTIALS_FILE = "store-credentials.json";
 
@@ -42,6 +42,8 @@ export async function startEmbeddedStore(options: {
   port: number;
   region?: string;
   minFreeBytes?: number;
+  /** Webhooks bucket notification configurations may name (`sluice serve`: the broker's /v1/events/s3). */
+  notificationTargets?: NotificationTarget[];
 }) {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await storeCredentials(options.dataDir);
@@ -53,6 +55,7 @@ export async function startEmbeddedStore(options: {
     ...(options.region ? { region: options.region } : {}),
     ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
     credentials: [credentials],
+    ...(options.notificationTargets ? { notificationTargets: options.notificationTargets } : {}),
   }).catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, "store", options.port, "--store-port");
   });

@@ -4,7 +4,7 @@ import { Command, CommanderError } from "commander";
 import { apikeyCommand, policyCommand, setupCommand } from "./commands/admin.ts";
 import { downloadCommand, presignCommand } from "./commands/download.ts";
 import { lsCommand, rmCommand } from "./commands/files.ts";
-import { revokeCommand, shareCommand } from "./commands/links.ts";
+import { linksCommand, revokeCommand, shareCommand } from "./commands/links.ts";
 import { loginCommand, logoutCommand, tokenCommand } from "./commands/login.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { storeCommand } from "./commands/store.ts";
@@ -33,6 +33,7 @@ export function buildProgram(): Command {
     lsCommand(),
     rmCommand(),
     shareCommand(),
+    linksCommand(),
     revokeCommand(),
     loginCommand(),
     logoutCommand(),

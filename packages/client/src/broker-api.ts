@@ -64,6 +64,17 @@ export interface ShareLink {
   [extra: string]: unknown;
 }
 
+/** A share link as listed (its token is never stored, so no URL: revoke it by id). */
+export interface LinkInfo {
+  id: string;
+  fileId: string;
+  expiresAt: string;
+  maxDownloads: number | null;
+  uses: number;
+  revokedAt: string | null;
+  createdAt: string;
+}
+
 export interface CreateUploadRequest {
   profile: string;
   name: string;
@@ -216,6 +227,10 @@ export class BrokerApi {
     return "link" in answer && typeof answer.link === "object"
       ? (answer.link as ShareLink)
       : (answer as ShareLink);
+  }
+
+  async listLinks(fileId: string): Promise<LinkInfo[]> {
+    return (await this.call<{ links: LinkInfo[] }>("GET", `/v1/files/${enc(fileId)}/links`)).links;
   }
 
   async revokeLink(id: string): Promise<void> {

@@ -309,7 +309,7 @@ export const configSchema = z
     }
     for (const [name, profile] of Object.entries(config.profiles ?? {})) {
       for (const [i, derivative] of (profile.derivatives ?? []).entries()) {
-        if (derivative in config.derivatives) continue;
+        if (Object.hasOwn(config.derivatives, derivative)) continue;
         ctx.addIssue({
           code: "custom",
           path: ["profiles", name, "derivatives", i],

@@ -58,3 +58,14 @@ export async function getOwnedLink(
     .where("user_id", "=", owner.user)
     .executeTakeFirst();
 }
+
+/** The links in `owner`'s scope, newest first, optionally of one file. */
+export async function listLinks(
+  db: Kysely<Database>,
+  options: { owner: { tenant: string; user?: string }; uploadId?: string; limit: number },
+): Promise<LinkRow[]> {
+  let query = db.selectFrom("links").selectAll().where("tenant", "=", options.owner.tenant);
+  if (options.owner.user !== undefined) query = query.where("user_id", "=", options.owner.user);
+  if (options.uploadId !== undefined) query = query.where("upload_id", "=", options.uploadId);
+  return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(options.limit).execute();
+}

@@ -1,6 +1,6 @@
 // One set of migrations for SQLite and PostgreSQL, written with Kysely's
 // schema builder so the DDL is portable (bigint, text, no dialect-only types).
-import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
 
 const migrations: Record<string, Migration> = {
   "0001_initial": {
@@ -106,6 +106,26 @@ const migrations: Record<string, Migration> = {
         .addColumn("height", "integer", (c) => c.notNull())
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .addPrimaryKeyConstraint("derivatives_pk", ["upload_id", "name"])
+        .execute();
+    },
+  },
+  "0003_security": {
+    async up(db: Kysely<unknown>) {
+      // Where the grant writes (quarantine); `key` is where downloads are served from.
+      // Rows from before keep writing their own key, so for them both are the same.
+      await db.schema
+        .alterTable("uploads")
+        .addColumn("incoming_key", "text", (c) => c.notNull().defaultTo(""))
+        .execute();
+      await sql`update uploads set incoming_key = key`.execute(db);
+      // One row per user, written first in every transaction that adds to the user's
+      // usage: concurrent grants of one user queue on it (uploads/quota.ts).
+      await db.schema
+        .createTable("quota_locks")
+        .addColumn("tenant", "text", (c) => c.notNull())
+        .addColumn("user_id", "text", (c) => c.notNull())
+        .addColumn("touched_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("quota_locks_pk", ["tenant", "user_id"])
         .execute();
     },
   },

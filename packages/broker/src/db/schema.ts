@@ -17,7 +17,13 @@ export interface UploadsTable {
   size: number;
   /** Declared SHA-256, lowercase hex. */
   sha256: string | null;
+  /** Where downloads are served from; only the broker's promotion writes it (verification/promote.ts). */
   key: string;
+  /**
+   * Where the grant writes (`{upload folder}/incoming/…`, uploads/quarantine.ts) and
+   * verification reads; for a form upload not yet resolved, the prefix itself.
+   */
+  incoming_key: string;
   method: UploadMethod;
   state: UploadState;
   reason: string | null;
@@ -97,6 +103,13 @@ export interface DerivativesTable {
   created_at: number;
 }
 
+/** Taken (written) by every transaction that adds to a user's usage, so quota checks of one user run one at a time. */
+export interface QuotaLocksTable {
+  tenant: string;
+  user_id: string;
+  touched_at: number;
+}
+
 export interface Database {
   uploads: UploadsTable;
   links: LinksTable;
@@ -104,6 +117,7 @@ export interface Database {
   audit_log: AuditLogTable;
   jobs: JobsTable;
   derivatives: DerivativesTable;
+  quota_locks: QuotaLocksTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;

@@ -104,6 +104,20 @@ export async function usage(
   return { bytes, pending };
 }
 
+/**
+ * Takes the user's quota lock until the transaction ends: an upsert of their
+ * quota_locks row (a row lock on PostgreSQL, the write lock on SQLite).
+ */
+export async function lockUsage(db: Kysely<Database>, owner: Principal): Promise<void> {
+  await db
+    .insertInto("quota_locks")
+    .values({ tenant: owner.tenant, user_id: owner.user, touched_at: Date.now() })
+    .onConflict((oc) =>
+      oc.columns(["tenant", "user_id"]).doUpdateSet((eb) => ({ touched_at: eb.ref("excluded.touched_at") })),
+    )
+    .execute();
+}
+
 /** Pending grants past their expiry, for the sweeper. */
 export async function listExpiredPending(
   db: Kysely<Database>,

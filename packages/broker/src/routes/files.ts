@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import type { BrokerContext } from "../context.ts";
 import { audit } from "../db/audit.ts";
 import { getDerivative, listDerivatives } from "../db/derivatives.ts";
-import { insertLink } from "../db/links.ts";
+import { insertLink, listLinks } from "../db/links.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { getOwnedUpload, listFiles, transitionUpload } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
@@ -50,6 +50,18 @@ const LinkSchema = z
     maxDownloads: z.number().int().nullable(),
   })
   .openapi("Link");
+
+const LinkInfoSchema = z
+  .object({
+    id: z.string(),
+    fileId: z.string(),
+    expiresAt: z.string(),
+    maxDownloads: z.number().int().nullable(),
+    uses: z.number().int(),
+    revokedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("LinkInfo");
 
 const tags = ["files"];
 const routes = {
@@ -115,6 +127,14 @@ const routes = {
       302: { description: "Redirect to storage" },
       ...errorResponses,
     },
+  }),
+  links: createRoute({
+    method: "get",
+    path: "/v1/files/{id}/links",
+    tags,
+    summary: "The file's share links, newest first (their tokens are never stored: revoke by id)",
+    request: { params: IdParams },
+    responses: { 200: json(z.object({ links: z.array(LinkInfoSchema) }), "Links"), ...errorResponses },
   }),
   link: createRoute({
     method: "post",
@@ -249,6 +269,23 @@ export function fileRoutes(ctx: BrokerContext) {
       object: { key: derivative.key, name: `${stem}-${name}.${ext}`, type: derivative.type },
       detail: { derivative: name },
     });
+  });
+
+  app.openapi(routes.links, async (c) => {
+    const principal = c.get("principal");
+    const row = await file(c.req.valid("param").id, principal);
+    const rows = await listLinks(ctx.db, { owner: principal, uploadId: row.id, limit: 1000 });
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const links = rows.map((link) => ({
+      id: link.id,
+      fileId: link.upload_id,
+      expiresAt: new Date(link.expires_at).toISOString(),
+      maxDownloads: link.max_downloads,
+      uses: link.uses,
+      revokedAt: iso(link.revoked_at),
+      createdAt: new Date(link.created_at).toISOString(),
+    }));
+    return c.json({ links }, 200);
   });
 
   app.openapi(routes.link, async (c) => {

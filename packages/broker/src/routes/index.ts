@@ -2,6 +2,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { BrokerContext } from "../context.ts";
 import type { AppEnv } from "../http/env.ts";
+import { apiKeyRoutes } from "./apiKeys.ts";
 import { eventRoutes } from "./events.ts";
 import { fileRoutes } from "./files.ts";
 import { healthRoutes } from "./health.ts";
@@ -19,6 +20,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void 
   app.route("/", eventRoutes(ctx));
   app.route("/", healthRoutes(ctx));
   app.route("/", profileRoutes(ctx));
+  app.route("/", apiKeyRoutes(ctx));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });
   // `servers` names the URL clients use: server.publicUrl, else the origin the request came to.

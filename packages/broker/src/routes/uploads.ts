@@ -8,6 +8,7 @@ import { createRouter } from "../http/env.ts";
 import { abortUpload, completeUpload } from "../uploads/complete.ts";
 import { createFormUpload, createUpload, reissueGrant } from "../uploads/create.ts";
 import { listStoredParts, MAX_PARTS_PER_BATCH, signParts } from "../uploads/parts.ts";
+import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
 import { ErrorSchema, errorResponses, IdParams, json, SignedRequestSchema, UploadSchema } from "./schemas.ts";
 
@@ -36,7 +37,8 @@ const CreateFormUploadBody = z
     redirect: z
       .string()
       .max(512)
-      .regex(/^\/(?![/\\])/, "must be a path on this broker, e.g. /form/done")
+      // Printable ASCII only: URL parsing drops tabs and newlines and reads `\` as `/`.
+      .regex(/^\/(?![/\\])[\x21-\x7e]*$/, "must be a path on this broker, e.g. /form/done")
       .openapi({
         description: "Path on this broker storage redirects the browser to; `?upload=<id>` is added",
       }),
@@ -167,6 +169,20 @@ const routes = {
   }),
 };
 
+/**
+ * A redirect target on this broker: the parsed URL (not the raw string) must
+ * keep the broker's origin and be a plain path (no query, fragment or `..`).
+ */
+export function brokerPath(raw: string, base: string): URL {
+  const origin = new URL(base).origin;
+  const url = new URL(raw, origin);
+  const plain = url.search === "" && url.hash === "" && url.pathname === raw && !/\/\.\.?(\/|$)/.test(raw);
+  if (url.origin !== origin || !plain || raw.includes("\\")) {
+    throw errors.badRequest("redirect must be a path on this broker, e.g. /form/done", "InvalidRedirect");
+  }
+  return url;
+}
+
 export function uploadRoutes(ctx: BrokerContext) {
   const app = createRouter();
   const owned = async (id: string, principal: { tenant: string; user: string }) => {
@@ -180,7 +196,7 @@ export function uploadRoutes(ctx: BrokerContext) {
     const owner = c.get("principal");
     const ip = c.get("ip");
     if ("form" in body) {
-      const redirect = new URL(body.redirect, ctx.config.server.publicUrl ?? new URL(c.req.url).origin);
+      const redirect = brokerPath(body.redirect, ctx.config.server.publicUrl ?? new URL(c.req.url).origin);
       return c.json(await createFormUpload(ctx, { owner, request: { ...body, redirect }, ip }), 201);
     }
     return c.json(await createUpload(ctx, { owner, request: body, ip }), 201);
@@ -193,9 +209,7 @@ export function uploadRoutes(ctx: BrokerContext) {
   app.openapi(routes.signParts, async (c) => {
     const row = await owned(c.req.valid("param").id, c.get("principal"));
     const parts = signParts(ctx, row, c.req.valid("json").partNumbers);
-    const expiresAt = new Date(
-      Date.now() + (ctx.config.profiles[row.profile]?.grantExpiry ?? 900) * 1000,
-    ).toISOString();
+    const expiresAt = new Date(Date.now() + ctxProfile(ctx, row).grantExpiry * 1000).toISOString();
     return c.json({ parts, expiresAt }, 200);
   });
 

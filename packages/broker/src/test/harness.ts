@@ -65,11 +65,12 @@ export async function startHarness(
   }
   const config = parseConfig({
     dataDir: join(dir, "broker"),
-    storage,
     database: { url: options.databaseUrl },
     auth: { jwt: { secret: TEST_SECRET } },
     log: { level: "silent" },
     ...options.config,
+    // Storage settings of the test's config (capabilities) go with the store the harness started.
+    storage: { ...storage, ...(options.config?.storage as Record<string, unknown> | undefined) },
     // Port 0 even when a test sets other server options: a fixed port collides with `npm start`.
     server: { port: 0, ...(options.config?.server as Record<string, unknown> | undefined) },
   });
@@ -134,6 +135,11 @@ export interface GrantJson {
   put: { url: string; headers: Record<string, string> };
   post: { url: string; fields: Record<string, string> };
   multipart: { partSize: number; partCount: number };
+}
+
+/** Where a grant for the file `key` writes: its quarantine (uploads/quarantine.ts). */
+export function incomingKey(key: string): string {
+  return key.replace(/\/([^/]+)$/, "/incoming/$1");
 }
 
 /** Requests a grant and fails loudly with the broker's error body. */

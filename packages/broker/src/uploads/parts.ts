@@ -23,7 +23,7 @@ export function signParts(ctx: BrokerContext, row: UploadRow, partNumbers: numbe
   const open = requireOpenMultipart(row);
   if (row.expires_at < Date.now()) throw errors.conflict("Upload expired", "UploadExpired");
   const expiresIn = ctxProfile(ctx, row).grantExpiry;
-  return partGrants(ctx.target, { key: row.key, size: row.size, expiresIn, ...open }, partNumbers);
+  return partGrants(ctx.target, { key: row.incoming_key, size: row.size, expiresIn, ...open }, partNumbers);
 }
 
 export async function listStoredParts(ctx: BrokerContext, row: UploadRow): Promise<Part[]> {
@@ -35,7 +35,7 @@ export async function listStoredParts(ctx: BrokerContext, row: UploadRow): Promi
       const page = await ctx.s3.send(
         new ListPartsCommand({
           Bucket: ctx.target.bucket,
-          Key: row.key,
+          Key: row.incoming_key,
           UploadId: multipartId,
           PartNumberMarker: marker,
         }),
@@ -105,7 +105,7 @@ export async function completeMultipart(
     await ctx.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: ctx.target.bucket,
-        Key: row.key,
+        Key: row.incoming_key,
         UploadId: multipartId,
         MultipartUpload: { Parts: completed },
         ...(ctx.target.capabilities.conditionalWrites ? { IfNoneMatch: "*" } : {}),

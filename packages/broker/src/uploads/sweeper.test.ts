@@ -17,7 +17,7 @@ import { signToken } from "../auth/jwt.ts";
 import { parseConfig } from "../config/load.ts";
 import { listAudit } from "../db/audit.ts";
 import { PNG, postForm } from "../test/form.ts";
-import { type GrantJson, putBytes, TEST_SECRET } from "../test/harness.ts";
+import { type GrantJson, incomingKey, putBytes, TEST_SECRET } from "../test/harness.ts";
 import { sweep } from "./sweeper.ts";
 
 describe("sweeper", () => {
@@ -73,7 +73,9 @@ describe("sweeper", () => {
     assert.equal((await api(`/v1/uploads/${neverSent.upload.id}`)).state, "expired");
     assert.equal((await api(`/v1/uploads/${sentNotCompleted.upload.id}`)).state, "expired");
     await assert.rejects(
-      broker.context.s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: sentNotCompleted.upload.key })),
+      broker.context.s3.send(
+        new HeadObjectCommand({ Bucket: "sluice", Key: incomingKey(sentNotCompleted.upload.key) }),
+      ),
       "the object is gone",
     );
     assert.equal((await sweep(broker.context, { now: later })).expired, 0, "idempotent");
@@ -108,7 +110,7 @@ describe("sweeper", () => {
     const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: "sluice" }));
     assert.deepEqual(
       (open.Uploads ?? []).map((u) => u.Key).sort(),
-      [live.upload.key, "backups/big.dump"].sort(),
+      [incomingKey(live.upload.key), "backups/big.dump"].sort(),
     );
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: "backups/db.dump" }));
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: kept.upload.key }));

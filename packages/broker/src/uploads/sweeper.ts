@@ -13,9 +13,9 @@ import type { UploadRow } from "../db/schema.ts";
 import { getUploadByKey, listExpiredPending, listPendingMultipart, transitionUpload } from "../db/uploads.ts";
 import { objectExists } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
-import { incomingPrefixesOf } from "./form.ts";
 import { listStoredParts } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
+import { quarantineKept, quarantineOwner } from "./quarantine.ts";
 
 export interface SweepResult {
   expired: number;
@@ -33,7 +33,7 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
     // Storage completed it but the broker never heard (killed in between, event lost):
     // the file is whole, so it is completed and checked, not thrown away.
-    if (row.method === "multipart" && (await objectExists(ctx.s3, ctx.target.bucket, row.key))) {
+    if (row.method === "multipart" && (await objectExists(ctx.s3, ctx.target.bucket, row.incoming_key))) {
       await completeUpload(ctx, { row, source: "sweeper" });
       continue;
     }
@@ -73,7 +73,7 @@ async function abortIdleMultipart(ctx: BrokerContext, now: number): Promise<numb
     const last = (await lastPartAt(ctx, row)) ?? row.created_at;
     if (now - last <= idle(row)) continue;
     // Storage may have completed it meanwhile (completion checks that first).
-    if (await objectExists(ctx.s3, ctx.target.bucket, row.key)) continue;
+    if (await objectExists(ctx.s3, ctx.target.bucket, row.incoming_key)) continue;
     const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
     if (!expired) continue;
     await removeStorage(ctx, row);
@@ -89,23 +89,17 @@ const BROKER_KEY = /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 /** Image derivatives live beside their file, at `{file key}~derivatives/{name}`. */
 const DERIVATIVE_SUFFIX = /~derivatives\/[^/]+$/;
 
-/** A form grant's prefix: `{upload folder}/incoming/` (uploads/form.ts). */
-const INCOMING_PREFIX =
-  /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\/$/;
+/** A grant's quarantine, `{upload folder}/incoming/…` (uploads/quarantine.ts). */
+const QUARANTINED =
+  /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\//;
 
 /** True when the key has the broker's shape but the broker does not expect it to hold data. */
 async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
-  // Posted with a form grant: the name after the prefix is the browser's and may hold
-  // slashes (RGW keeps the path a form sends). Kept only while its upload waits for completion.
-  const prefixes = incomingPrefixesOf(key).filter((prefix) => INCOMING_PREFIX.test(prefix));
-  if (prefixes.length > 0) {
-    if (multipartId !== undefined) return true;
-    for (const prefix of prefixes) {
-      const row = await getUploadByKey(ctx.db, prefix);
-      if (row?.method === "form" && row.state === "pending") return false;
-    }
-    return true;
-  }
+  // Written by a grant: kept only while its upload may complete or is being verified.
+  // The name after the prefix may hold slashes (RGW keeps a form's path).
+  const owner = await quarantineOwner(ctx, key);
+  if (owner) return !quarantineKept(owner, key, multipartId);
+  if (QUARANTINED.test(key)) return true;
   const fileKey = key.replace(DERIVATIVE_SUFFIX, "");
   if (!BROKER_KEY.test(fileKey)) return false;
   const row = await getUploadByKey(ctx.db, fileKey);

@@ -9,15 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import { deleteDerivatives, listDerivatives, putDerivative } from "../db/derivatives.ts";
 import { enqueueJob } from "../db/jobs.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { getUpload, updateUpload } from "../db/uploads.ts";
-import { isNotFound } from "../storage/s3.ts";
 import { deleteUnder, rejectUpload } from "../uploads/complete.ts";
+import { getQuarantined } from "../uploads/quarantine.ts";
 import { derivativeKey, derivativesFor, derivativesPrefix } from "./derivable.ts";
 import { renderDerivatives } from "./images.ts";
 import { markReady } from "./ready.ts";
@@ -36,18 +36,10 @@ export async function queueDerivatives(
   ctx.kickWorker();
 }
 
-/** Streams the object to `file`; false when it is gone. */
-async function download(ctx: BrokerContext, key: string, file: string): Promise<boolean> {
-  let body: Readable;
-  try {
-    const object = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.target.bucket, Key: key }));
-    body = object.Body as Readable;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-  await pipeline(body, createWriteStream(file));
-  return true;
+/** Streams the quarantined object, as checked, to `file`. */
+async function download(ctx: BrokerContext, row: UploadRow, file: string): Promise<void> {
+  const object = await getQuarantined(ctx, row);
+  await pipeline(object.Body as Readable, createWriteStream(file));
 }
 
 /** Renders and stores the upload's derivatives; returns a rejection reason, or nothing when done. */
@@ -56,7 +48,7 @@ export async function makeDerivatives(ctx: BrokerContext, row: UploadRow): Promi
   const dir = await mkdtemp(join(tmpdir(), "sluice-derive-"));
   try {
     const file = join(dir, "original");
-    if (!(await download(ctx, row.key, file))) return "object disappeared from storage";
+    await download(ctx, row, file);
     const result = await renderDerivatives({ file, presets, maxPixels: ctx.config.images.maxPixels });
     if (!result.ok) return result.reason;
     for (const image of result.images) {

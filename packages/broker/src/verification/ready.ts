@@ -1,18 +1,27 @@
-// The last step of verification: uploaded → ready, audited and counted once.
+// The last step of verification: promote the checked object out of quarantine
+// (verification/promote.ts), then uploaded → ready, audited and counted once,
+// then the quarantined copy goes.
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { transitionUpload } from "../db/uploads.ts";
+import { getUpload, transitionUpload } from "../db/uploads.ts";
+import { deleteObject } from "../uploads/complete.ts";
+import { promote } from "./promote.ts";
 
 export async function markReady(ctx: BrokerContext, row: UploadRow, detected: string | null): Promise<void> {
+  await promote(ctx, row);
   const ready = await transitionUpload(ctx.db, {
     id: row.id,
     from: ["uploaded"],
     to: "ready",
     patch: { detected_type: detected },
   });
-  if (ready) {
-    await auditUpload(ctx.db, row, { action: "upload.ready", detail: { detected } });
-    ctx.metrics.inc("sluice_uploads_ready_total", {}, "Uploads verified and ready");
+  if (!ready) {
+    // Deleted (or rejected) while being promoted: the copy just made belongs to nobody.
+    if ((await getUpload(ctx.db, row.id))?.state !== "ready") await deleteObject(ctx, row.key);
+    return;
   }
+  if (row.incoming_key !== row.key) await deleteObject(ctx, row.incoming_key);
+  await auditUpload(ctx.db, row, { action: "upload.ready", detail: { detected } });
+  ctx.metrics.inc("sluice_uploads_ready_total", {}, "Uploads verified and ready");
 }

@@ -2,12 +2,12 @@
 // magic bytes against the declared type, then the configured scanners; the
 // upload becomes ready (after image derivatives, a job of their own), or
 // rejected with the first failing check's reason.
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
+import type { UploadRow } from "../db/schema.ts";
 import { getUpload } from "../db/uploads.ts";
-import { isNotFound } from "../storage/s3.ts";
 import { rejectUpload } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
+import { getQuarantined } from "../uploads/quarantine.ts";
 import { derivativesFor } from "./derivable.ts";
 import { queueDerivatives } from "./derivatives.ts";
 import { needsDigest, objectSha256 } from "./digest.ts";
@@ -15,36 +15,22 @@ import { markReady } from "./ready.ts";
 import { runScanners } from "./scanners.ts";
 import { SNIFF_BYTES, sniff } from "./sniff.ts";
 
+/** The first bytes of the quarantined object, as completion recorded it (uploads/quarantine.ts). */
 export async function firstBytes(
   ctx: BrokerContext,
-  key: string,
+  object: Pick<UploadRow, "incoming_key" | "etag">,
   size: number,
-): Promise<Uint8Array | undefined> {
+): Promise<Uint8Array> {
   if (size === 0) return new Uint8Array(0);
-  try {
-    const object = await ctx.s3.send(
-      new GetObjectCommand({
-        Bucket: ctx.target.bucket,
-        Key: key,
-        Range: `bytes=0-${Math.min(size, SNIFF_BYTES) - 1}`,
-      }),
-    );
-    return await object.Body!.transformToByteArray();
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+  const got = await getQuarantined(ctx, object, { start: 0, end: Math.min(size, SNIFF_BYTES) - 1 });
+  return got.Body!.transformToByteArray();
 }
 
 export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promise<void> {
   const row = await getUpload(ctx.db, uploadId);
   if (row?.state !== "uploaded") return;
-  const bytes = await firstBytes(ctx, row.key, row.size);
-  if (!bytes) {
-    await rejectUpload(ctx, { row, from: ["uploaded"], reason: "object disappeared from storage" });
-    return;
-  }
-  if (needsDigest(ctx, row) && (await objectSha256(ctx, row.key)) !== row.sha256) {
+  const bytes = await firstBytes(ctx, row, row.size);
+  if (needsDigest(ctx, row) && (await objectSha256(ctx, row)) !== row.sha256) {
     await rejectUpload(ctx, {
       row,
       from: ["uploaded"],

@@ -1,4 +1,4 @@
-/** `sluice share` and `sluice revoke`: download links that expire, count uses, and can be revoked. */
+/** `sluice share`, `sluice links` and `sluice revoke`: download links that expire, count uses, and can be revoked. */
 import { Command } from "commander";
 import { connect, globalFlags, printJson } from "../context.ts";
 import { parseDuration, parsePositiveInt } from "../format.ts";
@@ -40,5 +40,29 @@ export function revokeCommand(): Command {
       await client.revoke(linkId);
       if (globalFlags(command).json) return printJson({ revoked: linkId });
       process.stdout.write(`revoked ${linkId}\n`);
+    });
+}
+
+export function linksCommand(): Command {
+  return new Command("links")
+    .description("list a file's share links (ids to revoke; their URLs are never stored)")
+    .argument("<id>", "file id")
+    .action(async (id: string, _flags: unknown, command: Command) => {
+      const { client } = await connect(command);
+      const links = await client.links(id);
+      if (globalFlags(command).json) return printJson(links);
+      if (links.length === 0) return void process.stdout.write(`no share links for ${id}\n`);
+      const now = Date.now();
+      for (const link of links) {
+        const state = link.revokedAt
+          ? "revoked"
+          : Date.parse(link.expiresAt) <= now
+            ? "expired"
+            : link.maxDownloads !== null && link.uses >= link.maxDownloads
+              ? "used up"
+              : "live";
+        const uses = `${link.uses}${link.maxDownloads === null ? "" : `/${link.maxDownloads}`} use(s)`;
+        process.stdout.write(`${link.id}  ${state.padEnd(7)}  ${uses}, expires ${link.expiresAt}\n`);
+      }
     });
 }
