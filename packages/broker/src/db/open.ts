@@ -14,7 +14,18 @@ export type DatabaseKind = "sqlite" | "postgres";
 export interface MetadataDb {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** The PostgreSQL connection pool (shared counters use it too); undefined on SQLite. */
+  pool?: pg.Pool;
   close(): Promise<void>;
+}
+
+/** PostgreSQL pool settings (config `database`); the defaults suit one broker of a few. */
+export interface PoolOptions {
+  poolSize?: number;
+  /** Seconds. */
+  statementTimeout?: number;
+  /** Seconds a query waits for a connection before failing. */
+  connectTimeout?: number;
 }
 
 /** Default database URL for a data directory. */
@@ -41,13 +52,21 @@ const pgTypes = {
 
 export async function openDatabase(
   url: string,
-  options: { onConnectionError?: (error: Error) => void } = {},
+  options: { onConnectionError?: (error: Error) => void; pool?: PoolOptions } = {},
 ): Promise<MetadataDb> {
   let db: Kysely<Database>;
   let kind: DatabaseKind;
+  let pool: pg.Pool | undefined;
   if (/^postgres(ql)?:\/\//i.test(url)) {
     kind = "postgres";
-    const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10 });
+    const { poolSize = 10, statementTimeout = 30, connectTimeout = 5 } = options.pool ?? {};
+    pool = new pg.Pool({
+      connectionString: url,
+      types: pgTypes,
+      max: poolSize,
+      statement_timeout: statementTimeout * 1000,
+      connectionTimeoutMillis: connectTimeout * 1000,
+    });
     // An idle connection dropped by the server (restart, failover) must not crash the broker:
     // the pool replaces it, the next query reconnects.
     pool.on("error", (error) => options.onConnectionError?.(error));
@@ -82,11 +101,27 @@ export async function openDatabase(
       cause: error,
     });
   }
-  return { db, kind, close: () => db.destroy() };
+  return { db, kind, pool, close: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Unordered: migrations are named by feature and may land in any order; each runs once.
+  const migrator = new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
+}
+
+// SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutdown, restart,
+// statement timeout), 53300 (too many connections); node-level refusals; SQLite's busy timeout.
+const UNAVAILABLE_CODES = /^(08|57)|^53300$|^ECONNREFUSED$|^ECONNRESET$|^ETIMEDOUT$|^SQLITE_BUSY/;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/** True when a query failed because the database could not be reached or is restarting: a 503, not a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === "string" && UNAVAILABLE_CODES.test(code)) return true;
+  if (UNAVAILABLE_MESSAGES.test(error.message)) return true;
+  return error instanceof AggregateError && error.errors.some(isDatabaseUnavailable);
 }

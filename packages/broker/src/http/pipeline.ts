@@ -11,25 +11,31 @@ import type { BrokerConfig } from "../config/schema.ts";
 import { type AppEnv, clientIp } from "./env.ts";
 import type { Metrics } from "./metrics.ts";
 import { requestLog, requireAuth } from "./middleware.ts";
-import { RateLimiter } from "./rateLimit.ts";
+import type { RateLimits } from "./rateLimit.ts";
 
 /** Probes and documents are never rate-limited. */
 const UNLIMITED_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
 
 export function mountMiddleware(
   app: OpenAPIHono<AppEnv>,
-  options: { config: BrokerConfig; log: Logger; metrics: Metrics; authenticate: Authenticate },
+  options: {
+    config: BrokerConfig;
+    log: Logger;
+    metrics: Metrics;
+    authenticate: Authenticate;
+    rateLimits: RateLimits;
+  },
 ): void {
-  const { config, log, metrics } = options;
+  const { config, log, metrics, rateLimits } = options;
   app.use("*", requestLog({ log, metrics }));
   app.use("*", async (c, next) => {
     c.set("ip", clientIp(c, config.server.trustProxy));
     await next();
   });
-  if (config.rateLimits.requestsPerMinutePerIp) {
-    const perIp = new RateLimiter(config.rateLimits.requestsPerMinutePerIp);
+  const perIp = rateLimits.requests;
+  if (perIp) {
     app.use("*", async (c, next) => {
-      if (!UNLIMITED_PATHS.has(c.req.path)) perIp.hit(c.get("ip") ?? "unknown");
+      if (!UNLIMITED_PATHS.has(c.req.path)) await perIp.hit(c.get("ip") ?? "unknown");
       await next();
     });
   }
@@ -55,11 +61,11 @@ export function mountMiddleware(
   const userAuth = requireAuth(options.authenticate);
   // Storage events authenticate with their own token (routes/events.ts).
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/s3" ? next() : userAuth(c, next)));
-  if (config.rateLimits.grantsPerMinutePerUser) {
-    const perUser = new RateLimiter(config.rateLimits.grantsPerMinutePerUser);
+  const perUser = rateLimits.grants;
+  if (perUser) {
     app.post("/v1/uploads", async (c, next) => {
       const p = c.get("principal");
-      perUser.hit(`${p.tenant}\u0000${p.user}`);
+      await perUser.hit(`${p.tenant}/${encodeURIComponent(p.user)}`);
       await next();
     });
   }
