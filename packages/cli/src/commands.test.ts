@@ -55,6 +55,13 @@ describe("sluice commands against a local serve", () => {
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.notEqual((await fetch(second.url, { redirect: "manual" })).status, 302);
     assert.equal((await runCli(["revoke", "no-such-link"], dev)).code, 4);
+    const tooLong = await runCli(["share", fileId, "--expires", "90d"], dev);
+    assert.equal(tooLong.code, 5);
+    assert.match(
+      tooLong.stderr,
+      /--expires is limited to 30d \(2592000 seconds\)/,
+      "the option and unit the user typed",
+    );
   });
 
   test("apikey create makes a key for another user, who sees none of dev's files", async () => {
