@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromiumTier } from "@sluice/core/testing";
+import { axeViolations, chromiumTier } from "@sluice/core/testing";
 import type { Browser, Page } from "playwright-core";
 import { launch, PROFILES, row, signIn, startSite, throttleUploads } from "./test/browser.ts";
 import { writePng, writeRandomFile } from "./test/files.ts";
@@ -208,6 +208,32 @@ describe("drop-in page in Chromium", {
       `${sentAfterReload.size} of ${BIG_PARTS} parts sent after reload`,
     );
     await page.close();
+  });
+
+  test("axe finds no violation in light or dark mode; Choose files shows a focus ring", async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    for (const colorScheme of ["light", "dark"] as const) {
+      const page = await browser.newPage({ colorScheme });
+      await page.goto(site.harness.url);
+      assert.deepEqual(await axeViolations(page), [], `sign-in page, ${colorScheme}`);
+      await signIn(page, site);
+      await writeFile(join(site.dir, "a11y.txt"), "accessible\n");
+      await page.setInputFiles("#picker", join(site.dir, "a11y.txt"));
+      assert.equal(await settledState(page, "a11y.txt"), "ready");
+      assert.deepEqual(await axeViolations(page), [], `file list, ${colorScheme}`);
+
+      await page.locator("#profile").focus();
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "picker");
+      const ring = await page
+        .locator("label[for=picker]")
+        .evaluate(
+          (label) => `${getComputedStyle(label).outlineStyle} ${getComputedStyle(label).outlineWidth}`,
+        );
+      assert.equal(ring, "solid 3px", "the keyboard focus on the hidden input shows on its button");
+      await page.close();
+    }
   });
 
   test("storage refuses an origin that is not in the allowlist, and serves the page's own", async (t) => {

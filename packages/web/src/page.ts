@@ -37,8 +37,9 @@ export function uploadPage(host: PageHost): Response {
     </div>
     <div id="dropzone" class="dropzone">
       <p>Drop files here, or</p>
-      <label for="picker" class="button">Choose files</label>
+      <!-- The input comes first: its :focus-visible draws the ring on the label that follows. -->
       <input id="picker" type="file" multiple class="visually-hidden">
+      <label for="picker" class="button">Choose files</label>
     </div>
     <p id="status" role="status" class="hint"></p>
 
