@@ -236,6 +236,55 @@ describe("drop-in page in Chromium", {
     }
   });
 
+  test("the list shows upload times newest first and filters by name; the picker accepts the profile's types", async (t) => {
+    const site = await startSite({
+      profiles: {
+        default: PROFILES.default,
+        images: { maxSize: "1MiB", types: ["image/png", "image/webp"] },
+      },
+    });
+    t.after(() => site.close());
+    for (const name of ["report.txt", "report.txt", "other.txt"]) {
+      const res = await site.harness.api("/v1/uploads", {
+        method: "POST",
+        json: { profile: "default", name, size: 3, type: "text/plain" },
+      });
+      const grant = (await res.json()) as {
+        upload: { id: string };
+        put: { url: string; headers: Record<string, string> };
+      };
+      const headers = { ...grant.put.headers };
+      delete headers["content-length"];
+      await fetch(grant.put.url, { method: "PUT", headers, body: "hi\n" });
+      await site.harness.api(`/v1/uploads/${grant.upload.id}/complete`, { method: "POST", json: {} });
+      await new Promise((r) => setTimeout(r, 20)); // distinct creation times
+    }
+    const page = await browser.newPage();
+    await signIn(page, site);
+    await page.locator("li.file").nth(2).waitFor();
+    const metas = await page.locator("li.file .meta").allTextContents();
+    assert.ok(
+      metas.every((m) => /· \d{4}-\d\d-\d\d \d\d:\d\d$/.test(m)),
+      metas.join(" | "),
+    );
+    const names = await page.locator("li.file .name").allTextContents();
+    assert.deepEqual(names, ["other.txt", "report.txt", "report.txt"], "newest first");
+
+    await page.fill("#filter", "REPORT");
+    await page.waitForFunction(() => document.querySelectorAll("li.file").length === 2);
+    await page.fill("#filter", "nothing like it");
+    await page.locator("#empty:not([hidden])", { hasText: "No file matches" }).waitFor();
+    await page.fill("#filter", "");
+
+    assert.equal(
+      await page.locator("#picker").getAttribute("accept"),
+      "image/png,text/plain,application/octet-stream",
+    );
+    await page.selectOption("#profile", "images");
+    assert.equal(await page.locator("#picker").getAttribute("accept"), "image/png,image/webp");
+    await page.close();
+  });
+
   test("storage refuses an origin that is not in the allowlist, and serves the page's own", async (t) => {
     const site = await startSite();
     t.after(() => site.close());

@@ -44,6 +44,10 @@ export function uploadPage(host: PageHost): Response {
     <p id="status" role="status" class="hint"></p>
 
     <h2 id="files-title">Files</h2>
+    <div class="row">
+      <label for="filter">Filter by name</label>
+      <input id="filter" type="search" autocomplete="off" spellcheck="false">
+    </div>
     <ul id="files" class="files" aria-labelledby="files-title"></ul>
     <p id="empty" class="hint" hidden>No files yet.</p>
   </section>
