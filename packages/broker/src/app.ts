@@ -82,7 +82,12 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       }
     },
   };
-  const worker = createWorker({ db, log, handle: (job) => runJob(ctx, job) });
+  const worker = createWorker({
+    db,
+    log,
+    leaseMs: config.jobs.leaseTime * 1000,
+    handle: (job) => runJob(ctx, job),
+  });
 
   if (options.ensureBucket ?? true) {
     try {

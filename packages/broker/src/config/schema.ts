@@ -239,6 +239,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    jobs: z
+      .object({
+        /** How long a broker holds a verification job before another may take it over (renewed while it runs). */
+        leaseTime: duration.prefault("60s"),
+      })
+      .strict()
+      .prefault({}),
     sweeper: z
       .object({
         /** How often expired grants, abandoned multipart uploads and stray objects are cleaned up. */

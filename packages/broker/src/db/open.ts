@@ -4,7 +4,13 @@ import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SluiceError } from "@sluice/core";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import {
+  Kysely,
+  type SqliteDatabase as KyselySqlite,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+} from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
@@ -88,7 +94,7 @@ export async function openDatabase(
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     kind = "sqlite";
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   try {
     await migrate(db);
@@ -102,6 +108,34 @@ export async function openDatabase(
     });
   }
   return { db, kind, pool, close: () => db.destroy() };
+}
+
+/** Statements kept prepared, by SQL text: the queries the broker runs are a small fixed set. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * better-sqlite3 behind Kysely with its prepared statements reused: Kysely
+ * prepares every statement it runs, and preparing costs more than running the
+ * small statements of a grant. The driver runs one statement at a time on its
+ * single connection, so a cached statement is never in use twice. Least
+ * recently used statements are dropped past STATEMENT_CACHE_SIZE (an `IN`
+ * list of a new length is a new statement).
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqlite {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (statement) statements.delete(sql);
+      else {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+    close: () => sqlite.close(),
+  };
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {

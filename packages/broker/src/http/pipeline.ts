@@ -3,14 +3,13 @@
 // (storage events excepted), per-user grant rate limit.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Logger } from "pino";
 import type { Authenticate } from "../auth/authenticate.ts";
 import type { BrokerConfig } from "../config/schema.ts";
 import { type AppEnv, clientIp } from "./env.ts";
 import type { Metrics } from "./metrics.ts";
-import { requestLog, requireAuth } from "./middleware.ts";
+import { limitBody, requestLog, requireAuth } from "./middleware.ts";
 import type { RateLimits } from "./rateLimit.ts";
 
 /** Probes and documents are never rate-limited. */
@@ -51,7 +50,7 @@ export function mountMiddleware(
   }
   app.use(
     "/v1/*",
-    bodyLimit({
+    limitBody({
       maxSize: config.server.bodyLimit,
       onError: () => {
         throw errors.tooLarge("Request body too large", "BodyTooLarge");

@@ -87,9 +87,9 @@ export function setupCommand(): Command {
           bucket?: string;
           region?: string;
           corsOrigin?: string[];
-          replace?: boolean;
           eventsUrl?: string;
           eventsArn?: string;
+          replace?: boolean;
         },
         command: Command,
       ) => {
