@@ -55,7 +55,13 @@ export async function setupBucket(
     const corsOrigins = options.replaceCors
       ? config.cors.origins
       : [...new Set([...current, ...config.cors.origins])];
-    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins });
+    // Storage's own clean-up never aborts a multipart upload the broker still lets a client finish.
+    const longest = Math.max(0, ...Object.values(config.profiles).map((p) => p.multipartLifetime));
+    await applyBucketPolicies(s3, {
+      bucket: target.bucket,
+      corsOrigins,
+      abortMultipartAfterDays: Math.max(2, Math.ceil(longest / 86_400) + 1),
+    });
     return { corsOrigins, removedOrigins: current.filter((origin) => !corsOrigins.includes(origin)) };
   } finally {
     s3.destroy();

@@ -24,7 +24,7 @@ import { publicObjectUrl, storageTarget } from "./storage/target.ts";
 import { scheduleSweeps } from "./uploads/sweeper.ts";
 import { runJob } from "./verification/jobs.ts";
 import type { Scanner } from "./verification/scanners.ts";
-import { createWorker } from "./verification/worker.ts";
+import { createWorker, defaultWorkerId } from "./verification/worker.ts";
 
 export interface BrokerOptions {
   /** Your own authentication: return {tenant, user}, throw a SluiceError, or return null to use the built-in checks. */
@@ -41,6 +41,8 @@ export interface BrokerOptions {
   web?: WebHandler;
   /** Create the bucket at start-up when missing (default true). */
   ensureBucket?: boolean;
+  /** More checks /readyz reports (e.g. the embedded store's free disk space); false means not ready. */
+  readiness?: Record<string, () => Promise<boolean>>;
 }
 
 export interface Broker {
@@ -72,6 +74,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     log,
     metrics,
     scanners: options.scanners ?? [],
+    readiness: options.readiness ?? {},
     kickWorker: () => worker.kick(),
     async waitForVerification(uploadId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
@@ -86,6 +89,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     db,
     log,
     leaseMs: config.jobs.leaseTime * 1000,
+    workerId: config.jobs.workerId ?? defaultWorkerId(config.dataDir),
     handle: (job) => runJob(ctx, job),
   });
 

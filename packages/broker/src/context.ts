@@ -18,6 +18,8 @@ export interface BrokerContext {
   metrics: Metrics;
   /** Library users' content scanners, run before a file becomes ready. */
   scanners: Scanner[];
+  /** Checks /readyz adds to database and storage reachability. */
+  readiness: Record<string, () => Promise<boolean>>;
   /** Wakes the verification worker after a job is queued. */
   kickWorker(): void;
   /** Resolves when the upload left `uploaded` (or after timeoutMs). */

@@ -41,6 +41,7 @@ export async function startEmbeddedStore(options: {
   host: string;
   port: number;
   region?: string;
+  minFreeBytes?: number;
 }) {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await storeCredentials(options.dataDir);
@@ -50,6 +51,7 @@ export async function startEmbeddedStore(options: {
     host: options.host,
     port: options.port,
     ...(options.region ? { region: options.region } : {}),
+    ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
     credentials: [credentials],
   }).catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, "store", options.port, "--store-port");

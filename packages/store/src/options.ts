@@ -35,6 +35,8 @@ export interface StoreOptions {
   dayMs?: number;
   /** Webhooks that bucket notification configurations may name by ARN. */
   notificationTargets?: NotificationTarget[];
+  /** Below this many free bytes on dataDir's disk, health() reports the store not ready. Default 256 MiB. */
+  minFreeBytes?: number;
 }
 
 /** Options with defaults applied, validated once at start. */
@@ -73,6 +75,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     lifecycleIntervalMs: positive(options.lifecycleIntervalMs, "lifecycleIntervalMs") ?? 3_600_000,
     dayMs: positive(options.dayMs, "dayMs") ?? 86_400_000,
     notificationTargets: resolveNotificationTargets(options.notificationTargets ?? []),
+    minFreeBytes: options.minFreeBytes ?? 256 * 1024 ** 2,
     secrets,
   };
 }

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, statfs } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -21,6 +21,8 @@ export interface RunningStore {
   port: number;
   /** Object created/removed events, emitted after each commit. */
   events: StoreEvents;
+  /** Free space on the data directory's disk; not ok below the minFreeBytes option. */
+  health(): Promise<{ ok: boolean; freeBytes: number }>;
   close(): Promise<void>;
 }
 
@@ -187,6 +189,11 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     endpoint: `http://${hostForUrl}:${port}`,
     port,
     events: store.events,
+    async health() {
+      const stats = await statfs(resolved.dataDir);
+      const freeBytes = Number(stats.bavail) * Number(stats.bsize);
+      return { ok: freeBytes >= resolved.minFreeBytes, freeBytes };
+    },
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

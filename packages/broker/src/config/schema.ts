@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { parseDuration, parseSize } from "./units.ts";
 
-const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseSize(value);
   if (bytes === undefined) {
     ctx.addIssue({
@@ -17,7 +17,7 @@ const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return bytes;
 });
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDuration(value);
   if (seconds === undefined || seconds <= 0) {
     ctx.addIssue({
@@ -54,6 +54,10 @@ export const profileSchema = z
     partSize: size.prefault("8MiB"),
     multipartThreshold: size.prefault("64MiB"),
     grantExpiry: duration.prefault("15m"),
+    /** How long a multipart upload may take from grant to completion (its part URLs are signed lazily). */
+    multipartLifetime: duration.prefault("24h"),
+    /** A multipart upload with no part stored for this long (counted from the grant before the first part) is aborted. */
+    multipartIdle: duration.prefault("6h"),
     downloadExpiry: duration.prefault("5m"),
     /** Extra key segment before the tenant, e.g. "avatars". */
     keyPrefix: z
@@ -64,9 +68,19 @@ export const profileSchema = z
     verify: z.boolean().default(true),
     /** Names of image derivatives (presets of the top-level `derivatives`) made for image uploads. */
     derivatives: z.array(z.string()).optional(),
+    /** Server-side encryption storage must apply: signed into every grant, so an upload without it is refused. */
+    encryption: z.enum(["none", "AES256", "aws:kms"]).default("none"),
+    /** aws:kms only: the KMS key (id, ARN or alias); default the bucket's AWS managed key. */
+    kmsKeyId: z.string().min(1).optional(),
+    /** aws:kms only: use an S3 Bucket Key (fewer KMS calls). */
+    bucketKey: z.boolean().optional(),
   })
   .strict()
-  .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] });
+  .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] })
+  .refine((p) => p.encryption === "aws:kms" || (p.kmsKeyId === undefined && p.bucketKey === undefined), {
+    message: "kmsKeyId and bucketKey need encryption: aws:kms",
+    path: ["encryption"],
+  });
 
 const derivativeName = z
   .string()
@@ -113,7 +127,7 @@ export const configSchema = z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
         port: integerish.min(0).max(65535).default(8080),
-        /** Origin clients reach the broker at (share links are built on it); defaults to the request's origin. */
+        /** URL clients reach the broker at (share links, form redirects, the page's origin, OpenAPI servers); default: the request's origin. Set it behind a reverse proxy or TLS terminator. */
         publicUrl: z.url().optional(),
         /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
         trustProxy: booleanish.default(false),
@@ -125,7 +139,7 @@ export const configSchema = z
     storage: z
       .object({
         endpoint: z.url().optional(),
-        /** Endpoint put in presigned URLs when clients reach storage by another address. */
+        /** Endpoint put in presigned URLs, when clients reach storage by another address than the broker (default: endpoint; `sluice serve --host 0.0.0.0` derives this machine's address). */
         publicEndpoint: z.url().optional(),
         bucket: z
           .string()
@@ -136,6 +150,8 @@ export const configSchema = z
         secretAccessKey: z.string().min(1).optional(),
         sessionToken: z.string().min(1).optional(),
         forcePathStyle: booleanish.default(true),
+        /** Embedded store (`sluice serve`): below this free space on its disk, /readyz reports storage not ready. */
+        minFreeSpace: size.prefault("256MB"),
         capabilities: z
           .object({
             /** Storage honours If-None-Match: * (write-once grants). */
@@ -243,6 +259,11 @@ export const configSchema = z
       .object({
         /** How long a broker holds a verification job before another may take it over (renewed while it runs). */
         leaseTime: duration.prefault("60s"),
+        /**
+         * Names this broker's job leases; a restart with the same id takes its leases back at once.
+         * Default: derived from the host name and the data directory. Give each broker its own.
+         */
+        workerId: z.string().min(1).max(200).optional(),
       })
       .strict()
       .prefault({}),

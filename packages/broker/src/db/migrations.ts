@@ -109,6 +109,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Reliability: who holds a job's lease, so a restarting broker takes its own back at once.
+  "0004_reliability": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("jobs").addColumn("locked_by", "text").execute();
+    },
+  },
   // Shared rate-limit counters (rateLimits.store: postgres), in rate-limiter-flexible's own layout.
   "0009_rate_limits": {
     async up(db: Kysely<unknown>) {

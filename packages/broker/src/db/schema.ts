@@ -78,6 +78,8 @@ export interface JobsTable {
   attempts: Generated<number>;
   run_at: number;
   locked_until: number | null;
+  /** The worker id holding the lease (stable across restarts of one broker). */
+  locked_by: string | null;
   last_error: string | null;
   created_at: number;
 }

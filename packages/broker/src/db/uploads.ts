@@ -118,3 +118,19 @@ export async function listExpiredPending(
     .limit(limit)
     .execute();
 }
+
+/** Pending multipart uploads granted before `createdBefore`, oldest first (idle candidates). */
+export async function listPendingMultipart(
+  db: Kysely<Database>,
+  options: { createdBefore: number; limit: number },
+): Promise<UploadRow[]> {
+  return db
+    .selectFrom("uploads")
+    .selectAll()
+    .where("state", "=", "pending")
+    .where("method", "=", "multipart")
+    .where("created_at", "<", options.createdBefore)
+    .orderBy("created_at")
+    .limit(options.limit)
+    .execute();
+}

@@ -13,10 +13,9 @@ import { getOwnedUpload, listFiles, transitionUpload } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
 import { type AppEnv, createRouter } from "../http/env.ts";
 import { newLinkToken } from "../links/tokens.ts";
-import { removeStorage } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
-import { removeDerivatives } from "../verification/derivatives.ts";
+import { removeDeletedFile } from "../verification/delete-file.ts";
 import { errorResponses, IdParams, json, UploadSchema } from "./schemas.ts";
 
 const ListQuery = z.object({
@@ -58,6 +57,7 @@ const routes = {
   list: createRoute({
     method: "get",
     path: "/v1/files",
+    operationId: "listFiles",
     tags,
     summary: "The caller's files, newest first",
     request: { query: ListQuery },
@@ -69,6 +69,7 @@ const routes = {
   get: createRoute({
     method: "get",
     path: "/v1/files/{id}",
+    operationId: "getFile",
     tags,
     summary: "One file",
     request: { params: IdParams },
@@ -77,14 +78,23 @@ const routes = {
   remove: createRoute({
     method: "delete",
     path: "/v1/files/{id}",
+    operationId: "deleteFile",
     tags,
     summary: "Delete a file (object removed, links die)",
     request: { params: IdParams },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: {
+      204: { description: "Deleted" },
+      202: json(
+        z.object({ id: z.string(), state: z.literal("deleting") }),
+        "Deleted; storage refused to remove the object now, a durable job retries until it does",
+      ),
+      ...errorResponses,
+    },
   }),
   download: createRoute({
     method: "get",
     path: "/v1/files/{id}/download",
+    operationId: "downloadFile",
     tags,
     summary: "Redirect to a presigned GET (minutes), or JSON with ?json",
     request: { params: IdParams, query: DownloadQuery },
@@ -97,6 +107,7 @@ const routes = {
   derivative: createRoute({
     method: "get",
     path: "/v1/files/{id}/derivatives/{name}",
+    operationId: "downloadDerivative",
     tags,
     summary: "Redirect to a presigned GET of an image derivative (e.g. thumb-256), or JSON with ?json",
     request: { params: DerivativeParams, query: DownloadQuery },
@@ -109,6 +120,7 @@ const routes = {
   link: createRoute({
     method: "post",
     path: "/v1/files/{id}/links",
+    operationId: "createLink",
     tags,
     summary: "Create a share link (expiry, use limit; revocable)",
     request: {
@@ -205,17 +217,19 @@ export function fileRoutes(ctx: BrokerContext) {
       to: "aborted",
       patch: { reason: "deleted" },
     });
+    const storage = removed ? await removeDeletedFile(ctx, row) : "deleted";
     if (removed) {
-      await removeStorage(ctx, row);
-      await removeDerivatives(ctx, row);
       await audit(ctx.db, {
         action: "file.delete",
         tenant: principal.tenant,
         user: principal.user,
         subject: row.id,
         ip: c.get("ip"),
+        detail: { storage },
       });
     }
+    // 202: the file is deleted for everyone; storage's copy goes by a retried job.
+    if (storage === "deleting") return c.json({ id: row.id, state: "deleting" as const }, 202);
     return c.body(null, 204);
   });
 

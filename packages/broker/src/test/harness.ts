@@ -127,6 +127,7 @@ export interface GrantJson {
     key: string;
     method: string;
     name: string;
+    expiresAt: string;
     partSize?: number;
     partCount?: number;
   };

@@ -18,7 +18,7 @@ import { notUploaded, storageError } from "../storage/target.ts";
 import { derivativesFor } from "../verification/derivable.ts";
 import { needsDigest } from "../verification/digest.ts";
 import { incomingPrefix, isUnresolved, resolveFormObject } from "./form.ts";
-import { completeMultipart } from "./parts.ts";
+import { completeMultipart, multipartGone } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
 
 export const VERIFY_JOB = "verify";
@@ -145,10 +145,7 @@ export async function completeUpload(
 
   const head = await headObject(ctx, row).catch((error) => {
     if (multipart === "gone" && error instanceof SluiceError && error.code === "NotUploaded")
-      throw errors.conflict(
-        "Storage no longer holds this multipart upload; upload again",
-        "MultipartUploadGone",
-      );
+      throw multipartGone();
     throw error;
   });
   const problem = mismatch(row, head);

@@ -8,6 +8,7 @@ import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { insertUpload, transitionUpload, usage } from "../db/uploads.ts";
+import { encryptionHeaders, encryptionParams } from "../grants/encryption.ts";
 import { planParts } from "../grants/multipart.ts";
 import { keyName, keySegment, normaliseName } from "../grants/name.ts";
 import { formGrant, type PostGrant, postGrant } from "../grants/post.ts";
@@ -33,9 +34,6 @@ export interface GrantResponse {
   post?: PostGrant;
   multipart?: { partSize: number; partCount: number };
 }
-
-/** Multipart uploads may take long; their part URLs are signed lazily, so the record lives a day. */
-const MULTIPART_LIFETIME_MS = 24 * 3600 * 1000;
 
 export function normaliseSha256(value: string | undefined): string | null {
   if (value === undefined) return null;
@@ -132,14 +130,20 @@ async function recordGrant(
 
 export async function createUpload(
   ctx: BrokerContext,
-  options: { owner: Principal; request: CreateUploadRequest; ip?: string },
+  options: {
+    owner: Principal;
+    request: CreateUploadRequest;
+    ip?: string;
+    /** One request (PUT /v1/put): a single PUT whatever the size, signed for a redirected client. */
+    redirected?: { type: string | undefined };
+  },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
   const { name: profileName, profile } = pickProfile(ctx, request.profile);
   const type = parseMediaType(request.type);
   if (!type) throw errors.badRequest("type must be a media type such as image/png", "InvalidType");
   checkAgainstProfile(profile, { size: request.size, type });
-  const method = chooseMethod(profile, request.size);
+  const method = options.redirected ? "put" : chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
   await checkQuota(ctx, { owner, size: request.size, pending: true });
 
@@ -153,7 +157,8 @@ export async function createUpload(
     file: { name, type, size: request.size, sha256 },
     key: `${uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })}/${keyName(name)}`,
     method,
-    lifetimeMs: method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000,
+    // Multipart uploads may take long (profile.multipartLifetime); their part URLs are signed lazily.
+    lifetimeMs: (method === "multipart" ? Math.max(profile.multipartLifetime, expiresIn) : expiresIn) * 1000,
   });
 
   if (method === "multipart") {
@@ -167,7 +172,7 @@ export async function createUpload(
     ip: options.ip,
     detail: { method, size: row.size, type, profile: profileName },
   });
-  return signGrant(ctx, row, { expiresIn });
+  return signGrant(ctx, row, { expiresIn, redirected: options.redirected });
 }
 
 export interface CreateFormUploadRequest {
@@ -217,6 +222,7 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
         Key: row.key,
         ContentType: row.type,
         Metadata: { "upload-id": row.id },
+        ...encryptionParams(ctxProfile(ctx, row)),
       }),
     );
     if (created.UploadId) return created.UploadId;
@@ -230,16 +236,23 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
 function signGrant(
   ctx: BrokerContext,
   row: UploadRow,
-  options: { expiresIn: number; redirect?: string },
+  options: { expiresIn: number; redirect?: string; redirected?: { type: string | undefined } },
 ): GrantResponse {
   const { expiresIn } = options;
   const upload = uploadView(row);
-  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn }) };
-  if (row.method === "post") return { upload, post: postGrant(ctx.target, { ...row, expiresIn }) };
+  const profile = ctxProfile(ctx, row);
+  const encryption = encryptionHeaders(profile);
+  if (row.method === "put")
+    return {
+      upload,
+      put: putGrant(ctx.target, { ...row, expiresIn, encryption, redirected: options.redirected }),
+    };
+  if (row.method === "post")
+    return { upload, post: postGrant(ctx.target, { ...row, expiresIn, encryption }) };
   if (row.method === "form") {
     if (!options.redirect) throw errors.conflict("Form grants are not re-issued", "FormGrant");
-    const profile = ctxProfile(ctx, row);
     const post = formGrant(ctx.target, {
+      encryption,
       id: row.id,
       prefix: row.key,
       minSize: profile.minSize,

@@ -37,6 +37,8 @@ describe("sweeper", () => {
         default: { grantExpiry: "60s", multipartThreshold: "6MB" },
         // Outlives the stray age, so a sweep can meet a pending form upload's object.
         slow: { grantExpiry: "3h" },
+        week: { multipartThreshold: "6MB", multipartLifetime: "7d" },
+        brief: { multipartThreshold: "6MB", multipartLifetime: "1h", multipartIdle: "10m" },
       },
       sweeper: { strayAge: "1h" },
     });
@@ -187,5 +189,50 @@ describe("sweeper", () => {
     assert.equal((await api(`/v1/uploads/${pending.upload.id}`)).state, "expired");
     for (const key of pendingKeys) assert.ok(!(await exists(key)), key);
     assert.ok(await exists(file.key));
+  });
+
+  it("multipart lifetime is the profile's, longer or shorter than a day", async () => {
+    const lifetime = async (profile: string) => {
+      const g = await api("/v1/uploads", { profile, name: "l.bin", size: 7 * 1024 * 1024, type: "x/y" });
+      return (Date.parse(g.upload.expiresAt) - Date.now()) / 3_600_000;
+    };
+    assert.ok(Math.abs((await lifetime("week")) - 7 * 24) < 0.1);
+    assert.ok(Math.abs((await lifetime("brief")) - 1) < 0.1);
+    assert.ok(Math.abs((await lifetime("default")) - 24) < 0.1, "a day by default");
+  });
+
+  it("aborts multipart uploads idle for the profile's multipartIdle, by the last part stored", async () => {
+    const { s3, db } = broker.context;
+    const multipart = async () => {
+      const g = await api("/v1/uploads", { name: "idle.bin", size: 7 * 1024 * 1024, type: "x/y" });
+      assert.equal(g.upload.method, "multipart");
+      return g.upload;
+    };
+    const neverSent = await multipart();
+    const active = await multipart();
+    const [part] = (
+      (await api(`/v1/uploads/${active.id}/parts`, { partNumbers: [1] })) as unknown as {
+        parts: Array<{ url: string }>;
+      }
+    ).parts;
+    assert.equal((await fetch(part!.url, { method: "PUT", body: randomBytes(7 * 1024 * 1024) })).status, 200);
+    // Both were granted 7 hours ago (default multipartIdle 6 h); only `active` stored a part since.
+    const sevenHoursAgo = Date.now() - 7 * 3_600_000;
+    await db
+      .updateTable("uploads")
+      .set({ created_at: sevenHoursAgo })
+      .where("id", "in", [neverSent.id, active.id])
+      .execute();
+
+    const first = await sweep(broker.context, { storage: true });
+    assert.equal(first.idleMultipart, 1);
+    assert.equal((await api(`/v1/uploads/${neverSent.id}`)).state, "expired");
+    assert.equal((await api(`/v1/uploads/${active.id}`)).state, "pending", "its last part is recent");
+
+    const later = await sweep(broker.context, { now: Date.now() + 6.5 * 3_600_000, storage: true });
+    assert.ok(later.idleMultipart >= 1, "(with the earlier tests' multipart grants, idle by then too)");
+    assert.equal((await api(`/v1/uploads/${active.id}`)).state, "expired");
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: "sluice" }));
+    assert.ok(!(open.Uploads ?? []).some((u) => u.Key === active.key), "its parts are gone from storage");
   });
 });

@@ -2,36 +2,30 @@
 // multipart uploads nobody will finish, and objects no upload record owns.
 import {
   AbortMultipartUploadCommand,
-  HeadObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
+import { SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload } from "../db/audit.ts";
-import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
-import { isNotFound } from "../storage/s3.ts";
+import type { UploadRow } from "../db/schema.ts";
+import { getUploadByKey, listExpiredPending, listPendingMultipart, transitionUpload } from "../db/uploads.ts";
+import { objectExists } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
 import { incomingPrefixesOf } from "./form.ts";
+import { listStoredParts } from "./parts.ts";
+import { ctxProfile } from "./profile.ts";
 
 export interface SweepResult {
   expired: number;
+  /** Multipart uploads aborted for having no part stored for their profile's multipartIdle. */
+  idleMultipart: number;
   abortedMultipart: number;
   strays: number;
 }
 
 const BATCH = 500;
-
-/** True when storage holds an object at the upload's key (a multipart upload storage completed). */
-async function objectExists(ctx: BrokerContext, key: string): Promise<boolean> {
-  try {
-    await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.target.bucket, Key: key }));
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
 
 /** Pending grants past their expiry become `expired`; anything written for them is removed. */
 async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
@@ -39,7 +33,7 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
     // Storage completed it but the broker never heard (killed in between, event lost):
     // the file is whole, so it is completed and checked, not thrown away.
-    if (row.method === "multipart" && (await objectExists(ctx, row.key))) {
+    if (row.method === "multipart" && (await objectExists(ctx.s3, ctx.target.bucket, row.key))) {
       await completeUpload(ctx, { row, source: "sweeper" });
       continue;
     }
@@ -47,6 +41,43 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
     if (!expired) continue;
     await removeStorage(ctx, row);
     await auditUpload(ctx.db, row, { action: "upload.expire" });
+    count++;
+  }
+  return count;
+}
+
+/** When a part of the upload was last stored, or undefined when none was (or storage lost the upload). */
+async function lastPartAt(ctx: BrokerContext, row: UploadRow): Promise<number | undefined> {
+  try {
+    const parts = await listStoredParts(ctx, row);
+    return parts.reduce<number | undefined>((last, part) => {
+      const at = part.LastModified?.getTime();
+      return at !== undefined && (last === undefined || at > last) ? at : last;
+    }, undefined);
+  } catch (error) {
+    if (error instanceof SluiceError && error.code === "MultipartUploadGone") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Pending multipart uploads with no part stored for their profile's
+ * multipartIdle (counted from the grant when no part came) are aborted: their
+ * parts stop holding storage long before the upload's lifetime runs out.
+ */
+async function abortIdleMultipart(ctx: BrokerContext, now: number): Promise<number> {
+  const idle = (row: UploadRow) => ctxProfile(ctx, row).multipartIdle * 1000;
+  const shortest = Math.min(...Object.values(ctx.config.profiles).map((p) => p.multipartIdle * 1000));
+  let count = 0;
+  for (const row of await listPendingMultipart(ctx.db, { createdBefore: now - shortest, limit: BATCH })) {
+    const last = (await lastPartAt(ctx, row)) ?? row.created_at;
+    if (now - last <= idle(row)) continue;
+    // Storage may have completed it meanwhile (completion checks that first).
+    if (await objectExists(ctx.s3, ctx.target.bucket, row.key)) continue;
+    const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
+    if (!expired) continue;
+    await removeStorage(ctx, row);
+    await auditUpload(ctx.db, row, { action: "upload.expire", detail: { idleSince: last } });
     count++;
   }
   return count;
@@ -144,13 +175,20 @@ export async function sweep(
   options: { now?: number; storage?: boolean } = {},
 ): Promise<SweepResult> {
   const now = options.now ?? Date.now();
-  const result: SweepResult = { expired: await expireGrants(ctx, now), abortedMultipart: 0, strays: 0 };
+  const result: SweepResult = {
+    expired: await expireGrants(ctx, now),
+    idleMultipart: 0,
+    abortedMultipart: 0,
+    strays: 0,
+  };
   if (options.storage) {
+    result.idleMultipart = await abortIdleMultipart(ctx, now);
     const olderThan = now - ctx.config.sweeper.strayAge * 1000;
     result.abortedMultipart = await abortAbandonedMultipart(ctx, olderThan);
     result.strays = await deleteStrays(ctx, olderThan);
   }
-  if (result.expired || result.abortedMultipart || result.strays) ctx.log.info(result, "sweep");
+  if (result.expired || result.idleMultipart || result.abortedMultipart || result.strays)
+    ctx.log.info(result, "sweep");
   return result;
 }
 

@@ -1,8 +1,11 @@
-// In-process worker for the durable job table. Jobs are claimed with a lease,
-// so jobs left by a crashed broker are picked up again after a restart.
+// In-process worker for the durable job table. Jobs are claimed with a lease
+// under the worker's id: jobs a crashed broker held are taken back at once when
+// it restarts (same id), or by any worker once the lease runs out.
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
-import { claimJob, failJob, finishJob, renewJob } from "../db/jobs.ts";
+import { claimJob, failJob, finishJob, releaseLeases, renewJob } from "../db/jobs.ts";
 import type { Database, JobRow } from "../db/schema.ts";
 
 export interface Worker {
@@ -15,10 +18,17 @@ export interface Worker {
   idle(timeoutMs: number): Promise<void>;
 }
 
+/** A broker's default worker id: its host and data directory, so the same broker keeps the same id. */
+export function defaultWorkerId(dataDir: string): string {
+  return `${hostname()}:${createHash("sha256").update(dataDir).digest("hex").slice(0, 12)}`;
+}
+
 export function createWorker(options: {
   db: Kysely<Database>;
   log: Logger;
   handle(job: JobRow): Promise<void>;
+  /** Stable across restarts of the same broker (jobs.workerId). */
+  workerId: string;
   pollMs?: number;
   leaseMs?: number;
   maxAttempts?: number;
@@ -31,11 +41,18 @@ export function createWorker(options: {
   let current: Promise<void> | undefined;
   let again = false;
   let waiters: Array<() => void> = [];
+  // Leases this worker id holds were taken by its previous process: free them before the first claim.
+  let reclaimed = false;
 
   async function drain(): Promise<void> {
+    if (!reclaimed) {
+      const count = await releaseLeases(options.db, options.workerId);
+      reclaimed = true;
+      if (count > 0) options.log.info({ jobs: count, worker: options.workerId }, "reclaimed job leases");
+    }
     for (;;) {
       const now = Date.now();
-      const job = await claimJob(options.db, { now, leaseMs });
+      const job = await claimJob(options.db, { now, leaseMs, workerId: options.workerId });
       if (!job) return;
       try {
         // Long jobs (a whole-object digest) keep their lease alive; a crash lets it run out.

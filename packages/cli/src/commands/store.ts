@@ -13,7 +13,7 @@ function rotateKeyCommand(): Command {
     )
     .action(async (_flags: unknown, command: Command) => {
       // --data is the store command's own (`sluice store --data DIR rotate-key` or `sluice store rotate-key --data DIR`).
-      const { data } = command.parent?.opts() as { data: string };
+      const data = (command.parent?.opts() as { data?: string } | undefined)?.data ?? ".sluice";
       const { rotateMasterKey } = await import("@sluice/store");
       const result = rotateMasterKey(storeDataDir(resolve(data)));
       process.stdout.write(

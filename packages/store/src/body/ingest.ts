@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { isSluiceError } from "@sluice/core";
 import type { S3Request, StoreContext } from "../context.ts";
-import { s3Error } from "../errors.ts";
+import { diskFull, isDiskFull, s3Error } from "../errors.ts";
 import type { BlobRef } from "../storage/blobs.ts";
 import type { Checksums } from "../storage/catalog.ts";
 import type { ChecksumAlgorithm } from "./checksums.ts";
@@ -47,6 +47,7 @@ export async function ingestBody(options: {
     return { blob: blob.ref(tap.size), md5: computed.md5, checksums: computed.checksums };
   } catch (error) {
     await rm(path, { force: true });
+    if (isDiskFull(error)) throw diskFull();
     // A client that hangs up mid-body gets IncompleteBody, never a 500.
     if (!isSluiceError(error)) throw s3Error("IncompleteBody");
     throw error;
