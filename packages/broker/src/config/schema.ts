@@ -8,7 +8,10 @@ import { parseDuration, parseSize } from "./units.ts";
 export const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseSize(value);
   if (bytes === undefined) {
-    ctx.addIssue({ code: "custom", message: `expected a size such as "5MB" or a number of bytes` });
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a size such as "5MB" (5,000,000 bytes), "5MiB" (5×1024² bytes) or a number of bytes`,
+    });
     return z.NEVER;
   }
   return bytes;
@@ -48,8 +51,8 @@ export const profileSchema = z
     /** put: one presigned PUT; post: browser form policy; multipart: parts; auto: PUT below multipartThreshold. */
     method: z.enum(["put", "post", "multipart", "auto"]).default("auto"),
     /** Preferred multipart part size; raised when the file would need more than 10,000 parts. */
-    partSize: size.prefault("8MB"),
-    multipartThreshold: size.prefault("64MB"),
+    partSize: size.prefault("8MiB"),
+    multipartThreshold: size.prefault("64MiB"),
     grantExpiry: duration.prefault("15m"),
     /** How long a multipart upload may take from grant to completion (its part URLs are signed lazily). */
     multipartLifetime: duration.prefault("24h"),
@@ -129,7 +132,7 @@ export const configSchema = z
         /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
         trustProxy: booleanish.default(false),
         /** Largest JSON body accepted by the API. */
-        bodyLimit: size.prefault("64KB"),
+        bodyLimit: size.prefault("64KiB"),
       })
       .strict()
       .prefault({}),

@@ -30,6 +30,26 @@ export async function useLink(
   return row ? { uploadId: row.upload_id } : undefined;
 }
 
+/** Why a link that `useLink` refused is dead; "unknown" when no link has that token. */
+export type DeadLink = "unknown" | "revoked" | "expired" | "used-up" | "file-gone";
+
+export async function deadLinkReason(
+  db: Kysely<Database>,
+  tokenHash: string,
+  now: number,
+): Promise<DeadLink> {
+  const row = await db
+    .selectFrom("links")
+    .select(["revoked_at", "expires_at", "max_downloads", "uses"])
+    .where("token_hash", "=", tokenHash)
+    .executeTakeFirst();
+  if (!row) return "unknown";
+  if (row.revoked_at !== null) return "revoked";
+  if (row.expires_at <= now) return "expired";
+  if (row.max_downloads !== null && row.uses >= row.max_downloads) return "used-up";
+  return "file-gone";
+}
+
 export async function revokeLink(
   db: Kysely<Database>,
   options: { id: string; owner: Principal; now: number },

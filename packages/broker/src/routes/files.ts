@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
 import type { Context } from "hono";
+import { formatDuration } from "../config/units.ts";
 import type { BrokerContext } from "../context.ts";
 import { audit } from "../db/audit.ts";
 import { getDerivative, listDerivatives } from "../db/derivatives.ts";
@@ -295,7 +296,7 @@ export function fileRoutes(ctx: BrokerContext) {
     const expiresIn = body.expiresIn ?? DEFAULT_LINK_EXPIRY;
     if (expiresIn > ctx.config.links.maxExpiry) {
       throw errors.badRequest(
-        `expiresIn is limited to ${ctx.config.links.maxExpiry} seconds`,
+        `expiresIn is limited to ${formatDuration(ctx.config.links.maxExpiry)} (${ctx.config.links.maxExpiry} seconds)`,
         "ExpiryTooLong",
       );
     }

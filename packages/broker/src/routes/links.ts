@@ -4,12 +4,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { errors, SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { audit } from "../db/audit.ts";
-import { getOwnedLink, revokeLink, useLink } from "../db/links.ts";
+import { type DeadLink, deadLinkReason, getOwnedLink, revokeLink, useLink } from "../db/links.ts";
 import { getUpload } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
 import { createRouter } from "../http/env.ts";
 import { linkTokenHash } from "../links/tokens.ts";
-import { errorResponses, IdParams } from "./schemas.ts";
+import { ErrorSchema, errorResponses, IdParams } from "./schemas.ts";
 
 const routes = {
   revoke: createRoute({
@@ -39,9 +39,41 @@ const routes = {
     responses: {
       302: { description: "Redirect to a presigned GET living seconds" },
       404: errorResponses[404],
+      410: {
+        description: "The link was revoked, has expired, is used up, or its file was deleted",
+        content: { "application/json": { schema: ErrorSchema } },
+      },
     },
   }),
 };
+
+const DEAD_LINK: Record<Exclude<DeadLink, "unknown">, string> = {
+  revoked: "This link was revoked by its owner.",
+  expired: "This link has expired.",
+  "used-up": "This link has been used as many times as its owner allowed.",
+  "file-gone": "The file behind this link is no longer available.",
+};
+
+/** 404 for a token no link ever had; 410 Gone for a link that existed and died. */
+function deadLinkError(reason: DeadLink): SluiceError {
+  if (reason === "unknown") return errors.notFound("No such link", "LinkNotFound");
+  return new SluiceError({ code: "LinkGone", status: 410, message: DEAD_LINK[reason] });
+}
+
+function prefersHtml(accept: string | undefined): boolean {
+  return !!accept && /\btext\/html\b/.test(accept);
+}
+
+/** A small page for people; the messages are ours, never user input. */
+function deadLinkPage(message: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Link unavailable</title>
+<style>body{font:1rem/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1b1f24;background:#fff}
+@media (prefers-color-scheme:dark){body{color:#e6edf3;background:#0d1117}}</style></head>
+<body><main><h1>Link unavailable</h1><p>${message}</p><p>Ask the person who shared it for a new link.</p></main></body></html>
+`;
+}
 
 /** DELETE /v1/links/:id, behind authentication. */
 export function linkRoutes(ctx: BrokerContext) {
@@ -80,10 +112,19 @@ export function publicLinkRoutes(ctx: BrokerContext) {
       });
     }
     const hash = linkTokenHash(c.req.valid("param").token);
-    const used = hash ? await useLink(ctx.db, hash, Date.now()) : undefined;
-    if (!used) throw errors.notFound("Link expired, revoked, used up or unknown", "LinkUnavailable");
-    const file = await getUpload(ctx.db, used.uploadId);
-    if (!file) throw errors.notFound("Link expired, revoked, used up or unknown", "LinkUnavailable");
+    const now = Date.now();
+    const used = hash ? await useLink(ctx.db, hash, now) : undefined;
+    const file = used ? await getUpload(ctx.db, used.uploadId) : undefined;
+    if (!file) {
+      const error = deadLinkError(hash ? await deadLinkReason(ctx.db, hash, now) : "unknown");
+      // A person who clicked the link gets a page, not JSON.
+      if (prefersHtml(c.req.header("accept"))) {
+        c.header("cache-control", "no-store");
+        c.header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'");
+        return c.html(deadLinkPage(error.message), error.status as 404 | 410);
+      }
+      throw error;
+    }
     await audit(ctx.db, {
       action: "link.use",
       tenant: file.tenant,

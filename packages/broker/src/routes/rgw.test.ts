@@ -106,7 +106,7 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
     const first = await fetch(link.url, { redirect: "manual" });
     assert.equal(first.status, 302);
     assert.equal(await (await fetch(first.headers.get("location")!)).text(), data.toString());
-    assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404);
+    assert.equal((await fetch(link.url, { redirect: "manual" })).status, 410, "used up: Gone");
   });
 
   it("form grant: fields posted as a browser would, redirect, completion, ready, same bytes", async () => {

@@ -5,7 +5,7 @@
  */
 import { SluiceError } from "@sluice/core";
 import type { BrokerApi, UploadGrant, UploadMethod, UploadRecord } from "../broker-api.ts";
-import { abortedError, isAbortError } from "../errors.ts";
+import { abortedError } from "../errors.ts";
 import { type Progress, ProgressMeter } from "../progress.ts";
 import { DEFAULT_RESUME_TTL_MS, fingerprint, type ResumeStore } from "../resume-state.ts";
 import type { RetryPolicy } from "../retry.ts";
@@ -229,14 +229,18 @@ export class UploadTask implements PromiseLike<UploadResult> {
     }
   }
 
-  /** Runs a step the run's signal cancels; a pause during it waits for resume() and runs the step again. */
+  /**
+   * Runs a step the run's signal cancels; a pause during it waits for resume()
+   * and runs the step again, also when resume() came before the step noticed.
+   */
   private async pausable<T>(step: () => Promise<T>): Promise<T> {
     for (;;) {
+      const run = this.run;
       try {
         return await step();
       } catch (error) {
-        if (!(isAbortError(error) || this.run.signal.aborted) || this.aborted || !this.paused) throw error;
-        await this.paused.promise;
+        if (this.aborted || !run.signal.aborted) throw error;
+        if (this.paused) await this.paused.promise;
         if (this.aborted) throw abortedError();
       }
     }
