@@ -51,6 +51,11 @@ const CATALOGUE = {
   ],
   NotImplemented: [501, "A header or operation you provided implies functionality that is not implemented."],
   PreconditionFailed: [412, "At least one of the preconditions you specified did not hold."],
+  RequestHeaderSectionTooLarge: [400, "Your request header section exceeds the maximum allowed size."],
+  RequestTimeout: [
+    400,
+    "Your socket connection to the server was not read from or written to within the timeout period.",
+  ],
   RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
   SignatureDoesNotMatch: [
     403,

@@ -1,5 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
+import { finished, PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isSluiceError } from "@sluice/core";
 import type { S3Request, StoreContext } from "../context.ts";
@@ -8,6 +9,19 @@ import type { BlobRef } from "../storage/blobs.ts";
 import type { Checksums } from "../storage/catalog.ts";
 import type { ChecksumAlgorithm } from "./checksums.ts";
 import { DigestTap, declaredDigests, verifyDigests } from "./digest.ts";
+
+/**
+ * The body as a pipeline source that a failure downstream (a chunked body
+ * past the maximum size) stops reading, instead of destroying the
+ * connection the error is still to be answered on.
+ */
+function stopsReading(body: Readable): Readable {
+  const through = new PassThrough();
+  finished(body, (error) => {
+    if (error) through.destroy(error);
+  });
+  return body.pipe(through);
+}
 
 export interface Ingested {
   blob: BlobRef;
@@ -31,14 +45,25 @@ export async function ingestBody(options: {
 }): Promise<Ingested> {
   const { request, store } = options;
   const expectedSize = request.contentLength;
-  if (expectedSize === undefined) throw s3Error("MissingContentLength");
-  if (expectedSize > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
+  // Transfer-Encoding: chunked without a length (curl -T -, Go clients): the whole body, up to the maximum size.
+  const chunked =
+    expectedSize === undefined && /\bchunked\b/i.test(request.header("transfer-encoding") ?? "");
+  if (expectedSize === undefined && !chunked) throw s3Error("MissingContentLength");
+  if (expectedSize !== undefined && expectedSize > store.options.maxObjectSize)
+    throw s3Error("EntityTooLarge");
   const declared = declaredDigests(request, options.checksumAlgorithm);
-  const tap = new DigestTap({ compute: declared.compute, limit: expectedSize });
+  const tap = new DigestTap({
+    compute: declared.compute,
+    limit: expectedSize ?? store.options.maxObjectSize,
+  });
   const { id, path } = await store.blobs.create();
   try {
-    await pipeline(request.body, tap, createWriteStream(path, { flags: "wx" }));
-    if (tap.size !== expectedSize) throw s3Error("IncompleteBody");
+    await pipeline(
+      chunked ? stopsReading(request.body) : request.body,
+      tap,
+      createWriteStream(path, { flags: "wx" }),
+    );
+    if (expectedSize !== undefined && tap.size !== expectedSize) throw s3Error("IncompleteBody");
     const computed = tap.result();
     verifyDigests({ declared, computed, trailers: request.trailers });
     await store.blobs.sync(id);
@@ -51,22 +76,35 @@ export async function ingestBody(options: {
   }
 }
 
-/** Reads a small body (XML) with the same verification as uploads, refusing more than `limit` bytes. */
+/** A small body over its limit is still read up to this much, then refused; beyond it the connection is closed. */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a small body (XML) with the same verification as uploads. A body over
+ * `limit` is read to its end (up to MAX_DRAINED_BYTES) and refused with 400
+ * MaxMessageLengthExceeded, so the client is answered on a connection it can
+ * still read instead of a broken pipe.
+ */
 export async function readSmallBody(request: S3Request, limit: number): Promise<string> {
   const declared = declaredDigests(request);
-  if (request.contentLength !== undefined && request.contentLength > limit)
+  if (request.contentLength !== undefined && request.contentLength > MAX_DRAINED_BYTES)
     throw s3Error("MaxMessageLengthExceeded");
-  const tap = new DigestTap({ compute: declared.compute, limit });
+  const tap = new DigestTap({ compute: declared.compute, limit: MAX_DRAINED_BYTES });
   const chunks: Buffer[] = [];
+  let size = 0;
   try {
     await pipeline(request.body, tap, async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) chunks.push(chunk);
+      for await (const chunk of source) {
+        size += chunk.length;
+        if (size <= limit) chunks.push(chunk);
+      }
     });
   } catch (error) {
     if (isSluiceError(error) && error.code === "EntityTooLarge") throw s3Error("MaxMessageLengthExceeded");
     if (!isSluiceError(error)) throw s3Error("IncompleteBody");
     throw error;
   }
+  if (size > limit) throw s3Error("MaxMessageLengthExceeded");
   verifyDigests({ declared, computed: tap.result(), trailers: request.trailers });
   return Buffer.concat(chunks).toString("utf8");
 }

@@ -5,6 +5,7 @@ import { browserConformance } from "./browser.ts";
 import { bucketConformance } from "./buckets.ts";
 import { checksumConformance } from "./checksums.ts";
 import { realClientConformance } from "./clients.ts";
+import { framingConformance } from "./framing.ts";
 import { multipartConformance } from "./multipart.ts";
 import { conditionalWriteConformance, objectsConformance } from "./objects.ts";
 import { postRequestsConformance } from "./post-requests.ts";
@@ -25,6 +26,7 @@ export const SUITES = {
   streaming: streamingConformance,
   browser: browserConformance,
   postRequests: postRequestsConformance,
+  framing: framingConformance,
 } as const;
 
 /**
