@@ -5,6 +5,7 @@ import { browserConformance } from "./browser.ts";
 import { bucketConformance } from "./buckets.ts";
 import { checksumConformance } from "./checksums.ts";
 import { realClientConformance } from "./clients.ts";
+import { corsConformance } from "./cors.ts";
 import { framingConformance } from "./framing.ts";
 import { multipartConformance } from "./multipart.ts";
 import { conditionalWriteConformance, objectsConformance } from "./objects.ts";
@@ -27,6 +28,7 @@ export const SUITES = {
   browser: browserConformance,
   postRequests: postRequestsConformance,
   framing: framingConformance,
+  cors: corsConformance,
 } as const;
 
 /**
