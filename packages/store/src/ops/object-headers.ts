@@ -30,12 +30,12 @@ export function storedHeaders(request: S3Request): Record<string, string> {
   }
   if (metadataBytes > MAX_METADATA_BYTES)
     throw s3Error("InvalidArgument", "Your metadata headers exceed the maximum allowed metadata size.");
-  // aws-chunked is how the body travelled, not how the object is encoded.
+  // aws-chunked is how the body travelled, not how the object is encoded: the rest is kept as sent.
   const encoding = headers["content-encoding"]
     ?.split(",")
-    .map((part) => part.trim())
-    .filter((part) => part !== "" && part !== "aws-chunked")
-    .join(",");
+    .filter((part) => part.trim() !== "" && part.trim().toLowerCase() !== "aws-chunked")
+    .join(",")
+    .trim();
   if (encoding) headers["content-encoding"] = encoding;
   else delete headers["content-encoding"];
   headers["content-type"] ??= "binary/octet-stream";
