@@ -76,35 +76,22 @@ export async function ingestBody(options: {
   }
 }
 
-/** A small body over its limit is still read up to this much, then refused; beyond it the connection is closed. */
-const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
-
-/**
- * Reads a small body (XML) with the same verification as uploads. A body over
- * `limit` is read to its end (up to MAX_DRAINED_BYTES) and refused with 400
- * MaxMessageLengthExceeded, so the client is answered on a connection it can
- * still read instead of a broken pipe.
- */
+/** Reads a small body (XML) with the same verification as uploads, refusing more than `limit` bytes. */
 export async function readSmallBody(request: S3Request, limit: number): Promise<string> {
   const declared = declaredDigests(request);
-  if (request.contentLength !== undefined && request.contentLength > MAX_DRAINED_BYTES)
+  if (request.contentLength !== undefined && request.contentLength > limit)
     throw s3Error("MaxMessageLengthExceeded");
-  const tap = new DigestTap({ compute: declared.compute, limit: MAX_DRAINED_BYTES });
+  const tap = new DigestTap({ compute: declared.compute, limit });
   const chunks: Buffer[] = [];
-  let size = 0;
   try {
     await pipeline(request.body, tap, async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        size += chunk.length;
-        if (size <= limit) chunks.push(chunk);
-      }
+      for await (const chunk of source) chunks.push(chunk);
     });
   } catch (error) {
     if (isSluiceError(error) && error.code === "EntityTooLarge") throw s3Error("MaxMessageLengthExceeded");
     if (!isSluiceError(error)) throw s3Error("IncompleteBody");
     throw error;
   }
-  if (size > limit) throw s3Error("MaxMessageLengthExceeded");
   verifyDigests({ declared, computed: tap.result(), trailers: request.trailers });
   return Buffer.concat(chunks).toString("utf8");
 }
