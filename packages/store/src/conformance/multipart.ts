@@ -387,5 +387,54 @@ export function multipartConformance(getTarget: () => ConformanceTarget): void {
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       assert.equal(await got.Body?.transformToString(), "existing");
     });
+
+    test("If-Match / If-None-Match: <etag> on Complete: 412 on mismatch, 404 NoSuchKey when missing; the upload survives", async (t) => {
+      if (target.kind === "rgw")
+        return t.skip("Ceph RGW 16 ignores conditional CompleteMultipartUpload: ours only");
+      const key = "complete/cas";
+      const existing = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "v1" }));
+      const uploadId = await create(key);
+      const part = await s3.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: "v2" }),
+      );
+      const complete = (conditions: { IfMatch?: string; IfNoneMatch?: string }) =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            ...conditions,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          }),
+        );
+      await expectS3Error(complete({ IfMatch: '"0123"' }), 412, "PreconditionFailed");
+      await expectS3Error(complete({ IfNoneMatch: existing.ETag }), 412, "PreconditionFailed");
+      await complete({ IfMatch: existing.ETag });
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      assert.equal(await got.Body?.transformToString(), "v2");
+      const other = await create("complete/absent");
+      const otherPart = await s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: "complete/absent",
+          UploadId: other,
+          PartNumber: 1,
+          Body: "x",
+        }),
+      );
+      await expectS3Error(
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: "complete/absent",
+            UploadId: other,
+            IfMatch: existing.ETag,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: otherPart.ETag }] },
+          }),
+        ),
+        404,
+        "NoSuchKey",
+      );
+    });
   });
 }
