@@ -41,6 +41,8 @@ export async function startEmbeddedStore(options: {
   host: string;
   port: number;
   region?: string;
+  /** Accept Signature Version 2 (`--allow-sigv2`, config store.allowSignatureV2). */
+  allowSignatureV2?: boolean;
 }) {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await storeCredentials(options.dataDir);
@@ -51,6 +53,7 @@ export async function startEmbeddedStore(options: {
     port: options.port,
     ...(options.region ? { region: options.region } : {}),
     credentials: [credentials],
+    allowSignatureV2: options.allowSignatureV2 ?? false,
   }).catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, "store", options.port, "--store-port");
   });
