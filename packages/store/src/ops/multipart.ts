@@ -187,6 +187,7 @@ function requestedParts(document: Record<string, unknown>): RequestedPart[] {
     for (const [field, algorithm] of [
       ["ChecksumCRC32", "crc32"],
       ["ChecksumCRC32C", "crc32c"],
+      ["ChecksumCRC64NVME", "crc64nvme"],
       ["ChecksumSHA1", "sha1"],
       ["ChecksumSHA256", "sha256"],
     ] as const) {
@@ -312,6 +313,7 @@ export const abortMultipartUpload: Operation = {
 const CHECKSUM_FIELDS: Record<string, string> = {
   crc32: "ChecksumCRC32",
   crc32c: "ChecksumCRC32C",
+  crc64nvme: "ChecksumCRC64NVME",
   sha1: "ChecksumSHA1",
   sha256: "ChecksumSHA256",
 };

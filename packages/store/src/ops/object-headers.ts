@@ -42,9 +42,13 @@ export function storedHeaders(request: S3Request): Record<string, string> {
   return headers;
 }
 
+/** x-amz-checksum-* and x-amz-checksum-type: COMPOSITE for a multipart checksum of part checksums ("-N"), else FULL_OBJECT. */
 export function checksumHeaders(checksums: Checksums): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [algorithm, value] of Object.entries(checksums)) out[`x-amz-checksum-${algorithm}`] = value;
+  for (const [algorithm, value] of Object.entries(checksums)) {
+    out[`x-amz-checksum-${algorithm}`] = value;
+    out["x-amz-checksum-type"] = value.includes("-") ? "COMPOSITE" : "FULL_OBJECT";
+  }
   return out;
 }
 
