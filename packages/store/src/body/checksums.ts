@@ -121,3 +121,56 @@ export function assertChecksumShape(algorithm: ChecksumAlgorithm, value: string)
     throw s3Error("InvalidRequest", `Value for x-amz-checksum-${algorithm} header is invalid.`);
   }
 }
+
+/** The CRCs whose value for a whole object can be computed from its parts' values (FULL_OBJECT multipart). */
+const COMBINABLE: Partial<Record<ChecksumAlgorithm, { width: bigint; poly: bigint }>> = {
+  crc32: { width: 32n, poly: 0xedb88320n },
+  crc32c: { width: 32n, poly: 0x82f63b78n },
+  crc64nvme: { width: 64n, poly: 0x9a6c9329ac4bc9b5n },
+};
+
+export const isCombinable = (algorithm: ChecksumAlgorithm): boolean => COMBINABLE[algorithm] !== undefined;
+
+/**
+ * The CRC of concatenated parts from each part's CRC and length, without
+ * reading a byte (zlib's crc32_combine, for any reflected CRC whose init and
+ * xorout are all ones): crc(A‖B) = crc(A)·x^(8·len(B)) mod P ⊕ crc(B).
+ */
+export function combineCrcs(
+  algorithm: ChecksumAlgorithm,
+  parts: ReadonlyArray<{ crc: string; size: number }>,
+): string {
+  const spec = COMBINABLE[algorithm];
+  if (!spec) throw new TypeError(`${algorithm} cannot be combined`);
+  const { width, poly } = spec;
+  const top = 1n << (width - 1n);
+  const multiply = (a: bigint, b: bigint): bigint => {
+    let m = top;
+    let product = 0n;
+    for (;;) {
+      if (a & m) {
+        product ^= b;
+        if ((a & (m - 1n)) === 0n) break;
+      }
+      m >>= 1n;
+      b = b & 1n ? (b >> 1n) ^ poly : b >> 1n;
+    }
+    return product;
+  };
+  // x^(2^k) mod P for k = 0..63.
+  const powers: bigint[] = [top >> 1n];
+  for (let k = 1; k < 64; k++) powers.push(multiply(powers[k - 1] as bigint, powers[k - 1] as bigint));
+  const shiftBytes = (bytes: number): bigint => {
+    let n = BigInt(bytes) * 8n;
+    let result = top;
+    for (let k = 0; n > 0n; k++, n >>= 1n) if (n & 1n) result = multiply(powers[k] as bigint, result);
+    return result;
+  };
+  const bytes = Number(width / 8n);
+  let combined: bigint | undefined;
+  for (const part of parts) {
+    const value = BigInt(`0x${Buffer.from(part.crc, "base64").toString("hex")}`);
+    combined = combined === undefined ? value : multiply(shiftBytes(part.size), combined) ^ value;
+  }
+  return Buffer.from((combined ?? 0n).toString(16).padStart(bytes * 2, "0"), "hex").toString("base64");
+}

@@ -77,8 +77,14 @@ export async function ingestBody(options: {
 }
 
 /** Reads a small body (XML) with the same verification as uploads, refusing more than `limit` bytes. */
-export async function readSmallBody(request: S3Request, limit: number): Promise<string> {
-  const declared = declaredDigests(request);
+export async function readSmallBody(
+  request: S3Request,
+  limit: number,
+  /** x-amz-checksum-* headers describe something else (CompleteMultipartUpload: the object), not this body. */
+  options: { checksumHeadersAreNotTheBody?: boolean } = {},
+): Promise<string> {
+  const all = declaredDigests(request);
+  const declared = options.checksumHeadersAreNotTheBody ? { ...all, checksums: {}, compute: [] } : all;
   if (request.contentLength !== undefined && request.contentLength > limit)
     throw s3Error("MaxMessageLengthExceeded");
   const tap = new DigestTap({ compute: declared.compute, limit });

@@ -4,7 +4,15 @@ import { Readable } from "node:stream";
 import { before, describe, test } from "node:test";
 import { crc32 } from "node:zlib";
 import { Crc64Nvme } from "@aws-sdk/checksums/crc";
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { expectS3Error } from "./objects.ts";
 import { type ConformanceTarget, withBucket } from "./target.ts";
 
@@ -96,6 +104,74 @@ export function checksumConformance(getTarget: () => ConformanceTarget): void {
         );
       }
       await expectS3Error(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "crc64/wrong" })), 404);
+    });
+
+    test("multipart FULL_OBJECT CRC64NVME (parts combined, Complete carries the object's value) and COMPOSITE SHA256 (-N), by the AWS SDK", async (t) => {
+      if (target.kind === "rgw") return t.skip(RGW_REASON);
+      const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1000)];
+      const whole = new Crc64Nvme();
+      for (const part of parts) whole.update(part);
+      const fullCrc = Buffer.from(await whole.digest()).toString("base64");
+      const upload = async (
+        key: string,
+        algorithm: "CRC64NVME" | "SHA256",
+        complete: Record<string, string> = {},
+      ) => {
+        const { UploadId } = await s3.send(
+          new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: algorithm }),
+        );
+        const done = [];
+        for (const [index, Body] of parts.entries()) {
+          const part = await s3.send(
+            new UploadPartCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId,
+              PartNumber: index + 1,
+              Body,
+              ChecksumAlgorithm: algorithm,
+            }),
+          );
+          done.push({
+            PartNumber: index + 1,
+            ETag: part.ETag,
+            ChecksumCRC64NVME: part.ChecksumCRC64NVME,
+            ChecksumSHA256: part.ChecksumSHA256,
+          });
+        }
+        return s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId,
+            MultipartUpload: { Parts: done },
+            ...complete,
+          }),
+        );
+      };
+      await expectS3Error(
+        upload("mp/full-wrong", "CRC64NVME", {
+          ChecksumCRC64NVME: "AAAAAAAAAAA=",
+          ChecksumType: "FULL_OBJECT",
+        }),
+        400,
+        "BadDigest",
+      );
+      await upload("mp/full", "CRC64NVME", { ChecksumCRC64NVME: fullCrc, ChecksumType: "FULL_OBJECT" });
+      const full = await s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: "mp/full", ChecksumMode: "ENABLED" }),
+      );
+      assert.deepEqual([full.ChecksumCRC64NVME, full.ChecksumType], [fullCrc, "FULL_OBJECT"]);
+      await upload("mp/composite", "SHA256");
+      const composite = await s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: "mp/composite", ChecksumMode: "ENABLED" }),
+      );
+      const ofParts = createHash("sha256");
+      for (const part of parts) ofParts.update(createHash("sha256").update(part).digest());
+      assert.deepEqual(
+        [composite.ChecksumSHA256, composite.ChecksumType],
+        [`${ofParts.digest("base64")}-2`, "COMPOSITE"],
+      );
     });
 
     test("a wrong checksum is 400 BadDigest and nothing is stored", async (t) => {
