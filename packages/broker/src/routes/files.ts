@@ -57,6 +57,7 @@ const routes = {
   list: createRoute({
     method: "get",
     path: "/v1/files",
+    operationId: "listFiles",
     tags,
     summary: "The caller's files, newest first",
     request: { query: ListQuery },
@@ -68,6 +69,7 @@ const routes = {
   get: createRoute({
     method: "get",
     path: "/v1/files/{id}",
+    operationId: "getFile",
     tags,
     summary: "One file",
     request: { params: IdParams },
@@ -76,6 +78,7 @@ const routes = {
   remove: createRoute({
     method: "delete",
     path: "/v1/files/{id}",
+    operationId: "deleteFile",
     tags,
     summary: "Delete a file (object removed, links die)",
     request: { params: IdParams },
@@ -84,6 +87,7 @@ const routes = {
   download: createRoute({
     method: "get",
     path: "/v1/files/{id}/download",
+    operationId: "downloadFile",
     tags,
     summary: "Redirect to a presigned GET (minutes), or JSON with ?json",
     request: { params: IdParams, query: DownloadQuery },
@@ -96,6 +100,7 @@ const routes = {
   derivative: createRoute({
     method: "get",
     path: "/v1/files/{id}/derivatives/{name}",
+    operationId: "downloadDerivative",
     tags,
     summary: "Redirect to a presigned GET of an image derivative (e.g. thumb-256), or JSON with ?json",
     request: { params: DerivativeParams, query: DownloadQuery },
@@ -108,6 +113,7 @@ const routes = {
   link: createRoute({
     method: "post",
     path: "/v1/files/{id}/links",
+    operationId: "createLink",
     tags,
     summary: "Create a share link (expiry, use limit; revocable)",
     request: {

@@ -16,6 +16,7 @@ import { contentEtag, copyBytes, copySource } from "./copy-object.ts";
 import { checksumHeaders, storedHeaders } from "./object-headers.ts";
 import { writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
+import { encryptionHeaders, isEncrypted } from "./sse.ts";
 
 /** S3: every part but the last must be at least 5 MiB; at most 10,000 parts. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -100,6 +101,7 @@ export const createMultipartUpload: Operation = {
         ...XML,
         ...(algorithm ? { "x-amz-checksum-algorithm": algorithm.toUpperCase() } : {}),
         ...(type ? { [CHECKSUM_TYPE]: type } : {}),
+        ...encryptionHeaders(record.headers),
       },
       body: xmlDocument("InitiateMultipartUploadResult", {
         Bucket: record.bucket,
@@ -142,6 +144,7 @@ export const uploadPart: Operation = {
     const ingested = await ingestBody({
       request,
       store,
+      encrypted: isEncrypted(current.headers),
       ...(current.checksumAlgorithm
         ? { checksumAlgorithm: current.checksumAlgorithm as ChecksumAlgorithm }
         : {}),
@@ -153,9 +156,13 @@ export const uploadPart: Operation = {
       modified: Date.now(),
       blob: ingested.blob.id,
       checksums: ingested.checksums,
+      sse: ingested.blob.sse,
     };
     savePart({ request, store, upload: current, part });
-    return { status: 200, headers: { etag: part.etag, ...checksumHeaders(part.checksums) } };
+    return {
+      status: 200,
+      headers: { etag: part.etag, ...checksumHeaders(part.checksums), ...encryptionHeaders(current.headers) },
+    };
   },
 };
 
@@ -178,11 +185,17 @@ export const uploadPartCopy: Operation = {
       );
     const span = range ?? { start: 0, end: source.size - 1 };
     if (span.end - span.start + 1 > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
-    // A part is one blob: the source's own file is shared when the part is all of it.
-    const whole = source.blobs.length === 1 && span.start === 0 && span.end === source.size - 1;
+    // A part is one blob: the source's own file is shared when the part is all of it
+    // (and sealed, when the upload is encrypted).
+    const encrypted = isEncrypted(current.headers);
+    const whole =
+      source.blobs.length === 1 &&
+      span.start === 0 &&
+      span.end === source.size - 1 &&
+      (!encrypted || source.blobs[0]?.sse !== undefined);
     const copied = whole
       ? { blob: source.blobs[0] as BlobRef, etag: await contentEtag(store, source) }
-      : await copyBytes({ store, source, span }).then((c) => ({
+      : await copyBytes({ store, source, span, encrypted }).then((c) => ({
           blob: c.blob,
           etag: `"${c.md5.toString("hex")}"`,
         }));
@@ -193,11 +206,12 @@ export const uploadPartCopy: Operation = {
       modified: Date.now(),
       blob: copied.blob.id,
       checksums: {},
+      sse: copied.blob.sse,
     };
     savePart({ request, store, upload: current, part, shared: whole });
     return {
       status: 200,
-      headers: XML,
+      headers: { ...XML, ...encryptionHeaders(current.headers) },
       body: xmlDocument("CopyPartResult", {
         ETag: part.etag,
         LastModified: new Date(part.modified).toISOString(),
@@ -265,10 +279,16 @@ async function readRequestedParts(request: S3Request): Promise<RequestedPart[]> 
   return requestedParts(parseXml(body, "CompleteMultipartUpload"));
 }
 
-function completeResult(options: { bucket: string; key: string; etag: string; checksums: Checksums }) {
+function completeResult(options: {
+  bucket: string;
+  key: string;
+  etag: string;
+  checksums: Checksums;
+  encryption?: Record<string, string>;
+}) {
   return {
     status: 200,
-    headers: { ...XML, ...checksumHeaders(options.checksums) },
+    headers: { ...XML, ...checksumHeaders(options.checksums), ...options.encryption },
     body: xmlDocument("CompleteMultipartUploadResult", {
       Location: `/${options.bucket}/${options.key}`,
       Bucket: options.bucket,
@@ -334,7 +354,11 @@ export const completeMultipartUpload: Operation = {
         modified: Date.now(),
         headers,
         checksums: objectChecksum(current.checksumAlgorithm as ChecksumAlgorithm | undefined, type, chosen),
-        blobs: chosen.map((part) => ({ id: part.blob, size: part.size })),
+        blobs: chosen.map((part) => ({
+          id: part.blob,
+          size: part.size,
+          ...(part.sse ? { sse: part.sse } : {}),
+        })),
         parts: chosen.length,
       };
       const computed = Object.values(object.checksums)[0];
@@ -355,7 +379,7 @@ export const completeMultipartUpload: Operation = {
       keepMs: COMPLETED_KEEP_MS,
     });
     store.blobs.retire(retired);
-    return completeResult(object);
+    return completeResult({ ...object, encryption: encryptionHeaders(object.headers) });
   },
 };
 
