@@ -44,6 +44,8 @@ export async function startEmbeddedStore(options: {
   minFreeBytes?: number;
   /** Webhooks bucket notification configurations may name (`sluice serve`: the broker's /v1/events/s3). */
   notificationTargets?: NotificationTarget[];
+  /** Accept Signature Version 2 (`--allow-sigv2`, config store.allowSignatureV2). */
+  allowSignatureV2?: boolean;
 }) {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await storeCredentials(options.dataDir);
@@ -56,6 +58,7 @@ export async function startEmbeddedStore(options: {
     ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
     credentials: [credentials],
     ...(options.notificationTargets ? { notificationTargets: options.notificationTargets } : {}),
+    allowSignatureV2: options.allowSignatureV2 ?? false,
   }).catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, "store", options.port, "--store-port");
   });

@@ -31,6 +31,7 @@ const CATALOGUE = {
   InvalidBucketName: [400, "The specified bucket is not valid."],
   InvalidDigest: [400, "The Content-MD5 or checksum you specified is not valid."],
   InvalidPart: [400, "One or more of the specified parts could not be found."],
+  InvalidPartNumber: [416, "The requested partnumber is not satisfiable"],
   InvalidPartOrder: [400, "The list of parts was not in ascending order."],
   InvalidRange: [416, "The requested range is not satisfiable"],
   InvalidRequest: [400, "Invalid Request"],
@@ -52,6 +53,11 @@ const CATALOGUE = {
   ],
   NotImplemented: [501, "A header or operation you provided implies functionality that is not implemented."],
   PreconditionFailed: [412, "At least one of the preconditions you specified did not hold."],
+  RequestHeaderSectionTooLarge: [400, "Your request header section exceeds the maximum allowed size."],
+  RequestTimeout: [
+    400,
+    "Your socket connection to the server was not read from or written to within the timeout period.",
+  ],
   RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
   SignatureDoesNotMatch: [
     403,

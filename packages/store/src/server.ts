@@ -8,6 +8,7 @@ import { authenticate } from "./auth.ts";
 import type { Operation, RequestTarget, S3Request, S3Response, StoreContext } from "./context.ts";
 import { newRequestId, renderError, s3Error } from "./errors.ts";
 import { StoreEvents } from "./events.ts";
+import { applyFraming, MAX_HEADER_BYTES } from "./framing.ts";
 import { CORE_OPERATIONS } from "./ops/index.ts";
 import { resolveOptions, type StoreOptions } from "./options.ts";
 import { route } from "./router.ts";
@@ -148,7 +149,7 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     ...resolved.extensions.flatMap((extension) => extension.operations ?? []),
   ];
 
-  const server = createServer((raw, res) => {
+  const handle = (raw: IncomingMessage, res: ServerResponse) => {
     // A client hanging up mid-body is answered by whoever reads the body (IncompleteBody), never an uncaught error.
     raw.on("error", () => {});
     const id = newRequestId();
@@ -167,6 +168,7 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
       send(raw, res, response);
     };
     try {
+      checkFraming(raw, res, id);
       target = targetOf(raw, store, id);
       const current = target;
       answer(current, store, operations).then((response) => {
@@ -176,8 +178,9 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     } catch (error) {
       fail(error);
     }
-  });
-  server.on("clientError", (_error, socket) => socket.destroy());
+  };
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handle);
+  const checkFraming = applyFraming(server, { bodyTimeoutMs: resolved.bodyTimeoutMs, handle });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(resolved.port, resolved.host, () => resolve());

@@ -136,6 +136,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The embedded store `sluice serve` starts when storage.endpoint is not set. */
+    store: z
+      .object({
+        /** Accept legacy Signature Version 2 (presigned URLs, `AWS key:sig`, SHA-1 POST policies) as RGW and old S3 regions do. */
+        allowSignatureV2: booleanish.default(false),
+      })
+      .strict()
+      .prefault({}),
     storage: z
       .object({
         endpoint: z.url().optional(),

@@ -20,6 +20,7 @@ interface ServeFlags {
   host?: string;
   port?: number;
   storePort: number;
+  allowSigv2?: boolean;
 }
 
 export function serveCommand(): Command {
@@ -30,6 +31,10 @@ export function serveCommand(): Command {
     .option("--host <host>", "interface to listen on (default 127.0.0.1)")
     .option("-p, --port <n>", "broker port (default 8080; 0 picks a free one)", parsePort)
     .option("--store-port <n>", "embedded store port (0 picks a free one)", parsePort, 9000)
+    .option(
+      "--allow-sigv2",
+      "embedded store also accepts Signature Version 2 (or config store.allowSignatureV2)",
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: the broker takes most of a second to import, other commands skip it.
       const { loadConfig, setupBucketEvents, startBroker, isUnspecifiedHost, machineAddress, reachableUrl } =
@@ -73,6 +78,7 @@ export function serveCommand(): Command {
                 secret: events.token,
               },
             ],
+            allowSignatureV2: flags.allowSigv2 === true || configured.store.allowSignatureV2,
           });
       let broker: RunningBroker;
       try {

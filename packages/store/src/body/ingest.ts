@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { finished, PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isSluiceError } from "@sluice/core";
 import type { S3Request, StoreContext } from "../context.ts";
@@ -7,6 +8,19 @@ import type { BlobRef } from "../storage/blobs.ts";
 import type { Checksums } from "../storage/catalog.ts";
 import type { ChecksumAlgorithm } from "./checksums.ts";
 import { DigestTap, declaredDigests, verifyDigests } from "./digest.ts";
+
+/**
+ * The body as a pipeline source that a failure downstream (a chunked body
+ * past the maximum size) stops reading, instead of destroying the
+ * connection the error is still to be answered on.
+ */
+function stopsReading(body: Readable): Readable {
+  const through = new PassThrough();
+  finished(body, (error) => {
+    if (error) through.destroy(error);
+  });
+  return body.pipe(through);
+}
 
 export interface Ingested {
   blob: BlobRef;
@@ -32,15 +46,22 @@ export async function ingestBody(options: {
 }): Promise<Ingested> {
   const { request, store } = options;
   const expectedSize = request.contentLength;
-  if (expectedSize === undefined) throw s3Error("MissingContentLength");
-  if (expectedSize > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
+  // Transfer-Encoding: chunked without a length (curl -T -, Go clients): the whole body, up to the maximum size.
+  const chunked =
+    expectedSize === undefined && /\bchunked\b/i.test(request.header("transfer-encoding") ?? "");
+  if (expectedSize === undefined && !chunked) throw s3Error("MissingContentLength");
+  if (expectedSize !== undefined && expectedSize > store.options.maxObjectSize)
+    throw s3Error("EntityTooLarge");
   const declared = declaredDigests(request, options.checksumAlgorithm);
-  const tap = new DigestTap({ compute: declared.compute, limit: expectedSize });
+  const tap = new DigestTap({
+    compute: declared.compute,
+    limit: expectedSize ?? store.options.maxObjectSize,
+  });
   const blob = await store.blobs.create({ encrypted: options.encrypted });
   const { id, path } = blob;
   try {
-    await pipeline([request.body, tap, ...blob.sink()]);
-    if (tap.size !== expectedSize) throw s3Error("IncompleteBody");
+    await pipeline([chunked ? stopsReading(request.body) : request.body, tap, ...blob.sink()]);
+    if (expectedSize !== undefined && tap.size !== expectedSize) throw s3Error("IncompleteBody");
     const computed = tap.result();
     verifyDigests({ declared, computed, trailers: request.trailers });
     await store.blobs.sync(id);
@@ -55,8 +76,14 @@ export async function ingestBody(options: {
 }
 
 /** Reads a small body (XML) with the same verification as uploads, refusing more than `limit` bytes. */
-export async function readSmallBody(request: S3Request, limit: number): Promise<string> {
-  const declared = declaredDigests(request);
+export async function readSmallBody(
+  request: S3Request,
+  limit: number,
+  /** x-amz-checksum-* headers describe something else (CompleteMultipartUpload: the object), not this body. */
+  options: { checksumHeadersAreNotTheBody?: boolean } = {},
+): Promise<string> {
+  const all = declaredDigests(request);
+  const declared = options.checksumHeadersAreNotTheBody ? { ...all, checksums: {}, compute: [] } : all;
   if (request.contentLength !== undefined && request.contentLength > limit)
     throw s3Error("MaxMessageLengthExceeded");
   const tap = new DigestTap({ compute: declared.compute, limit });
