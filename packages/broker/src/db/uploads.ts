@@ -151,17 +151,24 @@ export async function usage(
   return { bytes, pending };
 }
 
-/** Pending grants past their expiry, for the sweeper. */
-export async function listExpiredPending(
-  db: Kysely<Database>,
-  now: number,
-  limit: number,
-): Promise<UploadRow[]> {
-  return db
+/**
+ * Up to `limit` pending grants past their expiry become `expired`, in one
+ * statement (from the state/expiry index, oldest first); returns them. A grant
+ * completed meanwhile is no longer pending and is left alone.
+ */
+export async function expirePending(db: Kysely<Database>, now: number, limit: number): Promise<UploadRow[]> {
+  const due = db
     .selectFrom("uploads")
-    .selectAll()
+    .select("id")
     .where("state", "=", "pending")
     .where("expires_at", "<", now)
-    .limit(limit)
+    .orderBy("expires_at")
+    .limit(limit);
+  return db
+    .updateTable("uploads")
+    .set({ state: "expired", updated_at: now })
+    .where("id", "in", due)
+    .where("state", "=", "pending")
+    .returningAll()
     .execute();
 }

@@ -7,8 +7,9 @@ import {
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
-import { audit, auditUpload } from "../db/audit.ts";
-import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
+import { audit, auditUploads } from "../db/audit.ts";
+import { expirePending, getUploadByKey } from "../db/uploads.ts";
+import { deleteObjects, eachLimited } from "../storage/delete-objects.ts";
 import { deleteObject, removeStorage } from "./complete.ts";
 import { incomingPrefixesOf } from "./form.ts";
 
@@ -18,19 +19,32 @@ export interface SweepResult {
   strays: number;
 }
 
+/** Grants expired per statement (bound-parameter limits of the audit insert). */
 const BATCH = 500;
+/** Multipart aborts and form-prefix listings in flight at once. */
+const PARALLEL_REMOVALS = 8;
 
-/** Pending grants past their expiry become `expired`; anything written for them is removed. */
+/**
+ * Pending grants past their expiry become `expired`, all of them, 500 per
+ * transaction (state change and audit rows together); what was written for
+ * them is removed with DeleteObjects, 1000 keys a request. A delete that fails
+ * leaves an object of an expired upload, which the storage sweep removes.
+ */
 async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   let count = 0;
-  for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
-    const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
-    if (!expired) continue;
-    await removeStorage(ctx, row);
-    await auditUpload(ctx.db, row, { action: "upload.expire" });
-    count++;
+  for (;;) {
+    const expired = await ctx.db.transaction().execute(async (trx) => {
+      const rows = await expirePending(trx, now, BATCH);
+      await auditUploads(trx, rows, { action: "upload.expire" });
+      return rows;
+    });
+    const separate = expired.filter((row) => row.multipart_id || row.method === "form");
+    const objects = expired.filter((row) => !separate.includes(row)).map((row) => row.key);
+    await deleteObjects({ s3: ctx.s3, bucket: ctx.target.bucket, log: ctx.log }, objects);
+    await eachLimited(separate, PARALLEL_REMOVALS, (row) => removeStorage(ctx, row));
+    count += expired.length;
+    if (expired.length < BATCH) return count;
   }
-  return count;
 }
 
 /** Keys the broker makes: `[prefix/]tenant/user/<upload uuid>/name`. Nothing else in the bucket is touched. */
