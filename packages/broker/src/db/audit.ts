@@ -13,20 +13,35 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
+function auditRow(event: AuditEvent, at: number) {
+  return {
+    id: randomUUID(),
+    at,
+    tenant: event.tenant ?? null,
+    user_id: event.user ?? null,
+    action: event.action,
+    subject: event.subject ?? null,
+    ip: event.ip ?? null,
+    detail: event.detail ? JSON.stringify(event.detail) : null,
+  };
+}
+
 export async function audit(db: Kysely<Database>, event: AuditEvent): Promise<void> {
-  await db
-    .insertInto("audit_log")
-    .values({
-      id: randomUUID(),
-      at: Date.now(),
-      tenant: event.tenant ?? null,
-      user_id: event.user ?? null,
-      action: event.action,
-      subject: event.subject ?? null,
-      ip: event.ip ?? null,
-      detail: event.detail ? JSON.stringify(event.detail) : null,
-    })
-    .execute();
+  await db.insertInto("audit_log").values(auditRow(event, Date.now())).execute();
+}
+
+/** The same event about many uploads, in one statement (at most a few hundred rows: bound-parameter limits). */
+export async function auditUploads(
+  db: Kysely<Database>,
+  rows: ReadonlyArray<{ id: string; tenant: string; user_id: string }>,
+  event: { action: string },
+): Promise<void> {
+  if (rows.length === 0) return;
+  const at = Date.now();
+  const values = rows.map((row) =>
+    auditRow({ ...event, tenant: row.tenant, user: row.user_id, subject: row.id }, at),
+  );
+  await db.insertInto("audit_log").values(values).execute();
 }
 
 /** An event about one upload, attributed to its owner. */

@@ -1,6 +1,6 @@
 // Queries on uploads (grants and the files they become). Every read that a
 // client can trigger is scoped to the owner.
-import type { Kysely } from "kysely";
+import { type ExpressionOrFactory, type Kysely, type SqlBool, sql } from "kysely";
 import type { Principal } from "../auth/principal.ts";
 import type { Database, NewUpload, UploadRow, UploadState } from "./schema.ts";
 
@@ -62,20 +62,67 @@ export async function updateUpload(
     .execute();
 }
 
-export const FILE_STATES: UploadState[] = ["uploaded", "ready", "rejected"];
+/**
+ * What is a file, as the partial index uploads_files (migration 0007) spells it:
+ * SQLite and PostgreSQL use a partial index only for a query that repeats its
+ * predicate, literally (a bound parameter does not count).
+ */
+const IS_FILE = sql<SqlBool>`state in ('uploaded', 'ready', 'rejected')`;
 
-export async function listFiles(
-  db: Kysely<Database>,
-  options: { owner: Principal; limit: number; before?: number; states?: UploadState[] },
-): Promise<UploadRow[]> {
+/** Where a page of files resumes: after the last file of the previous page, in (created_at, id) order. */
+export interface FileCursor {
+  createdAt: number;
+  id: string;
+}
+
+/** Opaque to clients: base64url of `created_at:id`. */
+export function encodeFileCursor(cursor: FileCursor): string {
+  return Buffer.from(`${cursor.createdAt}:${cursor.id}`).toString("base64url");
+}
+
+export function decodeFileCursor(value: string): FileCursor | undefined {
+  const match = /^(\d{1,15}):(.{1,64})$/s.exec(Buffer.from(value, "base64url").toString());
+  return match ? { createdAt: Number(match[1]), id: match[2]! } : undefined;
+}
+
+/**
+ * One page of the owner's files, newest first, in (created_at, id) order from
+ * the uploads_files index (no sort, whatever the file count). `after` resumes
+ * a walk: files sharing a millisecond are ordered by id, so none is skipped or
+ * repeated. `where` narrows further (e.g. by metadata).
+ */
+export interface FilesPage {
+  owner: Principal;
+  limit: number;
+  after?: FileCursor;
+  /** Only files created before this time (ms). */
+  before?: number;
+  state?: UploadState;
+  where?: ExpressionOrFactory<Database, "uploads", SqlBool>;
+}
+
+export function listFiles(db: Kysely<Database>, options: FilesPage): Promise<UploadRow[]> {
+  return filesQuery(db, options).execute();
+}
+
+/** listFiles' query, unexecuted (its plan is pinned by a test). */
+export function filesQuery(db: Kysely<Database>, options: FilesPage) {
   let query = db
     .selectFrom("uploads")
     .selectAll()
     .where("tenant", "=", options.owner.tenant)
     .where("user_id", "=", options.owner.user)
-    .where("state", "in", options.states ?? FILE_STATES);
+    .where(IS_FILE);
+  if (options.state) query = query.where("state", "=", options.state);
   if (options.before !== undefined) query = query.where("created_at", "<", options.before);
-  return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(options.limit).execute();
+  const { after, where } = options;
+  if (after) {
+    query = query.where((eb) =>
+      eb(eb.refTuple("created_at", "id"), "<", eb.tuple(after.createdAt, after.id)),
+    );
+  }
+  if (where) query = query.where(where);
+  return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(options.limit);
 }
 
 /** Bytes held or promised (pending, uploaded, ready) and pending grants of one user, for quotas. */
@@ -118,18 +165,41 @@ export async function lockUsage(db: Kysely<Database>, owner: Principal): Promise
     .execute();
 }
 
-/** Pending grants past their expiry, for the sweeper. */
+/** Pending grants past their expiry (of one method, if given), for the sweeper. */
 export async function listExpiredPending(
   db: Kysely<Database>,
   now: number,
   limit: number,
+  method?: UploadRow["method"],
 ): Promise<UploadRow[]> {
-  return db
+  let query = db
     .selectFrom("uploads")
     .selectAll()
     .where("state", "=", "pending")
+    .where("expires_at", "<", now);
+  if (method) query = query.where("method", "=", method);
+  return query.limit(limit).execute();
+}
+
+/**
+ * Up to `limit` pending grants past their expiry become `expired`, in one
+ * statement (from the state/expiry index, oldest first); returns them. A grant
+ * completed meanwhile is no longer pending and is left alone.
+ */
+export async function expirePending(db: Kysely<Database>, now: number, limit: number): Promise<UploadRow[]> {
+  const due = db
+    .selectFrom("uploads")
+    .select("id")
+    .where("state", "=", "pending")
     .where("expires_at", "<", now)
-    .limit(limit)
+    .orderBy("expires_at")
+    .limit(limit);
+  return db
+    .updateTable("uploads")
+    .set({ state: "expired", updated_at: now })
+    .where("id", "in", due)
+    .where("state", "=", "pending")
+    .returningAll()
     .execute();
 }
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { listAudit } from "../db/audit.ts";
 import { openDatabase } from "../db/open.ts";
-import { testDatabases } from "../test/databases.ts";
+import { insertUpload } from "../db/uploads.ts";
+import { testDatabases, uploadRow } from "../test/databases.ts";
 import { grant, type Harness, putBytes, sha256Hex, startHarness } from "../test/harness.ts";
 
 async function readyFile(h: Harness, name: string, data: Uint8Array, as = "alice") {
@@ -45,6 +46,28 @@ for (const database of testDatabases()) {
         [fileId],
       );
       assert.equal(files[0]!.name, "Grüße «report».txt");
+    });
+
+    it("pages with the `next` cursor: files sharing a millisecond are each listed once", async () => {
+      const at = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const row = uploadRow({ tenant: "acme", user_id: "pager", state: "ready", created_at: at });
+        await insertUpload(h.context().db, row);
+        ids.push(row.id);
+      }
+      const seen: string[] = [];
+      let next: string | null = null;
+      do {
+        const query: string = next ? `&cursor=${encodeURIComponent(next)}` : "";
+        const page = (await (await h.api(`/v1/files?limit=3${query}`, { as: "pager" })).json()) as {
+          files: Array<{ id: string }>;
+          next: string | null;
+        };
+        seen.push(...page.files.map((f) => f.id));
+        next = page.next;
+      } while (next);
+      assert.deepEqual(seen, ids.sort().reverse());
     });
 
     it("download: 302 to a presigned GET with an RFC 6266 filename, or JSON", async () => {

@@ -9,7 +9,13 @@ import { audit } from "../db/audit.ts";
 import { getDerivative, listDerivatives } from "../db/derivatives.ts";
 import { insertLink, listLinks } from "../db/links.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { getOwnedUpload, listFiles, transitionUpload } from "../db/uploads.ts";
+import {
+  decodeFileCursor,
+  encodeFileCursor,
+  getOwnedUpload,
+  listFiles,
+  transitionUpload,
+} from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
 import { type AppEnv, createRouter } from "../http/env.ts";
 import { newLinkToken } from "../links/tokens.ts";
@@ -20,10 +26,12 @@ import { errorResponses, IdParams, json, UploadSchema } from "./schemas.ts";
 
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.iso
-    .datetime()
+  cursor: z
+    .string()
+    .max(200)
     .optional()
-    .openapi({ description: "Cursor: createdAt of the last file of the previous page" }),
+    .openapi({ description: "Where to resume: `next` of the previous page" }),
+  before: z.iso.datetime().optional().openapi({ description: "Only files created before this instant" }),
   state: z.enum(["uploaded", "ready", "rejected"]).optional(),
 });
 const DownloadQuery = z.object({
@@ -74,7 +82,13 @@ const routes = {
     summary: "The caller's files, newest first",
     request: { query: ListQuery },
     responses: {
-      200: json(z.object({ files: z.array(UploadSchema), next: z.string().nullable() }), "Files"),
+      200: json(
+        z.object({
+          files: z.array(UploadSchema),
+          next: z.string().nullable().openapi({ description: "Cursor of the next page; null on the last" }),
+        }),
+        "Files",
+      ),
       ...errorResponses,
     },
   }),
@@ -210,15 +224,22 @@ export function fileRoutes(ctx: BrokerContext) {
 
   app.openapi(routes.list, async (c) => {
     const query = c.req.valid("query");
+    const after = query.cursor === undefined ? undefined : decodeFileCursor(query.cursor);
+    if (query.cursor !== undefined && !after)
+      throw errors.badRequest("cursor is not one this API gave", "InvalidCursor");
     const rows = await listFiles(ctx.db, {
       owner: c.get("principal"),
       limit: query.limit,
+      after,
       before: query.before ? Date.parse(query.before) : undefined,
-      states: query.state ? [query.state] : undefined,
+      state: query.state,
     });
     const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
     return c.json(
-      { files: await views(rows), next: last ? new Date(last.created_at).toISOString() : null },
+      {
+        files: await views(rows),
+        next: last ? encodeFileCursor({ createdAt: last.created_at, id: last.id }) : null,
+      },
       200,
     );
   });

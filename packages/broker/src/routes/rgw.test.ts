@@ -3,9 +3,11 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DeleteTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { rgwTier } from "@sluice/core/testing";
 import { setupBucketEvents } from "../admin.ts";
+import { deleteObjects } from "../storage/delete-objects.ts";
 import { formBody, PNG, postForm, settled, stored } from "../test/form.ts";
 import { grant, type Harness, putBytes, sha256Hex, startHarness } from "../test/harness.ts";
 
@@ -93,6 +95,18 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
       json: { parts: etags },
     });
     assert.equal(((await done.json()) as { state: string }).state, "ready");
+  });
+
+  it("deletes objects in batches with DeleteObjects (Content-MD5), not one at a time", async () => {
+    const { s3, target, log } = h.context();
+    const keys = Array.from({ length: 3 }, () => `acme/alice/${randomUUID()}/x.txt`);
+    for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key, Body: "x" }));
+    const lines: string[] = [];
+    const spy = Object.create(log, { info: { value: (_: unknown, message: string) => lines.push(message) } });
+    assert.equal(await deleteObjects({ s3, bucket: target.bucket, log: spy }, [...keys, "acme/missing"]), 0);
+    assert.deepEqual(lines, [], "no fallback to single deletes");
+    for (const Key of keys)
+      await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: target.bucket, Key })));
   });
 
   it("share link redirects to a presigned GET that RGW serves", async () => {

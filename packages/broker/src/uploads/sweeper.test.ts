@@ -16,6 +16,7 @@ import { type Broker, createBroker } from "../app.ts";
 import { signToken } from "../auth/jwt.ts";
 import { parseConfig } from "../config/load.ts";
 import { listAudit } from "../db/audit.ts";
+import { uploadRow } from "../test/databases.ts";
 import { PNG, postForm } from "../test/form.ts";
 import { type GrantJson, incomingKey, putBytes, TEST_SECRET } from "../test/harness.ts";
 import { sweep } from "./sweeper.ts";
@@ -84,6 +85,43 @@ describe("sweeper", () => {
       entries.map((e) => e.action),
       ["upload.grant", "upload.expire"],
     );
+  });
+
+  it("expires a backlog far beyond one batch in one sweep, deleting its objects in batches", async () => {
+    const { db, s3 } = broker.context;
+    const expiredAt = Date.now() - 1000;
+    const rows = Array.from({ length: 1234 }, () => uploadRow({ tenant: "acme", expires_at: expiredAt }));
+    for (let i = 0; i < rows.length; i += 400)
+      await db
+        .insertInto("uploads")
+        .values(rows.slice(i, i + 400))
+        .execute();
+    const written = rows.slice(0, 5);
+    for (const row of written)
+      await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: row.key, Body: "x" }));
+    const live = uploadRow({ tenant: "acme" });
+    await db.insertInto("uploads").values(live).execute();
+
+    const result = await sweep(broker.context);
+    assert.equal(result.expired, rows.length);
+    const states = await db
+      .selectFrom("uploads")
+      .select(["state"])
+      .where("id", "in", [rows[0]!.id, rows[1233]!.id, live.id])
+      .orderBy("expires_at")
+      .execute();
+    assert.deepEqual(
+      states.map((r) => r.state),
+      ["expired", "expired", "pending"],
+    );
+    for (const row of written) {
+      await assert.rejects(
+        s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: row.key })),
+        "the object is gone",
+      );
+    }
+    const audited = await listAudit(db, { action: "upload.expire", limit: 10_000 });
+    assert.equal(audited.filter((e) => rows.some((r) => r.id === e.subject)).length, rows.length);
   });
 
   it("aborts unknown multipart uploads and deletes stray objects, keeping live ones", async () => {

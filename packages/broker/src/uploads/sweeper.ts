@@ -8,9 +8,16 @@ import {
 } from "@aws-sdk/client-s3";
 import { SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
-import { audit, auditUpload } from "../db/audit.ts";
+import { audit, auditUpload, auditUploads } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { getUploadByKey, listExpiredPending, listPendingMultipart, transitionUpload } from "../db/uploads.ts";
+import {
+  expirePending,
+  getUploadByKey,
+  listExpiredPending,
+  listPendingMultipart,
+  transitionUpload,
+} from "../db/uploads.ts";
+import { deleteObjects, eachLimited } from "../storage/delete-objects.ts";
 import { objectExists } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
 import { listStoredParts } from "./parts.ts";
@@ -25,25 +32,39 @@ export interface SweepResult {
   strays: number;
 }
 
+/** Grants expired per statement (bound-parameter limits of the audit insert). */
 const BATCH = 500;
+/** Multipart aborts and form-prefix listings in flight at once. */
+const PARALLEL_REMOVALS = 8;
 
-/** Pending grants past their expiry become `expired`; anything written for them is removed. */
+/**
+ * Pending grants past their expiry become `expired`, all of them, 500 per
+ * transaction (state change and audit rows together); what was written for
+ * them is removed with DeleteObjects, 1000 keys a request. A delete that fails
+ * leaves an object of an expired upload, which the storage sweep removes.
+ */
 async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   let count = 0;
-  for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
-    // Storage completed it but the broker never heard (killed in between, event lost):
-    // the file is whole, so it is completed and checked, not thrown away.
-    if (row.method === "multipart" && (await objectExists(ctx.s3, ctx.target.bucket, row.incoming_key))) {
+  // Storage completed some multipart uploads the broker never heard of (killed in between,
+  // event lost): those files are whole, so they are completed and checked, not thrown away.
+  for (const row of await listExpiredPending(ctx.db, now, BATCH, "multipart")) {
+    if (await objectExists(ctx.s3, ctx.target.bucket, row.incoming_key))
       await completeUpload(ctx, { row, source: "sweeper" });
-      continue;
-    }
-    const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
-    if (!expired) continue;
-    await removeStorage(ctx, row);
-    await auditUpload(ctx.db, row, { action: "upload.expire" });
-    count++;
   }
-  return count;
+  for (;;) {
+    const expired = await ctx.db.transaction().execute(async (trx) => {
+      const rows = await expirePending(trx, now, BATCH);
+      await auditUploads(trx, rows, { action: "upload.expire" });
+      return rows;
+    });
+    // A single PUT or POST wrote one object, in quarantine: batched deletes. The others list or abort.
+    const separate = expired.filter((row) => row.multipart_id || row.method === "form");
+    const objects = expired.filter((row) => !separate.includes(row)).map((row) => row.incoming_key);
+    await deleteObjects({ s3: ctx.s3, bucket: ctx.target.bucket, log: ctx.log }, objects);
+    await eachLimited(separate, PARALLEL_REMOVALS, (row) => removeStorage(ctx, row));
+    count += expired.length;
+    if (expired.length < BATCH) return count;
+  }
 }
 
 /** When a part of the upload was last stored, or undefined when none was (or storage lost the upload). */
