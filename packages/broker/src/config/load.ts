@@ -31,6 +31,8 @@ const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_JWT_AUDIENCE: { path: ["auth", "jwt", "audience"] },
   SLUICE_CORS_ORIGINS: { path: ["cors", "origins"], list: true },
   SLUICE_EVENTS_TOKEN: { path: ["events", "token"] },
+  SLUICE_WEBHOOK_URL: { path: ["webhooks", "endpoints", "default", "url"] },
+  SLUICE_WEBHOOK_SECRETS: { path: ["webhooks", "endpoints", "default", "secrets"], list: true },
   SLUICE_LOG_LEVEL: { path: ["log", "level"] },
 };
 

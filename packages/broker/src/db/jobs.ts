@@ -5,6 +5,25 @@ import { randomUUID } from "node:crypto";
 import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Database, JobRow } from "./schema.ts";
 
+/** A durable queue a worker drains (verification jobs, webhook deliveries): claimed with a lease. */
+export interface WorkQueue<T extends { id: string }> {
+  claim(options: { now: number; leaseMs: number }): Promise<T | undefined>;
+  renew(options: { id: string; until: number }): Promise<void>;
+  finish(item: T): Promise<void>;
+  /** The handler threw: retry later, or give up. */
+  fail(options: { item: T; error: string; now: number }): Promise<void>;
+}
+
+/** The jobs table as a work queue. */
+export function jobQueue(db: Kysely<Database>, options: { maxAttempts: number }): WorkQueue<JobRow> {
+  return {
+    claim: (claim) => claimJob(db, claim),
+    renew: (renew) => renewJob(db, renew),
+    finish: (job) => finishJob(db, job.id),
+    fail: ({ item, error, now }) => failJob(db, { job: item, error, now, maxAttempts: options.maxAttempts }),
+  };
+}
+
 export async function enqueueJob(
   db: Kysely<Database>,
   options: { kind: string; uploadId: string; now?: number },

@@ -1,7 +1,7 @@
 // Queries on uploads (grants and the files they become). Every read that a
 // client can trigger is scoped to the owner.
 import type { Kysely } from "kysely";
-import type { Principal } from "../auth/principal.ts";
+import type { Principal, Scope } from "../auth/principal.ts";
 import type { Database, NewUpload, UploadRow, UploadState } from "./schema.ts";
 
 export async function insertUpload(db: Kysely<Database>, upload: NewUpload): Promise<void> {
@@ -16,19 +16,15 @@ export async function getUploadByKey(db: Kysely<Database>, key: string): Promise
   return db.selectFrom("uploads").selectAll().where("key", "=", key).executeTakeFirst();
 }
 
-/** The upload if `owner` owns it; another owner's id looks exactly like a missing one. */
+/** The upload if it is in `owner`'s scope; another owner's id looks exactly like a missing one. */
 export async function getOwnedUpload(
   db: Kysely<Database>,
   id: string,
-  owner: Principal,
+  owner: Scope,
 ): Promise<UploadRow | undefined> {
-  return db
-    .selectFrom("uploads")
-    .selectAll()
-    .where("id", "=", id)
-    .where("tenant", "=", owner.tenant)
-    .where("user_id", "=", owner.user)
-    .executeTakeFirst();
+  let query = db.selectFrom("uploads").selectAll().where("id", "=", id).where("tenant", "=", owner.tenant);
+  if (owner.user !== undefined) query = query.where("user_id", "=", owner.user);
+  return query.executeTakeFirst();
 }
 
 /**
@@ -66,16 +62,41 @@ export const FILE_STATES: UploadState[] = ["uploaded", "ready", "rejected"];
 
 export async function listFiles(
   db: Kysely<Database>,
-  options: { owner: Principal; limit: number; before?: number; states?: UploadState[] },
+  options: {
+    owner: Scope;
+    limit: number;
+    before?: number;
+    states?: UploadState[];
+    metadata?: MetadataFilter[];
+  },
 ): Promise<UploadRow[]> {
   let query = db
     .selectFrom("uploads")
     .selectAll()
     .where("tenant", "=", options.owner.tenant)
-    .where("user_id", "=", options.owner.user)
     .where("state", "in", options.states ?? FILE_STATES);
+  if (options.owner.user !== undefined) query = query.where("user_id", "=", options.owner.user);
   if (options.before !== undefined) query = query.where("created_at", "<", options.before);
+  for (const filter of options.metadata ?? []) query = query.where("id", "in", metadataMatch(db, filter));
   return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(options.limit).execute();
+}
+
+/** A `?metadata.key=value` (or `serverMetadata.key=value`) filter of GET /v1/files. */
+export interface MetadataFilter {
+  scope: "client" | "server";
+  key: string;
+  /** Strings as they are, numbers and booleans as their JSON text. */
+  value: string;
+}
+
+/** Ids of uploads whose metadata (or serverMetadata) has key = value. */
+function metadataMatch(db: Kysely<Database>, filter: MetadataFilter) {
+  return db
+    .selectFrom("upload_metadata")
+    .select("upload_id")
+    .where("scope", "=", filter.scope)
+    .where("key", "=", filter.key)
+    .where("value", "=", filter.value);
 }
 
 /** Bytes held or promised (pending, uploaded, ready) and pending grants of one user, for quotas. */

@@ -6,7 +6,9 @@ import { eventRoutes } from "./events.ts";
 import { fileRoutes } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { linkRoutes, publicLinkRoutes } from "./links.ts";
+import { serverRoutes } from "./server.ts";
 import { uploadRoutes } from "./uploads.ts";
+import { registerWebhookPayloads, webhookRoutes } from "./webhooks.ts";
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void {
   app.route("/", uploadRoutes(ctx));
@@ -14,6 +16,9 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void 
   app.route("/", linkRoutes(ctx));
   app.route("/", publicLinkRoutes(ctx));
   app.route("/", eventRoutes(ctx));
+  app.route("/", serverRoutes(ctx));
+  app.route("/", webhookRoutes(ctx));
+  registerWebhookPayloads(app);
   app.route("/", healthRoutes(ctx));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });

@@ -18,6 +18,7 @@ import { notUploaded, storageError } from "../storage/target.ts";
 import { derivativesFor } from "../verification/derivable.ts";
 import { needsDigest } from "../verification/digest.ts";
 import { incomingPrefix, isUnresolved, resolveFormObject } from "./form.ts";
+import { enqueueEvent, transitionWithEvent } from "./outbox.ts";
 import { completeMultipart } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
 
@@ -69,7 +70,8 @@ export async function rejectUpload(
     patch?: Partial<UploadRow>;
   },
 ): Promise<UploadRow | undefined> {
-  const rejected = await transitionUpload(ctx.db, {
+  const rejected = await transitionWithEvent(ctx, {
+    event: "file.rejected",
     id: options.row.id,
     from: options.from,
     to: "rejected",
@@ -157,8 +159,10 @@ export async function completeUpload(
       patch: { etag: head.ETag ?? null, completed_at: Date.now() },
     });
     if (moved && verify) await enqueueJob(trx, { kind: VERIFY_JOB, uploadId: row.id });
+    if (moved && !verify) await enqueueEvent(trx, ctx, { type: "file.ready", row: moved });
     return moved;
   });
+  if (done && !verify) ctx.kickWebhooks();
   if (done) {
     await auditUpload(ctx.db, row, {
       action: "upload.complete",

@@ -15,6 +15,7 @@ import { checkAgainstProfile, chooseMethod, MAX_SINGLE_UPLOAD, parseMediaType } 
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
 import { formPrefix } from "./form.ts";
+import { checkMetadata, insertMetadataRows, type Metadata, readMetadata } from "./metadata.ts";
 import { ctxProfile } from "./profile.ts";
 import { type UploadView, uploadView } from "./view.ts";
 
@@ -25,6 +26,10 @@ export interface CreateUploadRequest {
   type: string;
   /** Hex or base64 SHA-256 of the whole file. */
   sha256?: string;
+  /** The application's context, checked against the profile's rules. */
+  metadata?: Metadata;
+  /** Context only a server key may set. */
+  serverMetadata?: Metadata;
 }
 
 export interface GrantResponse {
@@ -45,7 +50,7 @@ export function normaliseSha256(value: string | undefined): string | null {
   throw errors.badRequest("sha256 must be 64 hex digits or the base64 of 32 bytes", "InvalidChecksum");
 }
 
-function pickProfile(ctx: BrokerContext, name: string | undefined) {
+function pickProfile(ctx: BrokerContext, name: string | undefined, owner: Principal) {
   const profiles = ctx.config.profiles;
   const chosen =
     name ??
@@ -60,6 +65,8 @@ function pickProfile(ctx: BrokerContext, name: string | undefined) {
       name ? `Unknown profile ${JSON.stringify(name)}` : "profile is required",
       "UnknownProfile",
     );
+  if (owner.profiles && !owner.profiles.includes(chosen))
+    throw errors.forbidden(`This token may not upload with profile ${chosen}`, "ProfileNotAllowed");
   return { name: chosen, profile };
 }
 
@@ -114,6 +121,8 @@ function pendingRow(options: {
     updated_at: now,
     expires_at: now + options.lifetimeMs,
     completed_at: null,
+    metadata: null,
+    server_metadata: null,
   };
 }
 
@@ -125,6 +134,11 @@ async function recordGrant(
   const { row } = options;
   await ctx.db.transaction().execute(async (trx) => {
     await insertUpload(trx, row);
+    await insertMetadataRows(trx, {
+      uploadId: row.id,
+      metadata: readMetadata(row.metadata),
+      serverMetadata: readMetadata(row.server_metadata),
+    });
     await auditUpload(trx, row, { action: "upload.grant", ip: options.ip, detail: options.detail });
   });
   ctx.metrics.inc("sluice_grants_total", { method: row.method }, "Upload grants issued");
@@ -135,10 +149,13 @@ export async function createUpload(
   options: { owner: Principal; request: CreateUploadRequest; ip?: string },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   const type = parseMediaType(request.type);
   if (!type) throw errors.badRequest("type must be a media type such as image/png", "InvalidType");
   checkAgainstProfile(profile, { size: request.size, type });
+  if (request.serverMetadata && !owner.server)
+    throw errors.forbidden("serverMetadata is set by server keys only", "ServerMetadataForbidden");
+  checkMetadata(profile, request.metadata ?? {});
   const method = chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
   await checkQuota(ctx, { owner, size: request.size, pending: true });
@@ -155,6 +172,8 @@ export async function createUpload(
     method,
     lifetimeMs: method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000,
   });
+  if (request.metadata) row.metadata = JSON.stringify(request.metadata);
+  if (request.serverMetadata) row.server_metadata = JSON.stringify(request.serverMetadata);
 
   if (method === "multipart") {
     const plan = planParts(row.size, profile.partSize);
@@ -186,7 +205,7 @@ export async function createFormUpload(
   options: { owner: Principal; request: CreateFormUploadRequest; ip?: string },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   await checkQuota(ctx, { owner, size: profile.minSize, pending: true });
   const id = randomUUID();
   const expiresIn = profile.grantExpiry;

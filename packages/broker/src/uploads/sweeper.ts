@@ -8,9 +8,10 @@ import {
 } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload } from "../db/audit.ts";
-import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
+import { getUploadByKey, listExpiredPending } from "../db/uploads.ts";
 import { deleteObject, removeStorage } from "./complete.ts";
 import { incomingPrefixesOf } from "./form.ts";
+import { transitionWithEvent } from "./outbox.ts";
 
 export interface SweepResult {
   expired: number;
@@ -24,7 +25,13 @@ const BATCH = 500;
 async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   let count = 0;
   for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
-    const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
+    const expired = await transitionWithEvent(ctx, {
+      event: "upload.expired",
+      id: row.id,
+      from: ["pending"],
+      to: "expired",
+      now,
+    });
     if (!expired) continue;
     await removeStorage(ctx, row);
     await auditUpload(ctx.db, row, { action: "upload.expire" });

@@ -2,10 +2,11 @@
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { transitionUpload } from "../db/uploads.ts";
+import { transitionWithEvent } from "../uploads/outbox.ts";
 
 export async function markReady(ctx: BrokerContext, row: UploadRow, detected: string | null): Promise<void> {
-  const ready = await transitionUpload(ctx.db, {
+  const ready = await transitionWithEvent(ctx, {
+    event: "file.ready",
     id: row.id,
     from: ["uploaded"],
     to: "ready",

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
-import { claimJob, enqueueJob, getJob } from "../db/jobs.ts";
+import { claimJob, enqueueJob, getJob, jobQueue } from "../db/jobs.ts";
 import { openDatabase } from "../db/open.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
 import { createWorker } from "./worker.ts";
@@ -45,7 +45,7 @@ describe("job leases", () => {
     const { db, close } = await openDatabase(`sqlite:${join(dir, "jobs.db")}`);
     const runs: string[] = [];
     const worker = createWorker({
-      db,
+      queue: jobQueue(db, { maxAttempts: 5 }),
       log: pino({ level: "silent" }),
       leaseMs: 90,
       pollMs: 10,
