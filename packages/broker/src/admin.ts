@@ -7,6 +7,7 @@ import { resolveJwtSecret } from "./auth/secret.ts";
 import type { BrokerConfig } from "./config/schema.ts";
 import { defaultDatabaseUrl, openDatabase } from "./db/open.ts";
 import { applyBucketPolicies, ensureBucket } from "./storage/bucket.ts";
+import { currentCorsOrigins } from "./storage/cors.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { storageTarget } from "./storage/target.ts";
 
@@ -37,38 +38,90 @@ export async function mintToken(
   return signToken({ secret: secret.secret, jwt: config.auth.jwt, ...options });
 }
 
-/** Creates the bucket, applies the CORS allowlist and the abort-incomplete-multipart lifecycle rule. */
-export async function setupBucket(config: BrokerConfig): Promise<void> {
+/**
+ * Creates the bucket, applies the CORS allowlist and the abort-incomplete-multipart
+ * lifecycle rule. The configured origins are added to those the bucket already
+ * allows (a running page's own origin among them) unless `replaceCors` is set.
+ */
+export async function setupBucket(
+  config: BrokerConfig,
+  options: { replaceCors?: boolean } = {},
+): Promise<{ corsOrigins: string[]; removedOrigins: string[] }> {
   const target = storageTarget(config);
   const s3 = createS3Client(target);
   try {
     await ensureBucket(s3, target.bucket);
-    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins: config.cors.origins });
+    const current = config.cors.origins.length > 0 ? await currentCorsOrigins(s3, target.bucket) : [];
+    const corsOrigins = options.replaceCors
+      ? config.cors.origins
+      : [...new Set([...current, ...config.cors.origins])];
+    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins });
+    return { corsOrigins, removedOrigins: current.filter((origin) => !corsOrigins.includes(origin)) };
   } finally {
     s3.destroy();
   }
 }
 
+/** Where storage sends its notifications: a target it already knows by ARN, or an HTTP endpoint to create a topic for. */
+export type EventTarget =
+  | { arn: string }
+  /** Ceph RGW: a topic (SNS API on the storage endpoint) pushing to the broker's POST /v1/events/s3. */
+  | { pushEndpoint: string };
+
 /**
  * Asks storage to notify the broker of new objects: a bucket notification
- * configuration sending s3:ObjectCreated:* to `arn` (a webhook target the
- * store or MinIO knows by that ARN, pointing at POST /v1/events/s3).
+ * configuration sending s3:ObjectCreated:* to a topic. The embedded store and
+ * MinIO know their webhook targets by ARN; on Ceph RGW the topic is created
+ * here, persistent (RGW queues and retries while the broker is away), with the
+ * events token as its opaque data so the broker can tell the events are genuine.
  */
-export async function setupBucketEvents(config: BrokerConfig, options: { arn: string }): Promise<void> {
+export async function setupBucketEvents(
+  config: BrokerConfig,
+  options: EventTarget,
+): Promise<{ arn: string }> {
   const target = storageTarget(config);
+  const arn = "arn" in options ? options.arn : await createPushTopic(config, options.pushEndpoint);
   const s3 = createS3Client(target);
   try {
     await s3.send(
       new PutBucketNotificationConfigurationCommand({
         Bucket: target.bucket,
         NotificationConfiguration: {
-          TopicConfigurations: [
-            { Id: "sluice-broker", TopicArn: options.arn, Events: ["s3:ObjectCreated:*"] },
-          ],
+          TopicConfigurations: [{ Id: "sluice-broker", TopicArn: arn, Events: ["s3:ObjectCreated:*"] }],
         },
       }),
     );
   } finally {
     s3.destroy();
+  }
+  return { arn };
+}
+
+async function createPushTopic(config: BrokerConfig, pushEndpoint: string): Promise<string> {
+  const token = config.events.token;
+  if (!token)
+    throw errors.badRequest(
+      "events.token must be set for storage to authenticate its events",
+      "NoEventsToken",
+    );
+  const target = storageTarget(config);
+  // The SNS API of the storage endpoint itself (RGW serves it beside S3), signed with the storage keys.
+  const { CreateTopicCommand, SNSClient } = await import("@aws-sdk/client-sns");
+  const sns = new SNSClient({
+    endpoint: target.endpoint,
+    region: target.region,
+    credentials: target.credentials,
+  });
+  try {
+    const created = await sns.send(
+      new CreateTopicCommand({
+        Name: `sluice-${target.bucket}`,
+        Attributes: { "push-endpoint": pushEndpoint, OpaqueData: token, persistent: "true" },
+      }),
+    );
+    if (!created.TopicArn) throw errors.unavailable("Storage created no topic", "StorageUnavailable");
+    return created.TopicArn;
+  } finally {
+    sns.destroy();
   }
 }

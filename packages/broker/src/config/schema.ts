@@ -198,6 +198,12 @@ export const configSchema = z
       .object({
         /** sqlite:PATH, a file path, or postgres://… ; default sqlite {dataDir}/sluice.db */
         url: z.string().min(1).optional(),
+        /** PostgreSQL only: connections per broker process. */
+        poolSize: integerish.min(1).max(1000).prefault(10),
+        /** PostgreSQL only: a statement running longer is cancelled. */
+        statementTimeout: duration.prefault("30s"),
+        /** PostgreSQL only: how long a request waits for a free or new connection before failing with 503. */
+        connectTimeout: duration.prefault("5s"),
       })
       .strict()
       .prefault({}),
@@ -246,6 +252,21 @@ export const configSchema = z
       .object({
         grantsPerMinutePerUser: integerish.min(1).optional(),
         requestsPerMinutePerIp: integerish.min(1).optional(),
+        /** Where the counters live: memory (this process), postgres (the metadata database) or redis://… (shared by every broker). */
+        store: z
+          .union([
+            z.enum(["memory", "postgres"]),
+            z.string().regex(/^rediss?:\/\//, "memory, postgres or a redis:// URL"),
+          ])
+          .prefault("memory"),
+        /** When the counter store cannot answer: closed refuses with 503, open lets the request through. */
+        whenStoreDown: z
+          .object({
+            grants: z.enum(["closed", "open"]).prefault("closed"),
+            requests: z.enum(["closed", "open"]).prefault("open"),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -261,6 +282,13 @@ export const configSchema = z
       .object({
         /** Shared secret storage sends as `Authorization: Bearer …` to POST /v1/events/s3; unset disables the endpoint. */
         token: z.string().min(32, "must be at least 32 characters").optional(),
+      })
+      .strict()
+      .prefault({}),
+    jobs: z
+      .object({
+        /** How long a broker holds a verification job before another may take it over (renewed while it runs). */
+        leaseTime: duration.prefault("60s"),
       })
       .strict()
       .prefault({}),
@@ -323,6 +351,14 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.rateLimits.store === "postgres" && !/^postgres(ql)?:\/\//i.test(config.database.url ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rateLimits", "store"],
+        message:
+          "postgres keeps the counters in the metadata database: set database.url to a postgres:// URL, or use memory or redis://…",
+      });
+    }
     for (const [name, profile] of Object.entries(config.profiles ?? {})) {
       for (const [i, derivative] of (profile.derivatives ?? []).entries()) {
         if (derivative in config.derivatives) continue;

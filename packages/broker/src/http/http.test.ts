@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { type Harness, startHarness } from "../test/harness.ts";
 
@@ -38,9 +39,18 @@ describe("HTTP surface", () => {
     const doc = (await (await fetch(`${h.url}/openapi.json`)).json()) as {
       openapi: string;
       paths: Record<string, Record<string, unknown>>;
+      webhooks: Record<string, { post: { requestBody: unknown } }>;
       components: { schemas: Record<string, unknown> };
     };
     assert.equal(doc.openapi, "3.1.0");
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), [
+      "file.deleted",
+      "file.ready",
+      "file.rejected",
+      "link.used",
+      "upload.expired",
+    ]);
+    assert.ok(doc.components.schemas.FileReadyEvent && doc.components.schemas.Metadata);
     for (const path of [
       "/v1/uploads",
       "/v1/uploads/{id}",
@@ -51,6 +61,12 @@ describe("HTTP surface", () => {
       "/v1/files/{id}/links",
       "/v1/links/{id}",
       "/l/{token}",
+      "/v1/links",
+      "/v1/audit",
+      "/v1/tokens",
+      "/v1/webhooks/deliveries",
+      "/v1/webhooks/deliveries/{id}",
+      "/v1/webhooks/deliveries/{id}/replay",
     ]) {
       assert.ok(doc.paths[path], `documents ${path}`);
     }
@@ -66,6 +82,22 @@ describe("HTTP surface", () => {
       json: { name: "x".repeat(100_000), size: 1, type: "text/plain" },
     });
     assert.equal(huge.status, 413);
+    // Without Content-Length (chunked), the limit counts the bytes as they arrive.
+    const token = await h.token("chunky");
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = request(`${h.url}/v1/uploads`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.write("x".repeat(50_000)); // written before the end: sent chunked
+      req.end("x".repeat(50_000));
+    });
+    assert.equal(chunked, 413);
     for (const [i, body] of ["[]", "null", "1", '{"name":{"$gt":""}}', "\u0000"].entries()) {
       // One user per body: grants are rate-limited per user in this suite.
       const res = await h.api("/v1/uploads", {
@@ -165,6 +197,10 @@ describe("per-IP rate limit", () => {
     });
   });
   after(() => h?.close());
+
+  it("listens on a free port although the test sets other server options", () => {
+    assert.notEqual(new URL(h.url).port, "8080", "8080 is where `npm start` listens");
+  });
 
   it("counts per client address (X-Forwarded-For behind a trusted proxy), health checks exempt", async () => {
     const hit = (ip: string) =>

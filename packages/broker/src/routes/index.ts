@@ -6,6 +6,7 @@ import { eventRoutes } from "./events.ts";
 import { fileRoutes } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { linkRoutes, publicLinkRoutes } from "./links.ts";
+import { profileRoutes } from "./profiles.ts";
 import { serverRoutes } from "./server.ts";
 import { uploadRoutes } from "./uploads.ts";
 import { registerWebhookPayloads, webhookRoutes } from "./webhooks.ts";
@@ -20,6 +21,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void 
   app.route("/", webhookRoutes(ctx));
   registerWebhookPayloads(app);
   app.route("/", healthRoutes(ctx));
+  app.route("/", profileRoutes(ctx));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { randomFile } from "@sluice/client/testing";
-import { type CliOptions, runCli, type Serve, startServe } from "../test/cli.ts";
+import { type CliOptions, jsonLines, runCli, type Serve, startServe } from "../test/cli.ts";
 
 describe("sluice webhooks", () => {
   let root: string;
@@ -52,7 +52,7 @@ describe("sluice webhooks", () => {
     const file = await randomFile(root, "notes.bin", 1000);
     const upload = await runCli(["upload", file.path, "--json"], dev);
     assert.equal(upload.code, 0, upload.stderr);
-    const fileId = (JSON.parse(upload.stdout) as Array<{ id: string }>)[0]!.id;
+    const fileId = jsonLines<{ id: string }>(upload.stdout)[0]!.id;
     const deadline = Date.now() + 15_000;
     let deliveries: Array<{ id: string; state: string; type: string; eventId: string }> = [];
     while (Date.now() < deadline) {
