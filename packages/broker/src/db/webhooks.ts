@@ -188,7 +188,7 @@ export async function listDeliveries(
     uploadId?: string;
     state?: DeliveryRow["state"];
     limit: number;
-    before?: { created_at: number; id: string };
+    before?: { at: number; id: string };
   },
 ) {
   let query = db
@@ -203,8 +203,8 @@ export async function listDeliveries(
   if (before)
     query = query.where((eb) =>
       eb.or([
-        eb("d.created_at", "<", before.created_at),
-        eb.and([eb("d.created_at", "=", before.created_at), eb("d.id", "<", before.id)]),
+        eb("d.created_at", "<", before.at),
+        eb.and([eb("d.created_at", "=", before.at), eb("d.id", "<", before.id)]),
       ]),
     );
   return query.orderBy("d.created_at", "desc").orderBy("d.id", "desc").limit(options.limit).execute();

@@ -6,6 +6,7 @@ import { requireServer, USER_ID } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
 import { listAudit } from "../db/audit.ts";
 import { createRouter } from "../http/env.ts";
+import { decodeCursor, nextCursor } from "./cursor.ts";
 import { ErrorSchema, errorResponses, json } from "./schemas.ts";
 
 const AuditQuery = z.object({
@@ -80,18 +81,6 @@ const routes = {
   }),
 };
 
-function encodeCursor(entry: { at: number; id: string }): string {
-  return Buffer.from(JSON.stringify([entry.at, entry.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { at: number; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
-    if (typeof at === "number" && typeof id === "string") return { at, id };
-  } catch {}
-  throw errors.badRequest("cursor: not a cursor of this API", "ValidationError");
-}
-
 export function serverRoutes(ctx: BrokerContext) {
   const app = createRouter();
 
@@ -107,7 +96,6 @@ export function serverRoutes(ctx: BrokerContext) {
       limit: query.limit,
       after: query.cursor ? decodeCursor(query.cursor) : undefined,
     });
-    const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
     return c.json(
       {
         entries: rows.map((row) => ({
@@ -119,7 +107,7 @@ export function serverRoutes(ctx: BrokerContext) {
           ip: row.ip,
           detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
         })),
-        next: last ? encodeCursor(last) : null,
+        next: nextCursor(rows, query.limit, (row) => row),
       },
       200,
     );

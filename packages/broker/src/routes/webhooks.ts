@@ -7,6 +7,7 @@ import { WEBHOOK_EVENT_TYPES } from "../config/schema.ts";
 import type { BrokerContext } from "../context.ts";
 import { enableEndpoint, getDelivery, listAttempts, listDeliveries, replayDelivery } from "../db/webhooks.ts";
 import { type AppEnv, createRouter } from "../http/env.ts";
+import { decodeCursor, nextCursor } from "./cursor.ts";
 import { ErrorSchema, errorResponses, IdParams, json, UploadSchema } from "./schemas.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -107,14 +108,6 @@ function deliveryView(row: DeliveryWithType) {
   };
 }
 
-function decodeCursor(cursor: string): { created_at: number; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
-    if (typeof at === "number" && typeof id === "string") return { created_at: at, id };
-  } catch {}
-  throw errors.badRequest("cursor: not a cursor of this API", "ValidationError");
-}
-
 export function webhookRoutes(ctx: BrokerContext) {
   const app = createRouter();
   const owned = async (id: string, tenant: string) => {
@@ -134,8 +127,7 @@ export function webhookRoutes(ctx: BrokerContext) {
       limit: query.limit,
       before: query.cursor ? decodeCursor(query.cursor) : undefined,
     });
-    const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
-    const next = last ? Buffer.from(JSON.stringify([last.created_at, last.id])).toString("base64url") : null;
+    const next = nextCursor(rows, query.limit, (row) => ({ at: row.created_at, id: row.id }));
     return c.json({ deliveries: rows.map(deliveryView), next }, 200);
   });
 

@@ -344,7 +344,21 @@ for (const database of testDatabases()) {
         headers: { authorization: `Bearer ${other}` },
       });
       assert.deepEqual(((await foreign.json()) as { deliveries: unknown[] }).deliveries, []);
-      const id = (await deliveries())[0]!.id;
+      const all = (await deliveries()).map((d) => d.id);
+      const paged: string[] = [];
+      let cursor: string | null = "";
+      while (cursor !== null) {
+        const page = (await (
+          await server(`/v1/webhooks/deliveries?limit=2${cursor ? `&cursor=${cursor}` : ""}`)
+        ).json()) as {
+          deliveries: Array<{ id: string }>;
+          next: string | null;
+        };
+        paged.push(...page.deliveries.map((d) => d.id));
+        cursor = page.next;
+      }
+      assert.deepEqual(paged, all, "pages of 2 give the whole log, newest first");
+      const id = all[0]!;
       const refused = await fetch(`${h.url}/v1/webhooks/deliveries/${id}/replay`, {
         method: "POST",
         headers: { authorization: `Bearer ${other}` },
