@@ -327,6 +327,8 @@ export const configSchema = z
             webhookEndpointSchema,
           )
           .prefault({}),
+        /** How long delivered (or given up) events and their delivery log are kept. */
+        retention: duration.prefault("30d"),
         /** Time one attempt may take (connect, send, answer). */
         timeout: duration.prefault("10s"),
         retry: z

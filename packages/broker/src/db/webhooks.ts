@@ -231,6 +231,25 @@ export async function listAttempts(db: Kysely<Database>, deliveryId: string) {
     .execute();
 }
 
+/** Deletes events older than `before` none of whose deliveries is still pending (their log goes with them). */
+export async function pruneEvents(db: Kysely<Database>, before: number): Promise<number> {
+  const result = await db
+    .deleteFrom("webhook_events")
+    .where("created_at", "<", before)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("webhook_deliveries")
+            .select("id")
+            .whereRef("webhook_deliveries.event_id", "=", "webhook_events.id")
+            .where("state", "=", "pending"),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /** A new delivery of an existing event to the same endpoint (same webhook-id), due now. */
 export async function replayDelivery(
   db: Kysely<Database>,

@@ -10,6 +10,7 @@ import {
 import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload } from "../db/audit.ts";
 import { getUploadByKey, listExpiredPending } from "../db/uploads.ts";
+import { pruneEvents } from "../db/webhooks.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
 import { incomingPrefixesOf } from "./form.ts";
@@ -19,6 +20,8 @@ export interface SweepResult {
   expired: number;
   abortedMultipart: number;
   strays: number;
+  /** Webhook events (with their delivery log) past webhooks.retention. */
+  prunedEvents: number;
 }
 
 const BATCH = 500;
@@ -151,13 +154,19 @@ export async function sweep(
   options: { now?: number; storage?: boolean } = {},
 ): Promise<SweepResult> {
   const now = options.now ?? Date.now();
-  const result: SweepResult = { expired: await expireGrants(ctx, now), abortedMultipart: 0, strays: 0 };
+  const result: SweepResult = {
+    expired: await expireGrants(ctx, now),
+    abortedMultipart: 0,
+    strays: 0,
+    prunedEvents: await pruneEvents(ctx.db, now - ctx.config.webhooks.retention * 1000),
+  };
   if (options.storage) {
     const olderThan = now - ctx.config.sweeper.strayAge * 1000;
     result.abortedMultipart = await abortAbandonedMultipart(ctx, olderThan);
     result.strays = await deleteStrays(ctx, olderThan);
   }
-  if (result.expired || result.abortedMultipart || result.strays) ctx.log.info(result, "sweep");
+  if (result.expired || result.abortedMultipart || result.strays || result.prunedEvents)
+    ctx.log.info(result, "sweep");
   return result;
 }
 

@@ -369,5 +369,14 @@ for (const database of testDatabases()) {
       for (const value of [oldSecret, newSecret, oldSecret.slice(6), "url-secret-token"])
         assert.ok(!text.includes(value));
     });
+
+    it("the sweeper prunes settled events after webhooks.retention, with their delivery log", async () => {
+      assert.ok((await deliveries()).length > 0);
+      const { prunedEvents } = await sweep(h.context(), { now: Date.now() + 31 * 86_400_000 });
+      assert.ok(prunedEvents > 0);
+      assert.deepEqual(await deliveries(), []);
+      const { db } = h.context();
+      assert.equal((await db.selectFrom("webhook_attempts").select("id").execute()).length, 0);
+    });
   });
 }
