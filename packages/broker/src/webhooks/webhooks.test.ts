@@ -370,6 +370,26 @@ for (const database of testDatabases()) {
         assert.ok(!text.includes(value));
     });
 
+    it("50 parallel hits on a 5-use link give 5 redirects and exactly 5 link.used events", async () => {
+      const file = await readyFile();
+      const created = await h.api(`/v1/files/${file.id}/links`, {
+        method: "POST",
+        json: { maxDownloads: 5 },
+      });
+      const link = (await created.json()) as { url: string };
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, () => fetch(link.url, { redirect: "manual" }).then((r) => r.status)),
+      );
+      assert.equal(statuses.filter((s) => s === 302).length, 5);
+      await receiver.waitFor(
+        () => receiver.of(file.id).filter((m) => ok(m) && typeOf(m) === "link.used").length >= 5,
+        "five link.used",
+      );
+      const used = (await deliveries(`file=${file.id}`)).filter((d) => d.type === "link.used");
+      assert.equal(used.length, 5);
+      assert.equal(new Set(used.map((d) => d.eventId)).size, 5);
+    });
+
     it("the sweeper prunes settled events after webhooks.retention, with their delivery log", async () => {
       assert.ok((await deliveries()).length > 0);
       const { prunedEvents } = await sweep(h.context(), { now: Date.now() + 31 * 86_400_000 });
