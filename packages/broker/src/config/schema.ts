@@ -84,9 +84,19 @@ export const profileSchema = z
     derivatives: z.array(z.string()).optional(),
     /** Rules for the `metadata` of uploads with this profile. */
     metadata: metadataRulesSchema.optional(),
+    /** Server-side encryption storage must apply: signed into every grant, so an upload without it is refused. */
+    encryption: z.enum(["none", "AES256", "aws:kms"]).default("none"),
+    /** aws:kms only: the KMS key (id, ARN or alias); default the bucket's AWS managed key. */
+    kmsKeyId: z.string().min(1).optional(),
+    /** aws:kms only: use an S3 Bucket Key (fewer KMS calls). */
+    bucketKey: z.boolean().optional(),
   })
   .strict()
-  .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] });
+  .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] })
+  .refine((p) => p.encryption === "aws:kms" || (p.kmsKeyId === undefined && p.bucketKey === undefined), {
+    message: "kmsKeyId and bucketKey need encryption: aws:kms",
+    path: ["encryption"],
+  });
 
 const derivativeName = z
   .string()
