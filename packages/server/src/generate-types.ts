@@ -1,7 +1,7 @@
 // Generates api.gen.ts, the SDK's types, from the broker's own OpenAPI
 // document (openapi-typescript), so the SDK and the API cannot drift:
 // generate-types.test.ts fails when the checked-in file is not what this makes.
-// Run: node --import tsx packages/server/src/generate-types.ts
+// Run: npm run generate -w @sluice/server
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

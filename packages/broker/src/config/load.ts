@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { type BrokerConfig, type ConfigInput, configSchema, DEFAULT_PROFILES } from "./schema.ts";
 
 /** Environment variables that override one config field each. */
-const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
+export const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_DATA_DIR: { path: ["dataDir"] },
   SLUICE_HOST: { path: ["server", "host"] },
   SLUICE_PORT: { path: ["server", "port"] },
@@ -31,8 +31,8 @@ const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_JWT_AUDIENCE: { path: ["auth", "jwt", "audience"] },
   SLUICE_CORS_ORIGINS: { path: ["cors", "origins"], list: true },
   SLUICE_EVENTS_TOKEN: { path: ["events", "token"] },
-  SLUICE_WEBHOOK_URL: { path: ["webhooks", "endpoints", "default", "url"] },
-  SLUICE_WEBHOOK_SECRETS: { path: ["webhooks", "endpoints", "default", "secrets"], list: true },
+  SLUICE_WEBHOOK_URL: { path: ["webhooks", "url"] },
+  SLUICE_WEBHOOK_SECRETS: { path: ["webhooks", "secrets"], list: true },
   SLUICE_LOG_LEVEL: { path: ["log", "level"] },
 };
 

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { parseDuration, parseSize } from "./units.ts";
 
-const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseSize(value);
   if (bytes === undefined) {
     ctx.addIssue({ code: "custom", message: `expected a size such as "5MB" or a number of bytes` });
@@ -14,7 +14,7 @@ const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return bytes;
 });
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDuration(value);
   if (seconds === undefined || seconds <= 0) {
     ctx.addIssue({
@@ -169,7 +169,7 @@ export const configSchema = z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
         port: integerish.min(0).max(65535).default(8080),
-        /** Origin clients reach the broker at (share links are built on it); defaults to the request's origin. */
+        /** URL clients reach the broker at (share links, form redirects, the page's origin, OpenAPI servers); default: the request's origin. Set it behind a reverse proxy or TLS terminator. */
         publicUrl: z.url().optional(),
         /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
         trustProxy: booleanish.default(false),
@@ -181,7 +181,7 @@ export const configSchema = z
     storage: z
       .object({
         endpoint: z.url().optional(),
-        /** Endpoint put in presigned URLs when clients reach storage by another address. */
+        /** Endpoint put in presigned URLs, when clients reach storage by another address than the broker (default: endpoint; `sluice serve --host 0.0.0.0` derives this machine's address). */
         publicEndpoint: z.url().optional(),
         bucket: z
           .string()
@@ -330,6 +330,10 @@ export const configSchema = z
       .prefault({}),
     webhooks: z
       .object({
+        /** Shorthand for one endpoint named `default` (all events, all profiles). */
+        url: z.url().optional(),
+        /** The `default` endpoint's secrets. */
+        secrets: z.array(webhookSecret).min(1).optional(),
         /** Named endpoints of the application; the name is what the delivery log shows. */
         endpoints: z
           .record(
@@ -353,6 +357,15 @@ export const configSchema = z
           .prefault({}),
       })
       .strict()
+      .refine((w) => (w.url === undefined) === (w.secrets === undefined), {
+        message: "url and secrets go together",
+        path: ["secrets"],
+      })
+      .transform(({ url, secrets, ...webhooks }) =>
+        url && secrets
+          ? { ...webhooks, endpoints: { default: { url, secrets }, ...webhooks.endpoints } }
+          : webhooks,
+      )
       .prefault({}),
     log: z
       .object({

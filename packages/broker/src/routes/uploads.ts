@@ -93,6 +93,7 @@ const routes = {
   create: createRoute({
     method: "post",
     path: "/v1/uploads",
+    operationId: "createUpload",
     tags,
     summary: "Create an upload grant (PUT, POST form, plain HTML form or multipart)",
     request: {
@@ -112,6 +113,7 @@ const routes = {
   get: createRoute({
     method: "get",
     path: "/v1/uploads/{id}",
+    operationId: "getUpload",
     tags,
     summary: "Upload status",
     request: { params: IdParams },
@@ -120,6 +122,7 @@ const routes = {
   signParts: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/parts",
+    operationId: "signParts",
     tags,
     summary: "Presign a batch of multipart part URLs, each pinned to its exact length",
     request: {
@@ -131,6 +134,7 @@ const routes = {
   regrant: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/grant",
+    operationId: "regrantUpload",
     tags,
     summary: "Re-issue the grant of a pending upload (e.g. after it expired)",
     request: { params: IdParams },
@@ -143,6 +147,7 @@ const routes = {
   listParts: createRoute({
     method: "get",
     path: "/v1/uploads/{id}/parts",
+    operationId: "listParts",
     tags,
     summary: "Parts already stored (resume)",
     request: { params: IdParams },
@@ -151,6 +156,7 @@ const routes = {
   complete: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/complete",
+    operationId: "completeUpload",
     tags,
     summary: "Report the upload complete (idempotent); the broker checks the object",
     request: {
@@ -166,6 +172,7 @@ const routes = {
   abort: createRoute({
     method: "delete",
     path: "/v1/uploads/{id}",
+    operationId: "abortUpload",
     tags,
     summary: "Abort a pending upload",
     request: { params: IdParams },
