@@ -1,5 +1,4 @@
 /** `sluice webhooks deliveries` and `sluice webhooks replay`: the broker's webhook delivery log (server keys). */
-import { createSluiceServer } from "@sluice/server";
 import { Command } from "commander";
 import { globalFlags, printJson } from "../context.ts";
 import { table } from "../format.ts";
@@ -7,6 +6,8 @@ import { resolveCredentials } from "../settings.ts";
 
 async function server(command: Command) {
   const credentials = await resolveCredentials(globalFlags(command));
+  // Loaded on use, as the broker is for the admin commands: the other commands start without it.
+  const { createSluiceServer } = await import("@sluice/server");
   return createSluiceServer({ url: credentials.url, key: credentials.token });
 }
 
