@@ -14,10 +14,10 @@ import { currentCorsOrigins } from "./storage/cors.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { storageTarget } from "./storage/target.ts";
 
-/** Creates an API key for tenant/user; the key is returned once and stored hashed. */
+/** Creates an API key for tenant/user (scope server: tenant-wide, the application's backend); the key is returned once and stored hashed. */
 export async function createApiKey(
   config: BrokerConfig,
-  options: { tenant: string; user: string; name?: string },
+  options: { tenant: string; user: string; name?: string; scope?: "user" | "server" },
 ): Promise<{ id: string; key: string }> {
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
   try {

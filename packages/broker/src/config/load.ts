@@ -32,6 +32,8 @@ export const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_JWT_AUDIENCE: { path: ["auth", "jwt", "audience"] },
   SLUICE_CORS_ORIGINS: { path: ["cors", "origins"], list: true },
   SLUICE_EVENTS_TOKEN: { path: ["events", "token"] },
+  SLUICE_WEBHOOK_URL: { path: ["webhooks", "url"] },
+  SLUICE_WEBHOOK_SECRETS: { path: ["webhooks", "secrets"], list: true },
   SLUICE_LOG_LEVEL: { path: ["log", "level"] },
 };
 

@@ -42,6 +42,27 @@ const booleanish = z.union([
 ]);
 const integerish = z.coerce.number().int();
 
+/** Metadata keys: also the `metadata.<key>` query parameter of GET /v1/files. */
+export const metadataKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "metadata keys: 1-64 letters, digits, _ and -");
+
+/**
+ * What a profile asks of an upload's metadata: keys that must be present, and
+ * (optionally) the only keys allowed, each with its value type.
+ */
+const metadataRulesSchema = z
+  .object({
+    required: z.array(metadataKey).default([]),
+    /** Allowed keys and their types; any other key is refused. Unset: any key. */
+    keys: z.record(metadataKey, z.enum(["string", "number", "boolean"])).optional(),
+  })
+  .strict()
+  .refine((m) => !m.keys || m.required.every((k) => k in m.keys!), {
+    message: "every required key must be listed in keys",
+    path: ["required"],
+  });
+
 export const profileSchema = z
   .object({
     minSize: size.prefault(0),
@@ -68,6 +89,8 @@ export const profileSchema = z
     verify: z.boolean().default(true),
     /** Names of image derivatives (presets of the top-level `derivatives`) made for image uploads. */
     derivatives: z.array(z.string()).optional(),
+    /** Rules for the `metadata` of uploads with this profile. */
+    metadata: metadataRulesSchema.optional(),
     /** Server-side encryption storage must apply: signed into every grant, so an upload without it is refused. */
     encryption: z.enum(["none", "AES256", "aws:kms"]).default("none"),
     /** aws:kms only: the KMS key (id, ARN or alias); default the bucket's AWS managed key. */
@@ -102,6 +125,32 @@ export const derivativePresetSchema = z
 export const BUILTIN_DERIVATIVES = {
   "thumb-256": { width: 256, height: 256, fit: "cover", format: "webp", quality: 80 },
 } as const satisfies Record<string, z.output<typeof derivativePresetSchema>>;
+
+export const WEBHOOK_EVENT_TYPES = [
+  "file.ready",
+  "file.rejected",
+  "file.deleted",
+  "upload.expired",
+  "link.used",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of the key. */
+const webhookSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "expected a Standard Webhooks secret: whsec_ and base64");
+
+const webhookEndpointSchema = z
+  .object({
+    url: z.url(),
+    /** Every active secret signs each message (rotation: add the new one, later drop the old one). */
+    secrets: z.array(webhookSecret).min(1),
+    /** Event types sent; default all. */
+    events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional(),
+    /** Only events of files with these profiles; default all. */
+    profiles: z.array(z.string()).min(1).optional(),
+  })
+  .strict();
 
 const jwtAlgorithm = z.enum([
   "HS256",
@@ -301,6 +350,45 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    webhooks: z
+      .object({
+        /** Shorthand for one endpoint named `default` (all events, all profiles). */
+        url: z.url().optional(),
+        /** The `default` endpoint's secrets. */
+        secrets: z.array(webhookSecret).min(1).optional(),
+        /** Named endpoints of the application; the name is what the delivery log shows. */
+        endpoints: z
+          .record(
+            z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, "endpoint names: letters, digits, _ and -"),
+            webhookEndpointSchema,
+          )
+          .prefault({}),
+        /** How long delivered (or given up) events and their delivery log are kept. */
+        retention: duration.prefault("30d"),
+        /** Time one attempt may take (connect, send, answer). */
+        timeout: duration.prefault("10s"),
+        retry: z
+          .object({
+            /** Wait before the first retry; doubled on each failure up to `max`. */
+            initial: duration.prefault("5s"),
+            max: duration.prefault("1h"),
+            /** A delivery still failing this long after its event is given up. */
+            giveUpAfter: duration.prefault("24h"),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .refine((w) => (w.url === undefined) === (w.secrets === undefined), {
+        message: "url and secrets go together",
+        path: ["secrets"],
+      })
+      .transform(({ url, secrets, ...webhooks }) =>
+        url && secrets
+          ? { ...webhooks, endpoints: { default: { url, secrets }, ...webhooks.endpoints } }
+          : webhooks,
+      )
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -325,6 +413,16 @@ export const configSchema = z
           code: "custom",
           path: ["profiles", name, "derivatives", i],
           message: `unknown derivative "${derivative}" (known: ${Object.keys(config.derivatives).join(", ")})`,
+        });
+      }
+    }
+    for (const [name, endpoint] of Object.entries(config.webhooks.endpoints)) {
+      for (const [i, profile] of (endpoint.profiles ?? []).entries()) {
+        if (!config.profiles || profile in config.profiles) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["webhooks", "endpoints", name, "profiles", i],
+          message: `unknown profile "${profile}"`,
         });
       }
     }

@@ -6,6 +6,31 @@ import { randomUUID } from "node:crypto";
 import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Database, JobRow } from "./schema.ts";
 
+/** A durable queue a worker drains (verification jobs, webhook deliveries): claimed with a lease. */
+export interface WorkQueue<T extends { id: string }> {
+  claim(options: { now: number; leaseMs: number }): Promise<T | undefined>;
+  renew(options: { id: string; until: number }): Promise<void>;
+  finish(item: T): Promise<void>;
+  /** The handler threw: retry later, or give up. */
+  fail(options: { item: T; error: string; now: number }): Promise<void>;
+  /** Frees the leases this worker's previous process held (a restart), returning how many. */
+  release?(): Promise<number>;
+}
+
+/** The jobs table as a work queue, claimed under `workerId` (stable across restarts of one broker). */
+export function jobQueue(
+  db: Kysely<Database>,
+  options: { maxAttempts: number; workerId: string },
+): WorkQueue<JobRow> {
+  return {
+    claim: (claim) => claimJob(db, { ...claim, workerId: options.workerId }),
+    release: () => releaseLeases(db, options.workerId),
+    renew: (renew) => renewJob(db, renew),
+    finish: (job) => finishJob(db, job.id),
+    fail: ({ item, error, now }) => failJob(db, { job: item, error, now, maxAttempts: options.maxAttempts }),
+  };
+}
+
 export async function enqueueJob(
   db: Kysely<Database>,
   options: { kind: string; uploadId: string; now?: number },

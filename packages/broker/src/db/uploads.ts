@@ -1,7 +1,7 @@
 // Queries on uploads (grants and the files they become). Every read that a
 // client can trigger is scoped to the owner.
 import { type ExpressionOrFactory, type Kysely, type SqlBool, sql } from "kysely";
-import type { Principal } from "../auth/principal.ts";
+import type { Principal, Scope } from "../auth/principal.ts";
 import type { Database, NewUpload, UploadRow, UploadState } from "./schema.ts";
 
 export async function insertUpload(db: Kysely<Database>, upload: NewUpload): Promise<void> {
@@ -16,19 +16,15 @@ export async function getUploadByKey(db: Kysely<Database>, key: string): Promise
   return db.selectFrom("uploads").selectAll().where("key", "=", key).executeTakeFirst();
 }
 
-/** The upload if `owner` owns it; another owner's id looks exactly like a missing one. */
+/** The upload if it is in `owner`'s scope; another owner's id looks exactly like a missing one. */
 export async function getOwnedUpload(
   db: Kysely<Database>,
   id: string,
-  owner: Principal,
+  owner: Scope,
 ): Promise<UploadRow | undefined> {
-  return db
-    .selectFrom("uploads")
-    .selectAll()
-    .where("id", "=", id)
-    .where("tenant", "=", owner.tenant)
-    .where("user_id", "=", owner.user)
-    .executeTakeFirst();
+  let query = db.selectFrom("uploads").selectAll().where("id", "=", id).where("tenant", "=", owner.tenant);
+  if (owner.user !== undefined) query = query.where("user_id", "=", owner.user);
+  return query.executeTakeFirst();
 }
 
 /**
@@ -92,12 +88,14 @@ export function decodeFileCursor(value: string): FileCursor | undefined {
  * repeated. `where` narrows further (e.g. by metadata).
  */
 export interface FilesPage {
-  owner: Principal;
+  /** A user's files, or (no user: a server key) the whole tenant's. */
+  owner: Scope;
   limit: number;
   after?: FileCursor;
   /** Only files created before this time (ms). */
   before?: number;
   state?: UploadState;
+  metadata?: MetadataFilter[];
   where?: ExpressionOrFactory<Database, "uploads", SqlBool>;
 }
 
@@ -107,12 +105,8 @@ export function listFiles(db: Kysely<Database>, options: FilesPage): Promise<Upl
 
 /** listFiles' query, unexecuted (its plan is pinned by a test). */
 export function filesQuery(db: Kysely<Database>, options: FilesPage) {
-  let query = db
-    .selectFrom("uploads")
-    .selectAll()
-    .where("tenant", "=", options.owner.tenant)
-    .where("user_id", "=", options.owner.user)
-    .where(IS_FILE);
+  let query = db.selectFrom("uploads").selectAll().where("tenant", "=", options.owner.tenant).where(IS_FILE);
+  if (options.owner.user !== undefined) query = query.where("user_id", "=", options.owner.user);
   if (options.state) query = query.where("state", "=", options.state);
   if (options.before !== undefined) query = query.where("created_at", "<", options.before);
   const { after, where } = options;
@@ -121,8 +115,27 @@ export function filesQuery(db: Kysely<Database>, options: FilesPage) {
       eb(eb.refTuple("created_at", "id"), "<", eb.tuple(after.createdAt, after.id)),
     );
   }
+  for (const filter of options.metadata ?? []) query = query.where("id", "in", metadataMatch(db, filter));
   if (where) query = query.where(where);
   return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(options.limit);
+}
+
+/** A `?metadata.key=value` (or `serverMetadata.key=value`) filter of GET /v1/files. */
+export interface MetadataFilter {
+  scope: "client" | "server";
+  key: string;
+  /** Strings as they are, numbers and booleans as their JSON text. */
+  value: string;
+}
+
+/** Ids of uploads whose metadata (or serverMetadata) has key = value. */
+function metadataMatch(db: Kysely<Database>, filter: MetadataFilter) {
+  return db
+    .selectFrom("upload_metadata")
+    .select("upload_id")
+    .where("scope", "=", filter.scope)
+    .where("key", "=", filter.key)
+    .where("value", "=", filter.value);
 }
 
 /** Bytes held or promised (pending, uploaded, ready) and pending grants of one user, for quotas. */

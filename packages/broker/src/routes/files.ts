@@ -3,22 +3,19 @@ import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
 import type { Context } from "hono";
+import { type Principal, requireServer, scopeOf } from "../auth/principal.ts";
 import { formatDuration } from "../config/units.ts";
 import type { BrokerContext } from "../context.ts";
-import { audit } from "../db/audit.ts";
+import { actorDetail, audit } from "../db/audit.ts";
 import { getDerivative, listDerivatives } from "../db/derivatives.ts";
 import { insertLink, listLinks } from "../db/links.ts";
 import type { UploadRow } from "../db/schema.ts";
-import {
-  decodeFileCursor,
-  encodeFileCursor,
-  getOwnedUpload,
-  listFiles,
-  transitionUpload,
-} from "../db/uploads.ts";
+import { decodeFileCursor, encodeFileCursor, getOwnedUpload, listFiles } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
 import { type AppEnv, createRouter } from "../http/env.ts";
 import { newLinkToken } from "../links/tokens.ts";
+import { metadataFilters } from "../uploads/metadata.ts";
+import { transitionWithEvent } from "../uploads/outbox.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
 import { removeDeletedFile } from "../verification/delete-file.ts";
@@ -33,6 +30,11 @@ const ListQuery = z.object({
     .openapi({ description: "Where to resume: `next` of the previous page" }),
   before: z.iso.datetime().optional().openapi({ description: "Only files created before this instant" }),
   state: z.enum(["uploaded", "ready", "rejected"]).optional(),
+  user: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ description: "Server keys: only this user's files (default: the whole tenant)" }),
 });
 const DownloadQuery = z.object({
   json: z.string().optional().openapi({ description: "Answer JSON {url, expiresAt} instead of 302" }),
@@ -79,7 +81,9 @@ const routes = {
     path: "/v1/files",
     operationId: "listFiles",
     tags,
-    summary: "The caller's files, newest first",
+    summary: "The caller's files, newest first (a server key: the tenant's)",
+    description:
+      "Filter on metadata with `metadata.<key>=<value>` (and `serverMetadata.<key>=<value>`), e.g. `?metadata.ticket=9`: numbers and booleans match their JSON text; several filters all apply.",
     request: { query: ListQuery },
     responses: {
       200: json(
@@ -169,8 +173,8 @@ const DEFAULT_LINK_EXPIRY = 86_400;
 
 export function fileRoutes(ctx: BrokerContext) {
   const app = createRouter();
-  const file = async (id: string, principal: { tenant: string; user: string }, readyOnly = false) => {
-    const row = await getOwnedUpload(ctx.db, id, principal);
+  const file = async (id: string, principal: Principal, readyOnly = false) => {
+    const row = await getOwnedUpload(ctx.db, id, scopeOf(principal));
     if (!row || row.state === "pending" || row.state === "aborted" || row.state === "expired")
       throw errors.notFound("No such file");
     if (readyOnly && row.state !== "ready")
@@ -227,8 +231,13 @@ export function fileRoutes(ctx: BrokerContext) {
     const after = query.cursor === undefined ? undefined : decodeFileCursor(query.cursor);
     if (query.cursor !== undefined && !after)
       throw errors.badRequest("cursor is not one this API gave", "InvalidCursor");
+    const principal = c.get("principal");
+    if (query.user !== undefined) requireServer(principal);
+    const scope =
+      query.user !== undefined ? { tenant: principal.tenant, user: query.user } : scopeOf(principal);
     const rows = await listFiles(ctx.db, {
-      owner: c.get("principal"),
+      owner: scope,
+      metadata: metadataFilters(c.req.query()),
       limit: query.limit,
       after,
       before: query.before ? Date.parse(query.before) : undefined,
@@ -252,7 +261,8 @@ export function fileRoutes(ctx: BrokerContext) {
   app.openapi(routes.remove, async (c) => {
     const principal = c.get("principal");
     const row = await file(c.req.valid("param").id, principal);
-    const removed = await transitionUpload(ctx.db, {
+    const removed = await transitionWithEvent(ctx, {
+      event: "file.deleted",
       id: row.id,
       from: ["uploaded", "ready", "rejected"],
       to: "aborted",
@@ -262,11 +272,11 @@ export function fileRoutes(ctx: BrokerContext) {
     if (removed) {
       await audit(ctx.db, {
         action: "file.delete",
-        tenant: principal.tenant,
-        user: principal.user,
+        tenant: row.tenant,
+        user: row.user_id,
         subject: row.id,
         ip: c.get("ip"),
-        detail: { storage },
+        detail: { storage, ...actorDetail(principal).detail },
       });
     }
     // 202: the file is deleted for everyone; storage's copy goes by a retried job.
@@ -327,8 +337,8 @@ export function fileRoutes(ctx: BrokerContext) {
       id: randomUUID(),
       token_hash: hash,
       upload_id: row.id,
-      tenant: principal.tenant,
-      user_id: principal.user,
+      tenant: row.tenant,
+      user_id: row.user_id,
       expires_at: now + expiresIn * 1000,
       max_downloads: body.maxDownloads ?? null,
       revoked_at: null,
@@ -337,11 +347,16 @@ export function fileRoutes(ctx: BrokerContext) {
     await insertLink(ctx.db, link);
     await audit(ctx.db, {
       action: "link.create",
-      tenant: principal.tenant,
-      user: principal.user,
+      tenant: row.tenant,
+      user: row.user_id,
       subject: row.id,
       ip: c.get("ip"),
-      detail: { link: link.id, expiresIn, maxDownloads: link.max_downloads },
+      detail: {
+        link: link.id,
+        expiresIn,
+        maxDownloads: link.max_downloads,
+        ...actorDetail(principal).detail,
+      },
     });
     const base = ctx.config.server.publicUrl ?? new URL(c.req.url).origin;
     return c.json(

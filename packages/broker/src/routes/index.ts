@@ -9,7 +9,9 @@ import { healthRoutes } from "./health.ts";
 import { linkRoutes, publicLinkRoutes } from "./links.ts";
 import { profileRoutes } from "./profiles.ts";
 import { oneRequestRoutes } from "./put.ts";
+import { serverRoutes } from "./server.ts";
 import { uploadRoutes } from "./uploads.ts";
+import { registerWebhookPayloads, webhookRoutes } from "./webhooks.ts";
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void {
   app.route("/", uploadRoutes(ctx));
@@ -18,6 +20,9 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void 
   app.route("/", linkRoutes(ctx));
   app.route("/", publicLinkRoutes(ctx));
   app.route("/", eventRoutes(ctx));
+  app.route("/", serverRoutes(ctx));
+  app.route("/", webhookRoutes(ctx));
+  registerWebhookPayloads(app);
   app.route("/", healthRoutes(ctx));
   app.route("/", profileRoutes(ctx));
   app.route("/", apiKeyRoutes(ctx));

@@ -16,6 +16,7 @@ import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { notUploaded, storageError } from "../storage/target.ts";
 import { resolveFormObject } from "./form.ts";
+import { transitionWithEvent } from "./outbox.ts";
 import { completeMultipart, multipartGone } from "./parts.ts";
 import { incomingPrefixOf, isUnresolved } from "./quarantine.ts";
 import { withinQuota } from "./quota.ts";
@@ -68,7 +69,8 @@ export async function rejectUpload(
     patch?: Partial<UploadRow>;
   },
 ): Promise<UploadRow | undefined> {
-  const rejected = await transitionUpload(ctx.db, {
+  const rejected = await transitionWithEvent(ctx, {
+    event: "file.rejected",
     id: options.row.id,
     from: options.from,
     to: "rejected",

@@ -16,6 +16,7 @@ import { checkAgainstProfile, chooseMethod, MAX_SINGLE_UPLOAD, parseMediaType } 
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
 import { removeStorage } from "./complete.ts";
+import { checkMetadata, insertMetadataRows, type Metadata, readMetadata } from "./metadata.ts";
 import { ctxProfile } from "./profile.ts";
 import { incomingPrefix, quarantineKey } from "./quarantine.ts";
 import { checkQuota, withinQuota } from "./quota.ts";
@@ -28,6 +29,10 @@ export interface CreateUploadRequest {
   type: string;
   /** Hex or base64 SHA-256 of the whole file. */
   sha256?: string;
+  /** The application's context, checked against the profile's rules. */
+  metadata?: Metadata;
+  /** Context only a server key may set. */
+  serverMetadata?: Metadata;
 }
 
 export interface GrantResponse {
@@ -45,7 +50,7 @@ export function normaliseSha256(value: string | undefined): string | null {
   throw errors.badRequest("sha256 must be 64 hex digits or the base64 of 32 bytes", "InvalidChecksum");
 }
 
-function pickProfile(ctx: BrokerContext, name: string | undefined) {
+function pickProfile(ctx: BrokerContext, name: string | undefined, owner: Principal) {
   const profiles = ctx.config.profiles;
   const chosen =
     name ??
@@ -60,6 +65,8 @@ function pickProfile(ctx: BrokerContext, name: string | undefined) {
       name ? `Unknown profile ${JSON.stringify(name)}` : "profile is required",
       "UnknownProfile",
     );
+  if (owner.profiles && !owner.profiles.includes(chosen))
+    throw errors.forbidden(`This token may not upload with profile ${chosen}`, "ProfileNotAllowed");
   return { name: chosen, profile };
 }
 
@@ -100,6 +107,8 @@ function pendingRow(options: {
     updated_at: now,
     expires_at: now + options.lifetimeMs,
     completed_at: null,
+    metadata: null,
+    server_metadata: null,
   };
 }
 
@@ -116,6 +125,11 @@ async function recordGrant(
   const quota = { quotas: ctx.config.quotas, owner, size: options.reserve, pending: true };
   await withinQuota(ctx.db, quota, async (trx) => {
     await insertUpload(trx, row);
+    await insertMetadataRows(trx, {
+      uploadId: row.id,
+      metadata: readMetadata(row.metadata),
+      serverMetadata: readMetadata(row.server_metadata),
+    });
     await auditUpload(trx, row, { action: "upload.grant", ip: options.ip, detail: options.detail });
   });
   ctx.metrics.inc("sluice_grants_total", { method: row.method }, "Upload grants issued");
@@ -132,10 +146,13 @@ export async function createUpload(
   },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   const type = parseMediaType(request.type);
   if (!type) throw errors.badRequest("type must be a media type such as image/png", "InvalidType");
   checkAgainstProfile(profile, { size: request.size, type });
+  if (request.serverMetadata && !owner.server)
+    throw errors.forbidden("serverMetadata is set by server keys only", "ServerMetadataForbidden");
+  checkMetadata(profile, request.metadata ?? {});
   const method = options.redirected ? "put" : chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
   // Fails early without a lock; recordGrant checks again atomically.
@@ -156,6 +173,8 @@ export async function createUpload(
     // Multipart uploads may take long (profile.multipartLifetime); their part URLs are signed lazily.
     lifetimeMs: (method === "multipart" ? Math.max(profile.multipartLifetime, expiresIn) : expiresIn) * 1000,
   });
+  if (request.metadata) row.metadata = JSON.stringify(request.metadata);
+  if (request.serverMetadata) row.server_metadata = JSON.stringify(request.serverMetadata);
 
   if (method === "multipart") {
     const plan = planParts(row.size, profile.partSize);
@@ -191,7 +210,7 @@ export async function createFormUpload(
   options: { owner: Principal; request: CreateFormUploadRequest; ip?: string },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   const id = randomUUID();
   const expiresIn = profile.grantExpiry;
   const row = pendingRow({

@@ -10,16 +10,12 @@ import { SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload, auditUploads } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import {
-  expirePending,
-  getUploadByKey,
-  listExpiredPending,
-  listPendingMultipart,
-  transitionUpload,
-} from "../db/uploads.ts";
+import { expirePending, getUploadByKey, listExpiredPending, listPendingMultipart } from "../db/uploads.ts";
+import { pruneEvents } from "../db/webhooks.ts";
 import { deleteObjects, eachLimited } from "../storage/delete-objects.ts";
 import { objectExists } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
+import { enqueueEvent, transitionWithEvent } from "./outbox.ts";
 import { listStoredParts } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
 import { quarantineKept, quarantineOwner } from "./quarantine.ts";
@@ -30,6 +26,8 @@ export interface SweepResult {
   idleMultipart: number;
   abortedMultipart: number;
   strays: number;
+  /** Webhook events (with their delivery log) past webhooks.retention. */
+  prunedEvents: number;
 }
 
 /** Grants expired per statement (bound-parameter limits of the audit insert). */
@@ -55,8 +53,10 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
     const expired = await ctx.db.transaction().execute(async (trx) => {
       const rows = await expirePending(trx, now, BATCH);
       await auditUploads(trx, rows, { action: "upload.expire" });
+      for (const row of rows) await enqueueEvent(trx, ctx, { type: "upload.expired", row });
       return rows;
     });
+    if (expired.length > 0) ctx.kickWebhooks();
     // A single PUT or POST wrote one object, in quarantine: batched deletes. The others list or abort.
     const separate = expired.filter((row) => row.multipart_id || row.method === "form");
     const objects = expired.filter((row) => !separate.includes(row)).map((row) => row.incoming_key);
@@ -95,7 +95,13 @@ async function abortIdleMultipart(ctx: BrokerContext, now: number): Promise<numb
     if (now - last <= idle(row)) continue;
     // Storage may have completed it meanwhile (completion checks that first).
     if (await objectExists(ctx.s3, ctx.target.bucket, row.incoming_key)) continue;
-    const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
+    const expired = await transitionWithEvent(ctx, {
+      event: "upload.expired",
+      id: row.id,
+      from: ["pending"],
+      to: "expired",
+      now,
+    });
     if (!expired) continue;
     await removeStorage(ctx, row);
     await auditUpload(ctx.db, row, { action: "upload.expire", detail: { idleSince: last } });
@@ -195,6 +201,7 @@ export async function sweep(
     idleMultipart: 0,
     abortedMultipart: 0,
     strays: 0,
+    prunedEvents: await pruneEvents(ctx.db, now - ctx.config.webhooks.retention * 1000),
   };
   if (options.storage) {
     result.idleMultipart = await abortIdleMultipart(ctx, now);
@@ -202,7 +209,13 @@ export async function sweep(
     result.abortedMultipart = await abortAbandonedMultipart(ctx, olderThan);
     result.strays = await deleteStrays(ctx, olderThan);
   }
-  if (result.expired || result.idleMultipart || result.abortedMultipart || result.strays)
+  if (
+    result.expired ||
+    result.idleMultipart ||
+    result.abortedMultipart ||
+    result.strays ||
+    result.prunedEvents
+  )
     ctx.log.info(result, "sweep");
   return result;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Kysely } from "kysely";
 import pino from "pino";
-import { claimJob, enqueueJob, getJob } from "../db/jobs.ts";
+import { claimJob, enqueueJob, getJob, jobQueue } from "../db/jobs.ts";
 import { openDatabase } from "../db/open.ts";
 import type { Database, JobRow } from "../db/schema.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
@@ -68,7 +68,13 @@ async function withWorker(
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-jobs-"));
   const { db, close } = await openDatabase(`sqlite:${join(dir, "jobs.db")}`);
-  const worker = createWorker({ db, log: pino({ level: "silent" }), pollMs: 10, ...options });
+  const { workerId, ...rest } = options;
+  const worker = createWorker({
+    queue: jobQueue(db, { maxAttempts: 5, workerId }),
+    log: pino({ level: "silent" }),
+    pollMs: 10,
+    ...rest,
+  });
   try {
     await body(db, worker);
   } finally {
