@@ -238,7 +238,7 @@ for (const database of testDatabases()) {
       );
       assert.equal((await fetch(link.url, { redirect: "manual" })).status, 302);
       assert.equal((await withKey(serverKey, `/v1/links/${link.id}`, { method: "DELETE" })).status, 204);
-      assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404);
+      assert.equal((await fetch(link.url, { redirect: "manual" })).status, 410, "a revoked link is gone");
     });
 
     it("the audit log: server keys only, the tenant's entries only, paginated by cursor", async () => {
