@@ -97,8 +97,9 @@ describe("sweeper", () => {
         .values(rows.slice(i, i + 400))
         .execute();
     const written = rows.slice(0, 5);
+    // What their grants wrote, in quarantine (no grant writes a file's own key).
     for (const row of written)
-      await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: row.key, Body: "x" }));
+      await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: row.incoming_key, Body: "x" }));
     const live = uploadRow({ tenant: "acme" });
     await db.insertInto("uploads").values(live).execute();
 
@@ -116,7 +117,7 @@ describe("sweeper", () => {
     );
     for (const row of written) {
       await assert.rejects(
-        s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: row.key })),
+        s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: row.incoming_key })),
         "the object is gone",
       );
     }
