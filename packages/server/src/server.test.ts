@@ -85,7 +85,7 @@ describe("@sluice/server against a running broker", () => {
       [link.id],
     );
     await sluice.links.revoke(link.id);
-    assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404);
+    assert.equal((await fetch(link.url, { redirect: "manual" })).status, 410, "a revoked link is gone");
     const { token } = await sluice.tokens.create({ user: "carol", expiresIn: 60, profiles: ["default"] });
     const mine = await fetch(`${h.url}/v1/files/${id}`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(mine.status, 200);
