@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { cpuSecondsFromProc, peakRssFromProc, printTable } from "@sluice/core/bench";
 import { objectUrl, signHeaders } from "@sluice/sigv4";
 import { build } from "esbuild";
+import { benchBody } from "./request-body.ts";
 
 // 1 GiB PUT and 1 GiB multipart (16 MiB parts, 4 at a time) against the
 // embedded store, next to a plain Node server streaming the body to a file on
@@ -27,18 +26,6 @@ const BASELINE = "node:http, durable (fdatasync, rename, dir fsync)";
 const SIZE = Number(process.env.SLUICE_BENCH_MIB ?? 1024) * MiB;
 const PART = 16 * MiB;
 const credentials = { accessKeyId: "BENCH", secretAccessKey: "bench-secret" };
-const block = randomBytes(MiB);
-
-function body(size: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      const n = Math.min(MiB, size - sent);
-      sent += n;
-      this.push(n > 0 ? block.subarray(0, n) : null);
-    },
-  });
-}
 
 function send(options: {
   url: string;
@@ -69,7 +56,7 @@ function send(options: {
     });
     req.on("error", reject);
     if (options.text !== undefined) req.end(options.text);
-    else body(length).pipe(req);
+    else benchBody(length).pipe(req);
   });
 }
 
