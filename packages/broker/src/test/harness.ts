@@ -159,3 +159,17 @@ export async function putBytes(
   delete headers["content-length"];
   return fetch(put.url, { method: "PUT", headers, body: data as Uint8Array<ArrayBuffer> });
 }
+
+export interface PartUrl {
+  partNumber: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** Presigns parts of a multipart upload, failing loudly with the broker's error body. */
+export async function signParts(h: Harness, id: string, partNumbers: number[]): Promise<PartUrl[]> {
+  const res = await h.api(`/v1/uploads/${id}/parts`, { method: "POST", json: { partNumbers } });
+  const body = (await res.json()) as { parts: PartUrl[] };
+  if (res.status !== 200) throw new Error(`parts failed ${res.status}: ${JSON.stringify(body)}`);
+  return body.parts;
+}
