@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken, parseConfig } from "@sluice/broker";
-import { DURATION_S, load } from "@sluice/broker/bench";
+import { DURATION_S, type LoadResult, load } from "@sluice/broker/bench";
 import { printTable } from "@sluice/core/bench";
 import { postgresBinaries, postgresTier, startPostgres } from "@sluice/core/testing";
 import { startStore } from "@sluice/store";
@@ -21,6 +21,8 @@ import { brokerWorkerId, startBrokers } from "../src/test/cluster.ts";
 
 /** A multiple of 3, so that each of three brokers gets the same number of connections. */
 const CONNECTIONS = 48;
+const BROKER_COUNTS = [1, 3];
+const ROUNDS = Number(process.env.SLUICE_BENCH_ROUNDS ?? 2);
 const LEASE_SECONDS = 3;
 const VERIFY_UPLOADS = 12;
 const UPLOAD_BYTES = 8 * 1024 * 1024;
@@ -144,36 +146,41 @@ export default async function jobsClusterBench(): Promise<void> {
   const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
   const brokers: Serve[] = [];
   try {
-    const grants = [];
-    for (const count of [1, 3]) {
-      const dir = join(root, `grants-${count}`);
-      await mkdir(dir);
-      const started = await startBrokers({ root: dir, config, count });
-      brokers.push(...started);
-      const request = { url: started.map((b) => `${b.url}/v1/uploads`), body: GRANT_BODY, headers };
-      grants.push({
-        count,
-        result: await load(
+    // Interleaved rounds, each size keeping its best (least CPU per grant): the machine's load drifts.
+    const best = new Map<number, LoadResult>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const count of BROKER_COUNTS) {
+        const dir = join(root, `grants-${round}-${count}`);
+        await mkdir(dir);
+        const started = await startBrokers({ root: dir, config, count });
+        brokers.push(...started);
+        const request = { url: started.map((b) => `${b.url}/v1/uploads`), body: GRANT_BODY, headers };
+        const result = await load(
           started.map((b) => b.child.pid!),
           request,
           CONNECTIONS,
-        ),
-      });
-      await stopAll(started);
+        );
+        await stopAll(started);
+        const previous = best.get(count);
+        if (!previous || result.cpuMicros < previous.cpuMicros) best.set(count, result);
+      }
     }
     printTable({
-      title: `Grants on one PostgreSQL: ${CONNECTIONS} connections (autocannon) round-robin over the brokers, ${DURATION_S} s; CPU of the broker processes from /proc`,
+      title: `Grants on one PostgreSQL: ${CONNECTIONS} connections (autocannon) round-robin over the brokers, ${DURATION_S} s, best of ${ROUNDS} interleaved rounds; CPU of the broker processes from /proc`,
       unit: "grants/s",
       baseline: "1 broker",
-      rows: grants.map(({ count, result }) => ({
-        name: `${count} broker${count > 1 ? "s" : ""}`,
-        value: result.perSecond,
-        extra: {
-          p99: `${result.p99} ms`,
-          "CPU µs/grant": Math.round(result.cpuMicros).toLocaleString("en-US"),
-          errors: String(result.errors),
-        },
-      })),
+      rows: BROKER_COUNTS.map((count) => {
+        const result = best.get(count)!;
+        return {
+          name: `${count} broker${count > 1 ? "s" : ""}`,
+          value: result.perSecond,
+          extra: {
+            p99: `${result.p99} ms`,
+            "CPU µs/grant": Math.round(result.cpuMicros).toLocaleString("en-US"),
+            errors: String(result.errors),
+          },
+        };
+      }),
     });
 
     const dir = join(root, "recovery");
