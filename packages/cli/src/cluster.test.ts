@@ -5,7 +5,7 @@
 // no upload.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -23,7 +23,8 @@ import {
   startRedis,
 } from "@sluice/core/testing";
 import pg from "pg";
-import { type Serve, startServe } from "./test/cli.ts";
+import type { Serve } from "./test/cli.ts";
+import { startBrokers } from "./test/cluster.ts";
 
 const MiB = 1024 * 1024;
 const GRANT_LIMIT = 100;
@@ -110,17 +111,7 @@ describe("cluster: three brokers on PostgreSQL and Redis, storage on Ceph RGW", 
       profiles: { default: { maxSize: "1GB", multipartThreshold: "6MB", partSize: "5MB" } },
       log: { level: "warn" },
     };
-    const file = join(root, "sluice.json");
-    await writeFile(file, JSON.stringify(configInput));
-    // One after the other: the first creates the bucket and migrates the database.
-    for (let i = 0; i < 3; i++) {
-      brokers.push(
-        await startServe(["--config", file, "--port", "0", "--data", join(root, `broker-${i}`)], {
-          cwd: root,
-          env: { HOME: root },
-        }),
-      );
-    }
+    brokers.push(...(await startBrokers({ root, config: configInput, count: 3 })));
     // RGW pushes new-object events to the first broker (the one never killed).
     topic = (await setupBucketEvents(parseConfig(configInput), { pushEndpoint: `${urls()[0]}/v1/events/s3` }))
       .arn;

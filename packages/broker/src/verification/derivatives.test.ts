@@ -229,10 +229,10 @@ describe("derivatives job across a restart", () => {
       // The state a crash leaves: verification done, the derivatives job taken and never finished.
       const verify = await db
         .selectFrom("jobs")
-        .select("id")
+        .select(["id", "attempts"])
         .where("upload_id", "=", file.id)
         .executeTakeFirstOrThrow();
-      await finishJob(db, verify.id);
+      await finishJob(db, verify);
       await enqueueJob(db, { kind: DERIVE_JOB, uploadId: file.id });
       leased = await claimJob(db, { now: Date.now(), leaseMs: 3000, workerId: "other" });
       assert.equal(leased?.kind, DERIVE_JOB);

@@ -53,14 +53,16 @@ export function createWorker<T extends { id: string }>(options: {
       try {
         // Long jobs (a whole-object digest) keep their lease alive; a crash lets it run out.
         const heartbeat = setInterval(() => {
-          queue.renew({ id: job.id, until: Date.now() + leaseMs }).catch(() => undefined);
+          queue.renew({ item: job, until: Date.now() + leaseMs }).catch(() => undefined);
         }, leaseMs / 3);
         try {
           await options.handle(job);
         } finally {
           clearInterval(heartbeat);
         }
-        await queue.finish(job);
+        // Renewals failed for longer than the lease (database away, process stalled): another
+        // worker has the job now, and its outcome stands.
+        if (!(await queue.finish(job))) options.log.warn({ job: job.id }, "job lease lost to another worker");
       } catch (error) {
         options.log.warn({ job: job.id, err: (error as Error).message }, "job failed");
         await queue.fail({ item: job, error: (error as Error).message, now: Date.now() });
