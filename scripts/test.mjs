@@ -3,7 +3,7 @@
 // runner through tsx, prints the spec report, and ends with one line
 // "N passed, N failed, N skipped" that CI reads.
 // Usage: npm test [-- <path filter>...]   e.g. npm test -- store/src/sigv4
-// Every file runs under a timeout (SLUICE_TEST_FILE_TIMEOUT in ms, default 5 min;
+// Every file runs under a timeout (SLUICE_TEST_FILE_TIMEOUT in ms, default 15 min;
 // under Node 20 --test-timeout bounds each file's process), so a hang fails
 // with the file's name instead of stalling CI.
 import { spawn } from "node:child_process";
@@ -37,11 +37,12 @@ if (files.length === 0) {
 const child = spawn(
   process.execPath,
   [
+    "--conditions=sluice-source",
     "--import",
     "tsx",
     "--test",
     `--test-concurrency=${process.env.SLUICE_TEST_CONCURRENCY ?? "2"}`,
-    `--test-timeout=${process.env.SLUICE_TEST_FILE_TIMEOUT ?? "300000"}`,
+    `--test-timeout=${process.env.SLUICE_TEST_FILE_TIMEOUT ?? "900000"}`,
     "--test-reporter=spec",
     "--test-reporter-destination=stdout",
     "--test-reporter=./scripts/summary-reporter.mjs",
@@ -52,7 +53,13 @@ const child = spawn(
     cwd: root,
     stdio: "inherit",
     // Node 20 is our target on purpose; the AWS SDK's notice about its future Node 22 floor is noise here.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...process.env },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      ...process.env,
+      // Workspace packages resolve to their TypeScript sources (the "sluice-source" export condition), in
+      // the test processes and in every node process they start.
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --conditions=sluice-source`.trim(),
+    },
   },
 );
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

@@ -14,10 +14,10 @@ import { currentCorsOrigins } from "./storage/cors.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { storageTarget } from "./storage/target.ts";
 
-/** Creates an API key for tenant/user; the key is returned once and stored hashed. */
+/** Creates an API key for tenant/user (scope server: tenant-wide, the application's backend); the key is returned once and stored hashed. */
 export async function createApiKey(
   config: BrokerConfig,
-  options: { tenant: string; user: string; name?: string },
+  options: { tenant: string; user: string; name?: string; scope?: "user" | "server" },
 ): Promise<{ id: string; key: string }> {
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
   try {
@@ -83,7 +83,13 @@ export async function setupBucket(
     const corsOrigins = options.replaceCors
       ? config.cors.origins
       : [...new Set([...current, ...config.cors.origins])];
-    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins });
+    // Storage's own clean-up never aborts a multipart upload the broker still lets a client finish.
+    const longest = Math.max(0, ...Object.values(config.profiles).map((p) => p.multipartLifetime));
+    await applyBucketPolicies(s3, {
+      bucket: target.bucket,
+      corsOrigins,
+      abortMultipartAfterDays: Math.max(2, Math.ceil(longest / 86_400) + 1),
+    });
     return { corsOrigins, removedOrigins: current.filter((origin) => !corsOrigins.includes(origin)) };
   } finally {
     s3.destroy();

@@ -18,8 +18,19 @@ export interface BrokerContext {
   metrics: Metrics;
   /** Library users' content scanners, run before a file becomes ready. */
   scanners: Scanner[];
+  /** Checks /readyz adds to database and storage reachability. */
+  readiness: Record<string, () => Promise<boolean>>;
   /** Wakes the verification worker after a job is queued. */
   kickWorker(): void;
+  /** Wakes the webhook deliverer after an event was committed to the outbox. */
+  kickWebhooks(): void;
+  /** Signs a user token (HS256 with the broker's secret); undefined when tokens come from a JWKS only. */
+  signUserToken?(options: {
+    tenant: string;
+    user: string;
+    expiresIn: string;
+    profiles?: string[];
+  }): Promise<string>;
   /** Resolves when the upload left `uploaded` (or after timeoutMs). */
   waitForVerification(uploadId: string, timeoutMs: number): Promise<void>;
 }

@@ -71,6 +71,13 @@ describe("sluice commands against a local serve", () => {
     assert.match(text.stdout, new RegExp(`${second.id}\\s+revoked`));
     assert.match(text.stdout, new RegExp(`${link.id}\\s+used up`));
     assert.equal((await runCli(["links", "no-such-file"], dev)).code, 4);
+    const tooLong = await runCli(["share", fileId, "--expires", "90d"], dev);
+    assert.equal(tooLong.code, 5);
+    assert.match(
+      tooLong.stderr,
+      /--expires is limited to 30d \(2592000 seconds\)/,
+      "the option and unit the user typed",
+    );
   });
 
   test("apikey create makes a key for another user, who sees none of dev's files", async () => {

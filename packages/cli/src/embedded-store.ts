@@ -41,19 +41,24 @@ export async function startEmbeddedStore(options: {
   host: string;
   port: number;
   region?: string;
+  minFreeBytes?: number;
   /** Webhooks bucket notification configurations may name (`sluice serve`: the broker's /v1/events/s3). */
   notificationTargets?: NotificationTarget[];
+  /** Accept Signature Version 2 (`--allow-sigv2`, config store.allowSignatureV2). */
+  allowSignatureV2?: boolean;
 }) {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await storeCredentials(options.dataDir);
   const { startStore } = await import("@sluice/store");
   const store = await startStore({
-    dataDir: join(options.dataDir, "store"),
+    dataDir: storeDataDir(options.dataDir),
     host: options.host,
     port: options.port,
     ...(options.region ? { region: options.region } : {}),
+    ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
     credentials: [credentials],
     ...(options.notificationTargets ? { notificationTargets: options.notificationTargets } : {}),
+    allowSignatureV2: options.allowSignatureV2 ?? false,
   }).catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, "store", options.port, "--store-port");
   });
@@ -77,4 +82,9 @@ export function listenError(error: NodeJS.ErrnoException, what: string, port: nu
     });
   }
   return error;
+}
+
+/** Where the embedded store keeps its catalog, blobs and master keys, under `--data`. */
+export function storeDataDir(dataDir: string): string {
+  return join(dataDir, "store");
 }

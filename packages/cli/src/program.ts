@@ -9,6 +9,7 @@ import { loginCommand, logoutCommand, tokenCommand } from "./commands/login.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { storeCommand } from "./commands/store.ts";
 import { uploadCommand } from "./commands/upload.ts";
+import { webhooksCommand } from "./commands/webhooks.ts";
 import { EXIT, EXIT_HELP, exitCodeFor } from "./exit-codes.ts";
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     apikeyCommand(),
     setupCommand(),
     policyCommand(),
+    webhooksCommand(),
   ]) {
     program.addCommand(withExitOverride(command));
   }

@@ -187,17 +187,17 @@ export class BrokerApi {
   async listFiles(options: { limit?: number; pageSize?: number } = {}): Promise<FileRecord[]> {
     const files: FileRecord[] = [];
     const wanted = options.limit ?? Number.POSITIVE_INFINITY;
-    let before: string | null = null;
+    let cursor: string | null = null;
     do {
       const page = Math.min(options.pageSize ?? 1000, wanted - files.length);
-      const query: string = `limit=${page}${before ? `&before=${encodeURIComponent(before)}` : ""}`;
+      const query: string = `limit=${page}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
       const answer: { files: FileRecord[]; next?: string | null } = await this.call(
         "GET",
         `/v1/files?${query}`,
       );
       files.push(...answer.files);
-      before = answer.files.length === page ? (answer.next ?? null) : null;
-    } while (before && files.length < wanted);
+      cursor = answer.files.length === page ? (answer.next ?? null) : null;
+    } while (cursor && files.length < wanted);
     return files;
   }
 

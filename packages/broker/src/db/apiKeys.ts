@@ -3,7 +3,15 @@ import type { Database } from "./schema.ts";
 
 export async function insertApiKey(
   db: Kysely<Database>,
-  row: { id: string; key_hash: string; tenant: string; user_id: string; name: string; created_at: number },
+  row: {
+    id: string;
+    key_hash: string;
+    tenant: string;
+    user_id: string;
+    name: string;
+    scope: "user" | "server";
+    created_at: number;
+  },
 ): Promise<void> {
   await db
     .insertInto("api_keys")
@@ -14,7 +22,7 @@ export async function insertApiKey(
 export async function findApiKey(db: Kysely<Database>, keyHash: string) {
   return db
     .selectFrom("api_keys")
-    .select(["id", "tenant", "user_id"])
+    .select(["id", "tenant", "user_id", "scope"])
     .where("key_hash", "=", keyHash)
     .where("revoked_at", "is", null)
     .executeTakeFirst();

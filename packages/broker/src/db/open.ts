@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SluiceError } from "@sluice/core";
-import SqliteDatabase from "better-sqlite3";
+import type SqliteDatabase from "better-sqlite3";
 import {
   Kysely,
   type SqliteDatabase as KyselySqlite,
@@ -76,6 +76,9 @@ export async function openDatabase(
     // An idle connection dropped by the server (restart, failover) must not crash the broker:
     // the pool replaces it, the next query reconnects.
     pool.on("error", (error) => options.onConnectionError?.(error));
+    // A checked-out client whose connection the server ends (restart) emits 'error' outside any
+    // query; without a listener that would be an uncaught exception. The query in flight fails on its own.
+    pool.on("connect", (client) => client.on("error", (error) => options.onConnectionError?.(error)));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const path = sqlitePath(url);
@@ -87,6 +90,8 @@ export async function openDatabase(
       });
     }
     if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+    // Loaded only for SQLite: a PostgreSQL deployment (AWS Lambda) ships without the native addon.
+    const { default: SqliteDatabase } = await import("better-sqlite3");
     const sqlite = new SqliteDatabase(path);
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("busy_timeout = 5000");

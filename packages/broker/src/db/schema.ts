@@ -36,6 +36,20 @@ export interface UploadsTable {
   updated_at: number;
   expires_at: number;
   completed_at: number | null;
+  /** The application's context set at grant time: JSON object of string/number/boolean values. */
+  metadata: string | null;
+  /** Context only a server key may set (the application trusts it, a user cannot forge it). */
+  server_metadata: string | null;
+}
+
+/** One row per metadata key of an upload, so `GET /v1/files?metadata.k=v` is an indexed lookup on both databases. */
+export interface UploadMetadataTable {
+  upload_id: string;
+  /** `client`: metadata; `server`: serverMetadata. */
+  scope: "client" | "server";
+  key: string;
+  /** Strings as they are, numbers and booleans as their JSON text. */
+  value: string;
 }
 
 export interface LinksTable {
@@ -59,7 +73,11 @@ export interface ApiKeysTable {
   name: string;
   created_at: number;
   revoked_at: number | null;
+  /** `user`: the key acts as its user; `server`: the application's backend, tenant-wide. */
+  scope: Generated<ApiKeyScope>;
 }
+
+export type ApiKeyScope = "user" | "server";
 
 export interface AuditLogTable {
   id: string;
@@ -84,6 +102,8 @@ export interface JobsTable {
   attempts: Generated<number>;
   run_at: number;
   locked_until: number | null;
+  /** The worker id holding the lease (stable across restarts of one broker). */
+  locked_by: string | null;
   last_error: string | null;
   created_at: number;
 }
@@ -108,6 +128,58 @@ export interface QuotaLocksTable {
   touched_at: number;
 }
 
+/** The outbox: one row per event, written in the transaction of the state change it reports. */
+export interface WebhookEventsTable {
+  /** The Standard Webhooks `webhook-id` (msg_…), the same on every delivery and retry. */
+  id: string;
+  type: string;
+  tenant: string;
+  upload_id: string;
+  /** The JSON body sent, signed as is. */
+  payload: string;
+  created_at: number;
+}
+
+export type DeliveryState = "pending" | "delivered" | "failed";
+
+/** One row per (event, endpoint): delivered in order per file and endpoint, retried with backoff. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  endpoint: string;
+  tenant: string;
+  upload_id: string;
+  /** The event's creation time, strictly increasing per broker: the order of delivery per file. */
+  order_at: number;
+  state: DeliveryState;
+  attempts: Generated<number>;
+  next_at: number;
+  locked_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  last_latency_ms: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+/** Every attempt of a delivery: HTTP status (null when none came back), latency, error. */
+export interface WebhookAttemptsTable {
+  id: string;
+  delivery_id: string;
+  at: number;
+  status: number | null;
+  latency_ms: number;
+  error: string | null;
+}
+
+/** Endpoints that answered 410 Gone: nothing more is sent to that URL under that name. */
+export interface WebhookDisabledTable {
+  endpoint: string;
+  url: string;
+  at: number;
+  reason: string;
+}
+
 export interface Database {
   uploads: UploadsTable;
   links: LinksTable;
@@ -116,6 +188,11 @@ export interface Database {
   jobs: JobsTable;
   derivatives: DerivativesTable;
   quota_locks: QuotaLocksTable;
+  upload_metadata: UploadMetadataTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  webhook_disabled: WebhookDisabledTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
@@ -123,3 +200,5 @@ export type NewUpload = Insertable<UploadsTable>;
 export type LinkRow = Selectable<LinksTable>;
 export type JobRow = Selectable<JobsTable>;
 export type DerivativeRow = Selectable<DerivativesTable>;
+export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
+export type WebhookEventRow = Selectable<WebhookEventsTable>;

@@ -92,7 +92,7 @@ for (const database of testDatabases()) {
       assert.equal(links[1]!.maxDownloads, 2);
       assert.equal((await h.api(`/v1/links/${first.id}`, { method: "DELETE" })).status, 204);
       assert.ok((await list()).find((l) => l.id === first.id)!.revokedAt);
-      assert.equal((await fetch(first.url, { redirect: "manual" })).status, 404);
+      assert.equal((await fetch(first.url, { redirect: "manual" })).status, 410, "a revoked link is gone");
       assert.equal((await h.api(`/v1/files/${g.upload.id}/links`, { as: "mallory" })).status, 404);
     });
   });

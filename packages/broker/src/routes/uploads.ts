@@ -1,12 +1,14 @@
 // /v1/uploads: grants, status, lazily signed parts, stored parts, completion, abort.
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
+import { type Principal, scopeOf, uploaderOf } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
 import { getOwnedUpload } from "../db/uploads.ts";
 import { MAX_OBJECT_SIZE } from "../grants/profile.ts";
 import { createRouter } from "../http/env.ts";
 import { abortUpload, completeUpload } from "../uploads/complete.ts";
 import { createFormUpload, createUpload, reissueGrant } from "../uploads/create.ts";
+import { MetadataSchema } from "../uploads/metadata.ts";
 import { listStoredParts, MAX_PARTS_PER_BATCH, signParts } from "../uploads/parts.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
@@ -23,6 +25,17 @@ const CreateUploadBody = z
       .max(64)
       .optional()
       .openapi({ description: "SHA-256 of the file, hex or base64; storage then verifies it" }),
+    metadata: MetadataSchema.optional().openapi({
+      description: "The application's context, returned on the file and carried in every webhook",
+    }),
+    serverMetadata: MetadataSchema.optional().openapi({
+      description: "Context only a server key may set (403 otherwise): a user cannot forge it",
+    }),
+    onBehalfOf: z
+      .string()
+      .max(256)
+      .optional()
+      .openapi({ description: "Server keys: the user the upload is for (or the X-Sluice-User header)" }),
   })
   .strict()
   .openapi("CreateUpload");
@@ -82,6 +95,7 @@ const routes = {
   create: createRoute({
     method: "post",
     path: "/v1/uploads",
+    operationId: "createUpload",
     tags,
     summary: "Create an upload grant (PUT, POST form, plain HTML form or multipart)",
     request: {
@@ -101,6 +115,7 @@ const routes = {
   get: createRoute({
     method: "get",
     path: "/v1/uploads/{id}",
+    operationId: "getUpload",
     tags,
     summary: "Upload status",
     request: { params: IdParams },
@@ -109,6 +124,7 @@ const routes = {
   signParts: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/parts",
+    operationId: "signParts",
     tags,
     summary: "Presign a batch of multipart part URLs, each pinned to its exact length",
     request: {
@@ -120,6 +136,7 @@ const routes = {
   regrant: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/grant",
+    operationId: "regrantUpload",
     tags,
     summary: "Re-issue the grant of a pending upload (e.g. after it expired)",
     request: { params: IdParams },
@@ -132,6 +149,7 @@ const routes = {
   listParts: createRoute({
     method: "get",
     path: "/v1/uploads/{id}/parts",
+    operationId: "listParts",
     tags,
     summary: "Parts already stored (resume)",
     request: { params: IdParams },
@@ -140,6 +158,7 @@ const routes = {
   complete: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/complete",
+    operationId: "completeUpload",
     tags,
     summary: "Report the upload complete (idempotent); the broker checks the object",
     request: {
@@ -155,6 +174,7 @@ const routes = {
   abort: createRoute({
     method: "delete",
     path: "/v1/uploads/{id}",
+    operationId: "abortUpload",
     tags,
     summary: "Abort a pending upload",
     request: { params: IdParams },
@@ -178,21 +198,23 @@ export function brokerPath(raw: string, base: string): URL {
 
 export function uploadRoutes(ctx: BrokerContext) {
   const app = createRouter();
-  const owned = async (id: string, principal: { tenant: string; user: string }) => {
-    const row = await getOwnedUpload(ctx.db, id, principal);
+  const owned = async (id: string, principal: Principal) => {
+    const row = await getOwnedUpload(ctx.db, id, scopeOf(principal));
     if (!row) throw errors.notFound("No such upload");
     return row;
   };
 
   app.openapi(routes.create, async (c) => {
     const body = c.req.valid("json");
-    const owner = c.get("principal");
     const ip = c.get("ip");
     if ("form" in body) {
+      const owner = uploaderOf(c.get("principal"));
       const redirect = brokerPath(body.redirect, ctx.config.server.publicUrl ?? new URL(c.req.url).origin);
       return c.json(await createFormUpload(ctx, { owner, request: { ...body, redirect }, ip }), 201);
     }
-    return c.json(await createUpload(ctx, { owner, request: body, ip }), 201);
+    const { onBehalfOf, ...request } = body;
+    const owner = uploaderOf(c.get("principal"), onBehalfOf);
+    return c.json(await createUpload(ctx, { owner, request, ip }), 201);
   });
 
   app.openapi(routes.get, async (c) =>
@@ -226,7 +248,7 @@ export function uploadRoutes(ctx: BrokerContext) {
     const after = await completeUpload(ctx, { row, parts: body.parts, source: "client", ip: c.get("ip") });
     // Give verification a moment so most clients see `ready` in this answer.
     if (after.state === "uploaded") await ctx.waitForVerification(row.id, 5000);
-    return c.json(uploadView((await getOwnedUpload(ctx.db, row.id, c.get("principal")))!), 200);
+    return c.json(uploadView((await getOwnedUpload(ctx.db, row.id, scopeOf(c.get("principal"))))!), 200);
   });
 
   app.openapi(routes.abort, async (c) => {

@@ -128,6 +128,7 @@ export interface GrantJson {
     key: string;
     method: string;
     name: string;
+    expiresAt: string;
     partSize?: number;
     partCount?: number;
   };
@@ -157,4 +158,18 @@ export async function putBytes(
   const headers = { ...put.headers };
   delete headers["content-length"];
   return fetch(put.url, { method: "PUT", headers, body: data as Uint8Array<ArrayBuffer> });
+}
+
+export interface PartUrl {
+  partNumber: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** Presigns parts of a multipart upload, failing loudly with the broker's error body. */
+export async function signParts(h: Harness, id: string, partNumbers: number[]): Promise<PartUrl[]> {
+  const res = await h.api(`/v1/uploads/${id}/parts`, { method: "POST", json: { partNumbers } });
+  const body = (await res.json()) as { parts: PartUrl[] };
+  if (res.status !== 200) throw new Error(`parts failed ${res.status}: ${JSON.stringify(body)}`);
+  return body.parts;
 }

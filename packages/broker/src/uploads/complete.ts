@@ -16,7 +16,8 @@ import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { notUploaded, storageError } from "../storage/target.ts";
 import { resolveFormObject } from "./form.ts";
-import { completeMultipart } from "./parts.ts";
+import { transitionWithEvent } from "./outbox.ts";
+import { completeMultipart, multipartGone } from "./parts.ts";
 import { incomingPrefixOf, isUnresolved } from "./quarantine.ts";
 import { withinQuota } from "./quota.ts";
 
@@ -68,7 +69,8 @@ export async function rejectUpload(
     patch?: Partial<UploadRow>;
   },
 ): Promise<UploadRow | undefined> {
-  const rejected = await transitionUpload(ctx.db, {
+  const rejected = await transitionWithEvent(ctx, {
+    event: "file.rejected",
     id: options.row.id,
     from: options.from,
     to: "rejected",
@@ -142,10 +144,7 @@ export async function completeUpload(
 
   const head = await headObject(ctx, row).catch((error) => {
     if (multipart === "gone" && error instanceof SluiceError && error.code === "NotUploaded")
-      throw errors.conflict(
-        "Storage no longer holds this multipart upload; upload again",
-        "MultipartUploadGone",
-      );
+      throw multipartGone();
     throw error;
   });
   const problem = mismatch(row, head);

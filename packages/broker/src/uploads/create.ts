@@ -8,6 +8,7 @@ import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { insertUpload, transitionUpload } from "../db/uploads.ts";
+import { encryptionHeaders, encryptionParams } from "../grants/encryption.ts";
 import { planParts } from "../grants/multipart.ts";
 import { keyName, keySegment, normaliseName } from "../grants/name.ts";
 import { formGrant, type PostGrant, postGrant } from "../grants/post.ts";
@@ -15,6 +16,7 @@ import { checkAgainstProfile, chooseMethod, MAX_SINGLE_UPLOAD, parseMediaType } 
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
 import { removeStorage } from "./complete.ts";
+import { checkMetadata, insertMetadataRows, type Metadata, readMetadata } from "./metadata.ts";
 import { ctxProfile } from "./profile.ts";
 import { incomingPrefix, quarantineKey } from "./quarantine.ts";
 import { checkQuota, withinQuota } from "./quota.ts";
@@ -27,6 +29,10 @@ export interface CreateUploadRequest {
   type: string;
   /** Hex or base64 SHA-256 of the whole file. */
   sha256?: string;
+  /** The application's context, checked against the profile's rules. */
+  metadata?: Metadata;
+  /** Context only a server key may set. */
+  serverMetadata?: Metadata;
 }
 
 export interface GrantResponse {
@@ -36,9 +42,6 @@ export interface GrantResponse {
   multipart?: { partSize: number; partCount: number };
 }
 
-/** Multipart uploads may take long; their part URLs are signed lazily, so the record lives a day. */
-const MULTIPART_LIFETIME_MS = 24 * 3600 * 1000;
-
 export function normaliseSha256(value: string | undefined): string | null {
   if (value === undefined) return null;
   if (/^[0-9a-f]{64}$/i.test(value)) return value.toLowerCase();
@@ -47,7 +50,7 @@ export function normaliseSha256(value: string | undefined): string | null {
   throw errors.badRequest("sha256 must be 64 hex digits or the base64 of 32 bytes", "InvalidChecksum");
 }
 
-function pickProfile(ctx: BrokerContext, name: string | undefined) {
+function pickProfile(ctx: BrokerContext, name: string | undefined, owner: Principal) {
   const profiles = ctx.config.profiles;
   const chosen =
     name ??
@@ -62,6 +65,8 @@ function pickProfile(ctx: BrokerContext, name: string | undefined) {
       name ? `Unknown profile ${JSON.stringify(name)}` : "profile is required",
       "UnknownProfile",
     );
+  if (owner.profiles && !owner.profiles.includes(chosen))
+    throw errors.forbidden(`This token may not upload with profile ${chosen}`, "ProfileNotAllowed");
   return { name: chosen, profile };
 }
 
@@ -102,6 +107,8 @@ function pendingRow(options: {
     updated_at: now,
     expires_at: now + options.lifetimeMs,
     completed_at: null,
+    metadata: null,
+    server_metadata: null,
   };
 }
 
@@ -118,6 +125,11 @@ async function recordGrant(
   const quota = { quotas: ctx.config.quotas, owner, size: options.reserve, pending: true };
   await withinQuota(ctx.db, quota, async (trx) => {
     await insertUpload(trx, row);
+    await insertMetadataRows(trx, {
+      uploadId: row.id,
+      metadata: readMetadata(row.metadata),
+      serverMetadata: readMetadata(row.server_metadata),
+    });
     await auditUpload(trx, row, { action: "upload.grant", ip: options.ip, detail: options.detail });
   });
   ctx.metrics.inc("sluice_grants_total", { method: row.method }, "Upload grants issued");
@@ -125,14 +137,23 @@ async function recordGrant(
 
 export async function createUpload(
   ctx: BrokerContext,
-  options: { owner: Principal; request: CreateUploadRequest; ip?: string },
+  options: {
+    owner: Principal;
+    request: CreateUploadRequest;
+    ip?: string;
+    /** One request (PUT /v1/put): a single PUT whatever the size, signed for a redirected client. */
+    redirected?: { type: string | undefined };
+  },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   const type = parseMediaType(request.type);
   if (!type) throw errors.badRequest("type must be a media type such as image/png", "InvalidType");
   checkAgainstProfile(profile, { size: request.size, type });
-  const method = chooseMethod(profile, request.size);
+  if (request.serverMetadata && !owner.server)
+    throw errors.forbidden("serverMetadata is set by server keys only", "ServerMetadataForbidden");
+  checkMetadata(profile, request.metadata ?? {});
+  const method = options.redirected ? "put" : chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
   // Fails early without a lock; recordGrant checks again atomically.
   await checkQuota(ctx.db, { quotas: ctx.config.quotas, owner, size: request.size, pending: true });
@@ -149,8 +170,11 @@ export async function createUpload(
     key: `${folder}/${keyName(name)}`,
     incomingKey: quarantineKey(folder, keyName(name)),
     method,
-    lifetimeMs: method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000,
+    // Multipart uploads may take long (profile.multipartLifetime); their part URLs are signed lazily.
+    lifetimeMs: (method === "multipart" ? Math.max(profile.multipartLifetime, expiresIn) : expiresIn) * 1000,
   });
+  if (request.metadata) row.metadata = JSON.stringify(request.metadata);
+  if (request.serverMetadata) row.server_metadata = JSON.stringify(request.serverMetadata);
 
   if (method === "multipart") {
     const plan = planParts(row.size, profile.partSize);
@@ -167,7 +191,7 @@ export async function createUpload(
     if (row.multipart_id) await removeStorage(ctx, row);
     throw error;
   });
-  return signGrant(ctx, row, { expiresIn });
+  return signGrant(ctx, row, { expiresIn, redirected: options.redirected });
 }
 
 export interface CreateFormUploadRequest {
@@ -186,7 +210,7 @@ export async function createFormUpload(
   options: { owner: Principal; request: CreateFormUploadRequest; ip?: string },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   const id = randomUUID();
   const expiresIn = profile.grantExpiry;
   const row = pendingRow({
@@ -224,6 +248,7 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
         Key: row.incoming_key,
         ContentType: row.type,
         Metadata: { "upload-id": row.id },
+        ...encryptionParams(ctxProfile(ctx, row)),
       }),
     );
     if (created.UploadId) return created.UploadId;
@@ -237,18 +262,25 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
 function signGrant(
   ctx: BrokerContext,
   row: UploadRow,
-  options: { expiresIn: number; redirect?: string },
+  options: { expiresIn: number; redirect?: string; redirected?: { type: string | undefined } },
 ): GrantResponse {
   const { expiresIn } = options;
   const upload = uploadView(row);
+  const profile = ctxProfile(ctx, row);
+  const encryption = encryptionHeaders(profile);
   // Grants write quarantine only (uploads/quarantine.ts).
   const key = row.incoming_key;
-  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, key, expiresIn }) };
-  if (row.method === "post") return { upload, post: postGrant(ctx.target, { ...row, key, expiresIn }) };
+  if (row.method === "put")
+    return {
+      upload,
+      put: putGrant(ctx.target, { ...row, key, expiresIn, encryption, redirected: options.redirected }),
+    };
+  if (row.method === "post")
+    return { upload, post: postGrant(ctx.target, { ...row, key, expiresIn, encryption }) };
   if (row.method === "form") {
     if (!options.redirect) throw errors.conflict("Form grants are not re-issued", "FormGrant");
-    const profile = ctxProfile(ctx, row);
     const post = formGrant(ctx.target, {
+      encryption,
       id: row.id,
       prefix: key,
       minSize: profile.minSize,

@@ -10,7 +10,15 @@ import { rgwTier } from "@sluice/core/testing";
 import type { BrokerOptions } from "../app.ts";
 import { getUpload } from "../db/uploads.ts";
 import { PNG, settled, stored, type UploadJson } from "../test/form.ts";
-import { type GrantJson, grant, type Harness, incomingKey, putBytes, startHarness } from "../test/harness.ts";
+import {
+  type GrantJson,
+  grant,
+  type Harness,
+  incomingKey,
+  putBytes,
+  signParts,
+  startHarness,
+} from "../test/harness.ts";
 import { promote } from "../verification/promote.ts";
 import type { Scanner } from "../verification/scanners.ts";
 import { sweep } from "./sweeper.ts";
@@ -185,13 +193,7 @@ function describeQuarantine(
     it("multipart: part URLs name the quarantine key; reusing them after ready changes nothing", async () => {
       const data = randomBytes(7 * MiB);
       const g = await grant(h, { name: "big.bin", size: data.length, type: "application/octet-stream" });
-      const res = await h.api(`/v1/uploads/${g.upload.id}/parts`, {
-        method: "POST",
-        json: { partNumbers: [1, 2] },
-      });
-      const { parts } = (await res.json()) as {
-        parts: Array<{ partNumber: number; url: string; headers: Record<string, string> }>;
-      };
+      const parts = await signParts(h, g.upload.id, [1, 2]);
       const etags = [];
       for (const part of parts) {
         assert.notEqual(urlKey(part.url), g.upload.key);

@@ -234,7 +234,7 @@ describe("derivatives job across a restart", () => {
         .executeTakeFirstOrThrow();
       await finishJob(db, verify.id);
       await enqueueJob(db, { kind: DERIVE_JOB, uploadId: file.id });
-      leased = await claimJob(db, { now: Date.now(), leaseMs: 3000 });
+      leased = await claimJob(db, { now: Date.now(), leaseMs: 3000, workerId: "other" });
       assert.equal(leased?.kind, DERIVE_JOB);
     } finally {
       await close();

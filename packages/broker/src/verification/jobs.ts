@@ -6,12 +6,14 @@ import type { JobRow } from "../db/schema.ts";
 import { getUpload } from "../db/uploads.ts";
 import { rejectUpload, VERIFY_JOB } from "../uploads/complete.ts";
 import { isQuarantineChange } from "../uploads/quarantine.ts";
+import { DELETE_JOB, deleteFileJob } from "./delete-file.ts";
 import { DERIVE_JOB, deriveUpload, removeDerivatives } from "./derivatives.ts";
 import { verifyUpload } from "./verify.ts";
 
 function dispatch(ctx: BrokerContext, job: JobRow): Promise<void> {
   if (job.kind === VERIFY_JOB) return verifyUpload(ctx, job.upload_id);
   if (job.kind === DERIVE_JOB) return deriveUpload(ctx, job.upload_id);
+  if (job.kind === DELETE_JOB) return deleteFileJob(ctx, job.upload_id);
   throw new Error(`unknown job kind ${job.kind}`);
 }
 

@@ -16,13 +16,15 @@ import {
 } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
+import { encryptionParams } from "../grants/encryption.ts";
 import { MAX_PART_SIZE, planParts } from "../grants/multipart.ts";
 import { MAX_SINGLE_UPLOAD } from "../grants/profile.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { storageError } from "../storage/target.ts";
+import { ctxProfile } from "../uploads/profile.ts";
 import { preconditionFailed, quarantineChanged } from "../uploads/quarantine.ts";
 
-type Promoted = Pick<UploadRow, "id" | "key" | "incoming_key" | "etag" | "size" | "type">;
+type Promoted = Pick<UploadRow, "id" | "key" | "incoming_key" | "etag" | "size" | "type" | "profile">;
 
 function copySource(ctx: BrokerContext, key: string): string {
   return `${ctx.target.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -40,6 +42,8 @@ async function copyWhole(ctx: BrokerContext, row: Promoted): Promise<void> {
       MetadataDirective: "REPLACE",
       ContentType: row.type,
       Metadata: { "upload-id": row.id },
+      // A copy takes the encryption it is asked for (S3's rule): the file keeps its profile's.
+      ...encryptionParams(ctxProfile(ctx, row)),
     }),
   );
   // Ceph RGW 16 ignores x-amz-copy-source-if-match: a single-part copy keeps the
@@ -60,6 +64,7 @@ async function copyInParts(ctx: BrokerContext, row: Promoted, partSize: number):
       Key: row.key,
       ContentType: row.type,
       Metadata: { "upload-id": row.id },
+      ...encryptionParams(ctxProfile(ctx, row)),
     }),
   );
   const uploadId = created.UploadId!;

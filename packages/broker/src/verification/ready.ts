@@ -4,13 +4,15 @@
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { getUpload, transitionUpload } from "../db/uploads.ts";
+import { getUpload } from "../db/uploads.ts";
 import { deleteObject } from "../uploads/complete.ts";
+import { transitionWithEvent } from "../uploads/outbox.ts";
 import { promote } from "./promote.ts";
 
 export async function markReady(ctx: BrokerContext, row: UploadRow, detected: string | null): Promise<void> {
   await promote(ctx, row);
-  const ready = await transitionUpload(ctx.db, {
+  const ready = await transitionWithEvent(ctx, {
+    event: "file.ready",
     id: row.id,
     from: ["uploaded"],
     to: "ready",

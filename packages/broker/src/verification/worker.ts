@@ -1,9 +1,11 @@
-// In-process worker for the durable job table. Jobs are claimed with a lease,
-// so jobs left by a crashed broker are picked up again after a restart.
-import type { Kysely } from "kysely";
+// In-process worker for a durable queue (the job table, the webhook outbox).
+// Items are claimed with a lease under the worker's id: what a crashed broker
+// held is taken back at once when it restarts (same id), or by any worker once
+// the lease runs out.
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { claimJob, failJob, finishJob, renewJob } from "../db/jobs.ts";
-import type { Database, JobRow } from "../db/schema.ts";
+import type { WorkQueue } from "../db/jobs.ts";
 
 export interface Worker {
   readonly running: boolean;
@@ -15,42 +17,53 @@ export interface Worker {
   idle(timeoutMs: number): Promise<void>;
 }
 
-export function createWorker(options: {
-  db: Kysely<Database>;
+/** A broker's default worker id: its host and data directory, so the same broker keeps the same id. */
+export function defaultWorkerId(dataDir: string): string {
+  return `${hostname()}:${createHash("sha256").update(dataDir).digest("hex").slice(0, 12)}`;
+}
+
+export function createWorker<T extends { id: string }>(options: {
+  queue: WorkQueue<T>;
   log: Logger;
-  handle(job: JobRow): Promise<void>;
+  handle(job: T): Promise<void>;
   pollMs?: number;
   leaseMs?: number;
-  maxAttempts?: number;
 }): Worker {
+  const { queue } = options;
   const pollMs = options.pollMs ?? 1000;
   const leaseMs = options.leaseMs ?? 60_000;
-  const maxAttempts = options.maxAttempts ?? 5;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
   let again = false;
   let waiters: Array<() => void> = [];
+  // Leases this worker id holds were taken by its previous process: free them before the first claim.
+  let reclaimed = false;
 
   async function drain(): Promise<void> {
+    if (!reclaimed) {
+      const count = (await queue.release?.()) ?? 0;
+      reclaimed = true;
+      if (count > 0) options.log.info({ jobs: count }, "reclaimed job leases");
+    }
     for (;;) {
       const now = Date.now();
-      const job = await claimJob(options.db, { now, leaseMs });
+      const job = await queue.claim({ now, leaseMs });
       if (!job) return;
       try {
         // Long jobs (a whole-object digest) keep their lease alive; a crash lets it run out.
         const heartbeat = setInterval(() => {
-          renewJob(options.db, { id: job.id, until: Date.now() + leaseMs }).catch(() => undefined);
+          queue.renew({ id: job.id, until: Date.now() + leaseMs }).catch(() => undefined);
         }, leaseMs / 3);
         try {
           await options.handle(job);
         } finally {
           clearInterval(heartbeat);
         }
-        await finishJob(options.db, job.id);
+        await queue.finish(job);
       } catch (error) {
-        options.log.warn({ job: job.id, kind: job.kind, err: (error as Error).message }, "job failed");
-        await failJob(options.db, { job, error: (error as Error).message, maxAttempts, now: Date.now() });
+        options.log.warn({ job: job.id, err: (error as Error).message }, "job failed");
+        await queue.fail({ item: job, error: (error as Error).message, now: Date.now() });
       }
     }
   }

@@ -41,17 +41,25 @@ export function apikeyCommand(): Command {
       .requiredOption("--tenant <tenant>", "tenant the key belongs to")
       .requiredOption("--user <user>", "user the key acts as")
       .option("--name <name>", "label, e.g. the machine using it")
+      .option(
+        "--server",
+        "scope server: the application's backend, tenant-wide (acts on behalf of any user, reads the audit log, mints tokens)",
+      )
       .action(
-        async (flags: ConfigFlags & { tenant: string; user: string; name?: string }, command: Command) => {
+        async (
+          flags: ConfigFlags & { tenant: string; user: string; name?: string; server?: boolean },
+          command: Command,
+        ) => {
           const { createApiKey } = await import("@sluice/broker");
           const key = await createApiKey(await brokerConfig(flags), {
             tenant: flags.tenant,
             user: flags.user,
+            scope: flags.server ? "server" : "user",
             ...(flags.name ? { name: flags.name } : {}),
           });
           if (globalFlags(command).json) return printJson(key);
           process.stdout.write(
-            `API key ${key.id} for ${flags.tenant}/${flags.user}:\n${key.key}\nIt is shown only now; store it in a secret manager.\n`,
+            `${flags.server ? "Server" : "API"} key ${key.id} for ${flags.tenant}/${flags.user}:\n${key.key}\nIt is shown only now; store it in a secret manager.\n`,
           );
         },
       ),

@@ -1,4 +1,5 @@
 /** `sluice share`, `sluice links` and `sluice revoke`: download links that expire, count uses, and can be revoked. */
+import { SluiceError } from "@sluice/core";
 import { Command } from "commander";
 import { connect, globalFlags, printJson } from "../context.ts";
 import { parseDuration, parsePositiveInt } from "../format.ts";
@@ -16,10 +17,11 @@ export function shareCommand(): Command {
     .action(async (id: string, flags: { expires: string; maxDownloads?: number }, command: Command) => {
       const expiresIn = parseDuration(flags.expires);
       const { client } = await connect(command);
-      const link = await client.share(id, {
-        expiresIn,
-        ...(flags.maxDownloads ? { maxDownloads: flags.maxDownloads } : {}),
-      });
+      const link = await client
+        .share(id, { expiresIn, ...(flags.maxDownloads ? { maxDownloads: flags.maxDownloads } : {}) })
+        .catch((error: unknown) => {
+          throw withOptionNames(error, { expiresIn: "--expires", maxDownloads: "--max-downloads" });
+        });
       if (globalFlags(command).json) return printJson(link);
       const limits = [
         link.expiresAt ? `expires ${link.expiresAt}` : undefined,
@@ -29,6 +31,14 @@ export function shareCommand(): Command {
         `${link.url}\n  link id ${link.id}${limits.length ? `, ${limits.join(", ")}` : ""}\n`,
       );
     });
+}
+
+/** The broker names its JSON fields; a CLI user knows the options that set them. */
+function withOptionNames(error: unknown, names: Record<string, string>): unknown {
+  if (!(error instanceof SluiceError)) return error;
+  let message = error.message;
+  for (const [field, option] of Object.entries(names)) message = message.replaceAll(field, option);
+  return new SluiceError({ code: error.code, status: error.status, message, cause: error });
 }
 
 export function revokeCommand(): Command {

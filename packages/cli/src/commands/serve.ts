@@ -20,6 +20,7 @@ interface ServeFlags {
   host?: string;
   port?: number;
   storePort: number;
+  allowSigv2?: boolean;
 }
 
 export function serveCommand(): Command {
@@ -30,9 +31,14 @@ export function serveCommand(): Command {
     .option("--host <host>", "interface to listen on (default 127.0.0.1)")
     .option("-p, --port <n>", "broker port (default 8080; 0 picks a free one)", parsePort)
     .option("--store-port <n>", "embedded store port (0 picks a free one)", parsePort, 9000)
+    .option(
+      "--allow-sigv2",
+      "embedded store also accepts Signature Version 2 (or config store.allowSignatureV2)",
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: the broker takes most of a second to import, other commands skip it.
-      const { loadConfig, setupBucketEvents, startBroker } = await import("@sluice/broker");
+      const { loadConfig, setupBucketEvents, startBroker, isUnspecifiedHost, machineAddress, reachableUrl } =
+        await import("@sluice/broker");
       const { createWebPages } = await import("@sluice/web");
       const env = process.env;
       const dataDir = resolve(flags.data ?? env.SLUICE_DATA_DIR ?? ".sluice");
@@ -64,6 +70,7 @@ export function serveCommand(): Command {
             host,
             port: flags.storePort,
             region: configured.storage.region,
+            minFreeBytes: configured.storage.minFreeSpace,
             notificationTargets: [
               {
                 arn: events.arn,
@@ -71,9 +78,21 @@ export function serveCommand(): Command {
                 secret: events.token,
               },
             ],
+            allowSignatureV2: flags.allowSigv2 === true || configured.store.allowSignatureV2,
           });
       let broker: RunningBroker;
       try {
+        // On every interface (--host 0.0.0.0) the broker calls the store over loopback, and clients are
+        // given this machine's address (or server.publicUrl's host) unless storage.publicEndpoint says.
+        const storeEndpoints = (listen: string) => {
+          if (!isUnspecifiedHost(new URL(listen).hostname)) return { endpoint: listen };
+          const { publicUrl } = configured.server;
+          const host = (publicUrl ? new URL(publicUrl).hostname : machineAddress()) ?? "127.0.0.1";
+          return {
+            endpoint: reachableUrl(listen, "127.0.0.1"),
+            publicEndpoint: configured.storage.publicEndpoint ?? reachableUrl(listen, host),
+          };
+        };
         const config = embedded
           ? loadConfig({
               file: flags.config,
@@ -82,7 +101,7 @@ export function serveCommand(): Command {
                 dataDir,
                 server,
                 storage: {
-                  endpoint: embedded.store.endpoint,
+                  ...storeEndpoints(embedded.store.endpoint),
                   accessKeyId: embedded.credentials.accessKeyId,
                   secretAccessKey: embedded.credentials.secretAccessKey,
                 },
@@ -90,7 +109,11 @@ export function serveCommand(): Command {
               },
             })
           : configured;
-        broker = await startBroker(config, { web: createWebPages() }).catch(
+        // /readyz says so when the embedded store's disk runs low.
+        const readiness: Record<string, () => Promise<boolean>> = embedded
+          ? { storeDiskSpace: async () => (await embedded.store.health()).ok }
+          : {};
+        broker = await startBroker(config, { web: createWebPages(), readiness }).catch(
           (error: NodeJS.ErrnoException) => {
             throw listenError(error, "broker", config.server.port, "--port");
           },
@@ -104,15 +127,16 @@ export function serveCommand(): Command {
       const session = join(dataDir, SESSION_FILE);
       if (broker.devToken) {
         // Lets `sluice upload` in this directory find the local broker without a login.
-        await writeFile(session, `${JSON.stringify({ url: broker.url, token: broker.devToken })}\n`, {
+        const url = reachableUrl(broker.url, "127.0.0.1");
+        await writeFile(session, `${JSON.stringify({ url, token: broker.devToken })}\n`, {
           mode: 0o600,
         });
       }
       process.stdout.write(
         [
           "Sluice is running.",
-          `  Page and API:  ${broker.url}`,
-          `  Store (S3):    ${embedded ? embedded.store.endpoint : configured.storage.endpoint}  bucket ${configured.storage.bucket}`,
+          `  Page and API:  ${broker.publicUrl}`,
+          `  Store (S3):    ${broker.context.target.publicEndpoint}  bucket ${configured.storage.bucket}`,
           ...(broker.devToken ? [`  Dev token:     ${broker.devToken}`] : []),
           `  Data:          ${dataDir}`,
           "Stop with Ctrl-C.",

@@ -1,4 +1,4 @@
-export { launchChromium, throttleUploads } from "./browser.ts";
+export { axeViolations, launchChromium, throttleUploads } from "./browser.ts";
 export { freePort } from "./ports.ts";
 export { type PostgresServer, postgresBinaries, startPostgres } from "./postgres-server.ts";
 export { type RedisServer, redisTier, startRedis } from "./redis.ts";

@@ -1,5 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { type ChecksumAlgorithm, createChecksummer, parseChecksumAlgorithm } from "../body/checksums.ts";
+import {
+  type ChecksumAlgorithm,
+  combineCrcs,
+  createChecksummer,
+  isCombinable,
+  parseChecksumAlgorithm,
+} from "../body/checksums.ts";
 import { ingestBody, readSmallBody } from "../body/ingest.ts";
 import type { Operation, S3Request, StoreContext } from "../context.ts";
 import { s3Error } from "../errors.ts";
@@ -10,6 +16,7 @@ import { contentEtag, copyBytes, copySource } from "./copy-object.ts";
 import { checksumHeaders, storedHeaders } from "./object-headers.ts";
 import { writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
+import { encryptionHeaders, isEncrypted } from "./sse.ts";
 
 /** S3: every part but the last must be at least 5 MiB; at most 10,000 parts. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -46,6 +53,29 @@ function integer(request: S3Request, name: string, fallback: number): number {
   return Number(value);
 }
 
+const CHECKSUM_TYPE = "x-amz-checksum-type";
+
+/**
+ * x-amz-checksum-type of a new upload, as S3 defaults it: FULL_OBJECT for
+ * CRC64NVME (its only type), COMPOSITE for the others; FULL_OBJECT only for CRCs.
+ */
+function checksumType(value: string | undefined, algorithm: ChecksumAlgorithm | undefined) {
+  if (!algorithm) {
+    if (value !== undefined)
+      throw s3Error("InvalidRequest", "x-amz-checksum-type needs x-amz-checksum-algorithm.");
+    return undefined;
+  }
+  const type = value?.toUpperCase() ?? (algorithm === "crc64nvme" ? "FULL_OBJECT" : "COMPOSITE");
+  if (type !== "FULL_OBJECT" && type !== "COMPOSITE")
+    throw s3Error("InvalidRequest", "x-amz-checksum-type must be FULL_OBJECT or COMPOSITE.");
+  if (type === "FULL_OBJECT" ? !isCombinable(algorithm) : algorithm === "crc64nvme")
+    throw s3Error(
+      "InvalidRequest",
+      `The ${type} checksum type cannot be used with the ${algorithm.toUpperCase()} checksum algorithm.`,
+    );
+  return type;
+}
+
 export const createMultipartUpload: Operation = {
   name: "CreateMultipartUpload",
   method: "POST",
@@ -53,18 +83,26 @@ export const createMultipartUpload: Operation = {
   subresources: ["uploads"],
   async handle(request, store) {
     const algorithm = request.header("x-amz-checksum-algorithm");
+    const parsed = algorithm ? parseChecksumAlgorithm(algorithm) : undefined;
+    const type = checksumType(request.header("x-amz-checksum-type"), parsed);
     const record: UploadRecord = {
       id: randomBytes(24).toString("base64url"),
       bucket: request.bucket as string,
       key: request.key as string,
       initiated: Date.now(),
-      headers: storedHeaders(request),
-      ...(algorithm ? { checksumAlgorithm: parseChecksumAlgorithm(algorithm) } : {}),
+      // The checksum type rides with the upload's headers (no schema change); Complete takes it out.
+      headers: { ...storedHeaders(request), ...(type ? { [CHECKSUM_TYPE]: type } : {}) },
+      ...(parsed ? { checksumAlgorithm: parsed } : {}),
     };
     store.catalog.createUpload(record);
     return {
       status: 200,
-      headers: { ...XML, ...(algorithm ? { "x-amz-checksum-algorithm": algorithm.toUpperCase() } : {}) },
+      headers: {
+        ...XML,
+        ...(algorithm ? { "x-amz-checksum-algorithm": algorithm.toUpperCase() } : {}),
+        ...(type ? { [CHECKSUM_TYPE]: type } : {}),
+        ...encryptionHeaders(record.headers),
+      },
       body: xmlDocument("InitiateMultipartUploadResult", {
         Bucket: record.bucket,
         Key: record.key,
@@ -106,6 +144,7 @@ export const uploadPart: Operation = {
     const ingested = await ingestBody({
       request,
       store,
+      encrypted: isEncrypted(current.headers),
       ...(current.checksumAlgorithm
         ? { checksumAlgorithm: current.checksumAlgorithm as ChecksumAlgorithm }
         : {}),
@@ -117,9 +156,13 @@ export const uploadPart: Operation = {
       modified: Date.now(),
       blob: ingested.blob.id,
       checksums: ingested.checksums,
+      sse: ingested.blob.sse,
     };
     savePart({ request, store, upload: current, part });
-    return { status: 200, headers: { etag: part.etag, ...checksumHeaders(part.checksums) } };
+    return {
+      status: 200,
+      headers: { etag: part.etag, ...checksumHeaders(part.checksums), ...encryptionHeaders(current.headers) },
+    };
   },
 };
 
@@ -142,11 +185,17 @@ export const uploadPartCopy: Operation = {
       );
     const span = range ?? { start: 0, end: source.size - 1 };
     if (span.end - span.start + 1 > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
-    // A part is one blob: the source's own file is shared when the part is all of it.
-    const whole = source.blobs.length === 1 && span.start === 0 && span.end === source.size - 1;
+    // A part is one blob: the source's own file is shared when the part is all of it
+    // (and sealed, when the upload is encrypted).
+    const encrypted = isEncrypted(current.headers);
+    const whole =
+      source.blobs.length === 1 &&
+      span.start === 0 &&
+      span.end === source.size - 1 &&
+      (!encrypted || source.blobs[0]?.sse !== undefined);
     const copied = whole
       ? { blob: source.blobs[0] as BlobRef, etag: await contentEtag(store, source) }
-      : await copyBytes({ store, source, span }).then((c) => ({
+      : await copyBytes({ store, source, span, encrypted }).then((c) => ({
           blob: c.blob,
           etag: `"${c.md5.toString("hex")}"`,
         }));
@@ -157,11 +206,12 @@ export const uploadPartCopy: Operation = {
       modified: Date.now(),
       blob: copied.blob.id,
       checksums: {},
+      sse: copied.blob.sse,
     };
     savePart({ request, store, upload: current, part, shared: whole });
     return {
       status: 200,
-      headers: XML,
+      headers: { ...XML, ...encryptionHeaders(current.headers) },
       body: xmlDocument("CopyPartResult", {
         ETag: part.etag,
         LastModified: new Date(part.modified).toISOString(),
@@ -187,6 +237,7 @@ function requestedParts(document: Record<string, unknown>): RequestedPart[] {
     for (const [field, algorithm] of [
       ["ChecksumCRC32", "crc32"],
       ["ChecksumCRC32C", "crc32c"],
+      ["ChecksumCRC64NVME", "crc64nvme"],
       ["ChecksumSHA1", "sha1"],
       ["ChecksumSHA256", "sha256"],
     ] as const) {
@@ -207,17 +258,37 @@ function compositeChecksum(algorithm: ChecksumAlgorithm, parts: PartRecord[]): C
   return { [algorithm]: `${checksummer.digest()}-${parts.length}` };
 }
 
+/** The object's checksum at Complete: FULL_OBJECT CRCs combined from the parts', else COMPOSITE. */
+function objectChecksum(
+  algorithm: ChecksumAlgorithm | undefined,
+  type: string | undefined,
+  parts: PartRecord[],
+): Checksums {
+  if (!algorithm) return {};
+  if (type !== "FULL_OBJECT") return compositeChecksum(algorithm, parts);
+  const crcs = parts.map((part) => ({ crc: part.checksums[algorithm], size: part.size }));
+  if (crcs.some((part) => part.crc === undefined)) return {};
+  return { [algorithm]: combineCrcs(algorithm, crcs as Array<{ crc: string; size: number }>) };
+}
+
 const partList = (parts: readonly RequestedPart[]) =>
   parts.map((part) => `${part.number}:${part.etag}`).join(",");
 
 async function readRequestedParts(request: S3Request): Promise<RequestedPart[]> {
-  return requestedParts(parseXml(await readSmallBody(request, 4 * 1024 * 1024), "CompleteMultipartUpload"));
+  const body = await readSmallBody(request, 4 * 1024 * 1024, { checksumHeadersAreNotTheBody: true });
+  return requestedParts(parseXml(body, "CompleteMultipartUpload"));
 }
 
-function completeResult(options: { bucket: string; key: string; etag: string; checksums: Checksums }) {
+function completeResult(options: {
+  bucket: string;
+  key: string;
+  etag: string;
+  checksums: Checksums;
+  encryption?: Record<string, string>;
+}) {
   return {
     status: 200,
-    headers: { ...XML, ...checksumHeaders(options.checksums) },
+    headers: { ...XML, ...checksumHeaders(options.checksums), ...options.encryption },
     body: xmlDocument("CompleteMultipartUploadResult", {
       Location: `/${options.bucket}/${options.key}`,
       Bucket: options.bucket,
@@ -250,6 +321,11 @@ export const completeMultipartUpload: Operation = {
     const current = upload(request, store);
     const wanted = await readRequestedParts(request);
     const precondition = writePrecondition(request);
+    const { [CHECKSUM_TYPE]: type, ...headers } = current.headers;
+    // The whole object's checksum the client sent (x-amz-checksum-<algorithm>) must be the one computed.
+    const sent = current.checksumAlgorithm
+      ? request.header(`x-amz-checksum-${current.checksumAlgorithm}`)
+      : undefined;
     const build = (stored: Map<number, PartRecord>) => {
       const chosen: PartRecord[] = [];
       for (const [index, want] of wanted.entries()) {
@@ -276,13 +352,23 @@ export const completeMultipartUpload: Operation = {
         size: chosen.reduce((sum, part) => sum + part.size, 0),
         etag: `"${md5s.digest("hex")}-${chosen.length}"`,
         modified: Date.now(),
-        headers: current.headers,
-        checksums: current.checksumAlgorithm
-          ? compositeChecksum(current.checksumAlgorithm as ChecksumAlgorithm, chosen)
-          : {},
-        blobs: chosen.map((part) => ({ id: part.blob, size: part.size })),
+        headers,
+        checksums: objectChecksum(current.checksumAlgorithm as ChecksumAlgorithm | undefined, type, chosen),
+        blobs: chosen.map((part) => ({
+          id: part.blob,
+          size: part.size,
+          ...(part.sse ? { sse: part.sse } : {}),
+        })),
         parts: chosen.length,
       };
+      const computed = Object.values(object.checksums)[0];
+      if (
+        sent !== undefined &&
+        computed !== undefined &&
+        sent !== computed &&
+        `${sent}-${chosen.length}` !== computed
+      )
+        throw s3Error("BadDigest", "The checksum you specified did not match the calculated checksum.");
       return { object, parts: partList(wanted) };
     };
     const { object, retired } = store.catalog.completeUpload({
@@ -293,7 +379,7 @@ export const completeMultipartUpload: Operation = {
       keepMs: COMPLETED_KEEP_MS,
     });
     store.blobs.retire(retired);
-    return completeResult(object);
+    return completeResult({ ...object, encryption: encryptionHeaders(object.headers) });
   },
 };
 
@@ -312,6 +398,7 @@ export const abortMultipartUpload: Operation = {
 const CHECKSUM_FIELDS: Record<string, string> = {
   crc32: "ChecksumCRC32",
   crc32c: "ChecksumCRC32C",
+  crc64nvme: "ChecksumCRC64NVME",
   sha1: "ChecksumSHA1",
   sha256: "ChecksumSHA256",
 };
