@@ -24,12 +24,14 @@ import { storageError } from "../storage/target.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { preconditionFailed, quarantineChanged } from "../uploads/quarantine.ts";
 
+/** What promotion needs of the broker: storage and the upload profiles. */
+type Storage = Pick<BrokerContext, "s3" | "target" | "config">;
 type Promoted = Pick<
   UploadRow,
   "id" | "key" | "incoming_key" | "etag" | "size" | "type" | "profile" | "sha256"
 >;
 
-function copySource(ctx: BrokerContext, key: string): string {
+function copySource(ctx: Storage, key: string): string {
   return `${ctx.target.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
@@ -45,14 +47,14 @@ const unquote = (etag: string | undefined) => (etag ?? "").replace(/^W\//, "").r
  *   SSE-KMS): something else was copied;
  * - otherwise the ETags say nothing (SSE-KMS: AWS gives every encrypted object
  *   its own, a copy included; a multipart "md5-N" ETag is not that of a whole
- *   copy; a copy in parts has none to compare): the
- *   copy must have the recorded size and the SHA-256 the upload carried (when
- *   storage kept one: HEAD with checksum mode), and the quarantined object must
- *   still carry the recorded ETag after the copy (HEAD If-Match): replacing it
- *   at any time before gave it another ETag. AWS, which changes ETags under
- *   SSE-KMS, also honours copy-source-if-match, which refused such a copy.
+ *   copy; a copy in parts has none to compare): the copy must have the
+ *   recorded size and the SHA-256 the upload carried (when storage kept one:
+ *   HEAD with checksum mode), and the quarantined object must still carry the
+ *   recorded ETag after the copy (HEAD If-Match): replacing it at any time
+ *   before gave it another ETag. AWS, which changes ETags under SSE-KMS, also
+ *   honours copy-source-if-match, which refuses such a copy in the first place.
  */
-async function verifyCopy(ctx: BrokerContext, row: Promoted, copiedEtag: string | undefined) {
+async function verifyCopy(ctx: Storage, row: Promoted, copiedEtag: string | undefined) {
   if (row.etag === null || unquote(copiedEtag) === unquote(row.etag)) return true;
   const md5s = !!copiedEtag && ![row.etag, copiedEtag].some((etag) => etag.includes("-"));
   const comparable = md5s && ctxProfile(ctx, row).encryption !== "aws:kms";
@@ -74,7 +76,7 @@ async function verifyCopy(ctx: BrokerContext, row: Promoted, copiedEtag: string 
   return !(whole && row.sha256 && checksum !== Buffer.from(row.sha256, "hex").toString("base64"));
 }
 
-async function copyWhole(ctx: BrokerContext, row: Promoted): Promise<string | undefined> {
+async function copyWhole(ctx: Storage, row: Promoted): Promise<string | undefined> {
   const copied = await ctx.s3.send(
     new CopyObjectCommand({
       Bucket: ctx.target.bucket,
@@ -91,7 +93,7 @@ async function copyWhole(ctx: BrokerContext, row: Promoted): Promise<string | un
   return copied.CopyObjectResult?.ETag;
 }
 
-async function copyInParts(ctx: BrokerContext, row: Promoted, partSize: number): Promise<void> {
+async function copyInParts(ctx: Storage, row: Promoted, partSize: number): Promise<void> {
   const bucket = ctx.target.bucket;
   const created = await ctx.s3.send(
     new CreateMultipartUploadCommand({
@@ -145,7 +147,7 @@ async function copyInParts(ctx: BrokerContext, row: Promoted, partSize: number):
  * `singleCopyLimit` and `partSize` are S3's limits; tests pass smaller ones.
  */
 export async function promote(
-  ctx: BrokerContext,
+  ctx: Storage,
   row: Promoted,
   limits: { singleCopyLimit?: number; partSize?: number } = {},
 ): Promise<void> {
