@@ -60,6 +60,11 @@ export async function enqueueJob(
 /** The claim a worker holds: a later claim of the same job (after its lease ran out) has a higher attempt. */
 type Claim = Pick<JobRow, "id" | "attempts">;
 
+/** Whether claims can lock the row they take (PostgreSQL; SQLite has no row locks). */
+export function locksRows(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
 /**
  * Leases the next due job. On PostgreSQL the row is locked FOR UPDATE SKIP
  * LOCKED, so concurrent brokers each take a different job instead of all
@@ -70,7 +75,6 @@ export async function claimJob(
   options: { now: number; leaseMs: number; workerId: string },
 ): Promise<JobRow | undefined> {
   const { now } = options;
-  const locksRows = db.getExecutor().adapter instanceof PostgresAdapter;
   return db
     .updateTable("jobs")
     .set((eb) => ({
@@ -87,7 +91,7 @@ export async function claimJob(
         .where((free) => free.or([free("locked_until", "is", null), free("locked_until", "<", now)]))
         .orderBy("run_at")
         .limit(1)
-        .$if(locksRows, (select) => select.forUpdate().skipLocked()),
+        .$if(locksRows(db), (select) => select.forUpdate().skipLocked()),
     )
     .returningAll()
     .executeTakeFirst();
