@@ -35,6 +35,11 @@ const UPLOAD_AGAIN = `async (token) => {
   return { id: result.id, resumed: result.resumed, state: settled.state, sent, left: (await (${READ_RECORDS})()).length };
 }`;
 
+const LIST_INTERRUPTED = `async (token) => {
+  const sdk = await import("/assets/sluice-client.js");
+  return sdk.createClient({ endpoint: location.origin, token }).interruptedUploads();
+}`;
+
 interface Outcome {
   id: string;
   resumed: boolean;
@@ -144,14 +149,7 @@ describe("IndexedDB resume store in Chromium", { skip: tier.available ? false : 
   test("after a reload the interrupted upload is listed with its file and progress, until it completes", async () => {
     const { page, records } = await interruptedUpload();
     await page.reload();
-    const listed = await inPage<Array<Record<string, unknown>>>(
-      page,
-      `async (token) => {
-        const sdk = await import("/assets/sluice-client.js");
-        return sdk.createClient({ endpoint: location.origin, token }).interruptedUploads();
-      }`,
-      site.token,
-    );
+    const listed = await inPage<Array<Record<string, unknown>>>(page, LIST_INTERRUPTED, site.token);
     assert.equal(listed.length, 1);
     const [upload] = listed;
     const parts = Object.keys((records[0]!.value as { parts: object }).parts).length;
@@ -166,15 +164,7 @@ describe("IndexedDB resume store in Chromium", { skip: tier.available ? false : 
     assert.equal(upload!.bytesDone, Math.min(12 * MiB, (upload!.partsDone as number) * 5 * MiB));
 
     await inPage<Outcome>(page, UPLOAD_AGAIN, site.token);
-    const after = await inPage<unknown[]>(
-      page,
-      `async (token) => {
-        const sdk = await import("/assets/sluice-client.js");
-        return sdk.createClient({ endpoint: location.origin, token }).interruptedUploads();
-      }`,
-      site.token,
-    );
-    assert.deepEqual(after, []);
+    assert.deepEqual(await inPage(page, LIST_INTERRUPTED, site.token), []);
     await page.close();
   });
 
