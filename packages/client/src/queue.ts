@@ -106,7 +106,11 @@ export class UploadQueue {
   async restoreInterrupted(): Promise<void> {
     const found = await this.client.interruptedUploads();
     const known = new Set(this.items.map((item) => item.uploadId));
-    const restored = found.filter((upload) => !known.has(upload.uploadId));
+    const files = [...this.inputs.values()].map((input) => input.file);
+    // A file added while the list was read continues that upload already (its id may not be known yet).
+    const restored = found.filter(
+      (upload) => !known.has(upload.uploadId) && !files.some((file) => sameFile(upload, file)),
+    );
     if (restored.length === 0) return;
     this.items = [
       ...this.items,
@@ -217,11 +221,7 @@ export class UploadQueue {
   }
 
   private interruptedEntryOf(file: Input): { key: string; upload: InterruptedUpload } | undefined {
-    for (const [key, upload] of this.interrupted) {
-      const same =
-        upload.name === file.name && upload.size === file.size && upload.lastModified === file.lastModified;
-      if (same) return { key, upload };
-    }
+    for (const [key, upload] of this.interrupted) if (sameFile(upload, file)) return { key, upload };
     return undefined;
   }
 
@@ -238,6 +238,11 @@ export class UploadQueue {
   private emit(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/** The test resume itself makes (with the profile and endpoint): name, size and modification time. */
+function sameFile(upload: InterruptedUpload, file: Input): boolean {
+  return upload.name === file.name && upload.size === file.size && upload.lastModified === file.lastModified;
 }
 
 function outcome(upload: UploadRecord): Partial<QueueItem> {
