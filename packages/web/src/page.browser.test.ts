@@ -181,6 +181,8 @@ describe("drop-in page in Chromium", {
     const stored = new Set<number>();
     const sentAfterReload = new Set<number>();
     let reloaded = false;
+    // Set once the reloaded page has loaded: until then the old page may still start parts.
+    let newPage = false;
     let firstStored = () => {};
     const partStored = new Promise<void>((resolve) => {
       firstStored = resolve;
@@ -194,7 +196,7 @@ describe("drop-in page in Chromium", {
       }
     });
     page.on("request", (request) => {
-      if (reloaded && request.method() === "PUT" && request.url().includes("partNumber=")) {
+      if (newPage && request.method() === "PUT" && request.url().includes("partNumber=")) {
         sentAfterReload.add(partNumber(request.url()));
       }
     });
@@ -208,6 +210,7 @@ describe("drop-in page in Chromium", {
 
     reloaded = true;
     await page.reload();
+    newPage = true;
     await page.waitForSelector("#workspace:not([hidden])"); // still signed in (sessionStorage)
     await page.setInputFiles("#picker", path);
     assert.equal(await settledState(page, "big.bin"), "ready");
@@ -234,10 +237,12 @@ describe("drop-in page in Chromium", {
     for (const name of names) await writeRandomFile(join(site.dir, name), BIG);
     await throttleUploads(page, 8 * MiB);
 
-    // Parts storage acknowledged before the reload, and parts sent after it, per file.
+    // Parts storage acknowledged before the reload, and parts the reloaded page sent, per file.
     const stored = new Map(names.map((name) => [name, new Set<number>()]));
     const sentAfterReload = new Map(names.map((name) => [name, new Set<number>()]));
     let reloaded = false;
+    // Set once the reloaded page has loaded: until then the old page may still start parts.
+    let newPage = false;
     const fileOf = (url: string) => names.find((name) => new URL(url).pathname.endsWith(`/${name}`));
     const partNumber = (url: string) => Number(new URL(url).searchParams.get("partNumber"));
     const isPart = (request: Request) => request.method() === "PUT" && request.url().includes("partNumber=");
@@ -247,7 +252,7 @@ describe("drop-in page in Chromium", {
         stored.get(fileOf(request.url())!)!.add(partNumber(request.url()));
     });
     page.on("request", (request) => {
-      if (reloaded && isPart(request))
+      if (newPage && isPart(request))
         sentAfterReload.get(fileOf(request.url())!)!.add(partNumber(request.url()));
     });
 
@@ -267,6 +272,7 @@ describe("drop-in page in Chromium", {
 
     reloaded = true;
     await page.reload();
+    newPage = true;
     await page.waitForSelector("#workspace:not([hidden])");
     for (const name of names) {
       const paused = row(page, name).and(page.locator("[data-state=paused]"));
