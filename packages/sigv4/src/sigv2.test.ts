@@ -319,6 +319,9 @@ describe("verifyRequestV2", () => {
       signedAs("/johnsmith/k?uploads?uploads", [["uploads", ""]], "/johnsmith/k")().accessKeyId,
       KEY,
     );
+    const attributes: Array<[string, string]> = [["attributes", ""]];
+    assert.equal(signedAs("/johnsmith/k?attributes", attributes, "/johnsmith/k")().accessKeyId, KEY);
+    assert.equal(signedAs("/johnsmith/k", attributes, "/johnsmith/k")().accessKeyId, KEY);
     refused(403, "SignatureDoesNotMatch", signedAs("/johnsmith/k/", [], "/johnsmith/k"));
     refused(403, "SignatureDoesNotMatch", signedAs("/johnsmith?encoding-type=url", list, "/johnsmith"));
     refused(403, "SignatureDoesNotMatch", signedAs("/johnsmith?acl", [["delete", ""]], "/johnsmith"));

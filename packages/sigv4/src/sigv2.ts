@@ -105,10 +105,11 @@ export interface VerifyV2Options {
 /**
  * The resource paths a client may have signed for this request, the first S3's own. A bucket
  * is `/bucket/` in S3's CanonicalizedResource also when the path-style wire path is `/bucket`
- * (botocore signs it so), and some clients sign the bare `/bucket`. botocore 1.28 to 1.35
- * (Debian 12's python3-boto3) put the fixed query of the operation's service model into the
- * path, before the sub-resources: `/bucket?list-type=2`, `/bucket/key?uploads?uploads`
- * (boto/boto3#4433); accepted too, as it names no other resource than the request's.
+ * (botocore signs it so), and some clients sign the bare `/bucket`. Some botocore releases
+ * (1.29 in Debian 12's python3-boto3; 1.43 no longer) put the fixed query of the operation's
+ * service model into the path before the sub-resources (boto/boto3#4433):
+ * `/bucket?list-type=2`, `/bucket/key?uploads?uploads`, `/bucket/key?attributes`. Accepted
+ * too: they name no other resource than the request's.
  */
 function signedResourcePathsV2(
   resourcePath: string,
@@ -123,7 +124,7 @@ function signedResourcePathsV2(
     const modelQuery =
       name === "list-type" && value === "2"
         ? "list-type=2"
-        : SUB_RESOURCES.has(name) && value === ""
+        : (SUB_RESOURCES.has(name) || name === "attributes") && value === ""
           ? name
           : undefined;
     if (modelQuery)

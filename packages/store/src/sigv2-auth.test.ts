@@ -220,7 +220,7 @@ print(urllib.request.urlopen(url).read().decode())
     assert.equal(await runBoto(script), "from boto v2\nfrom boto v2\n");
   });
 
-  test("boto3 with signature_version='s3': bucket requests (lists with EncodingType='url', presigned too; multipart; delete_objects)", {
+  test("boto3 with signature_version='s3': bucket requests (lists with EncodingType='url', presigned too; multipart; get_object_attributes; delete_objects)", {
     skip: python.available ? false : python.reason,
   }, async () => {
     const script = `
@@ -243,8 +243,9 @@ upload = s3.create_multipart_upload(Bucket="legacy", Key="enc/multi part")["Uplo
 etag = s3.upload_part(Bucket="legacy", Key="enc/multi part", UploadId=upload, PartNumber=1, Body=b"one part")["ETag"]
 s3.complete_multipart_upload(Bucket="legacy", Key="enc/multi part", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
 print(s3.get_object(Bucket="legacy", Key="enc/multi part")["Body"].read().decode())
+print(s3.get_object_attributes(Bucket="legacy", Key="enc/multi part", ObjectAttributes=["ObjectSize"])["ObjectSize"])
 print(len(s3.delete_objects(Bucket="legacy", Delete={"Objects": [{"Key": k} for k in keys]})["Deleted"]))
 `;
-    assert.equal(await runBoto(script), "True\nTrue\nTrue\nTrue\nTrue\none part\n3\n");
+    assert.equal(await runBoto(script), "True\nTrue\nTrue\nTrue\nTrue\none part\n8\n3\n");
   });
 });
