@@ -3,12 +3,14 @@
 // the server process, the figure that holds when other work shares the machine.
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { cpuSecondsFromProc } from "@sluice/core/bench";
+import { cpuSecondsFromProc, treeCpuSecondsFromProc } from "@sluice/core/bench";
 import autocannon from "autocannon";
 import type { ServeOptions } from "./serve.ts";
 
 export const CONCURRENCY = 50;
 export const DURATION_S = Number(process.env.SLUICE_BENCH_SECONDS ?? 5);
+/** Requests before measuring (JIT, statement caches): a count, not a time, so a starved process is warm too. */
+const WARM_UP_REQUESTS = 2_000;
 
 export interface Contender {
   url: string;
@@ -44,6 +46,8 @@ export interface LoadResult {
   p99: number;
   /** CPU time of the server process per completed request, in µs. */
   cpuMicros: number;
+  /** CPU time of the database server (its process tree) per completed request, in µs, when asked for. */
+  databaseCpuMicros?: number;
   errors: number;
 }
 
@@ -53,29 +57,40 @@ export interface LoadRequest {
   headers: Record<string, string>;
 }
 
-function run(request: LoadRequest, seconds: number) {
+function run(request: LoadRequest, length: { duration: number } | { amount: number }) {
   return autocannon({
     url: request.url,
     method: "POST",
     body: request.body,
     headers: request.headers,
     connections: CONCURRENCY,
-    duration: seconds,
+    ...length,
   });
 }
 
-/** One second of warm-up (JIT, statement caches), then `DURATION_S` seconds measured. */
-export async function load(contender: Contender, request: LoadRequest): Promise<LoadResult> {
-  await run(request, 1);
+/**
+ * `WARM_UP_REQUESTS` of warm-up, then `DURATION_S` seconds measured; with
+ * `databasePid`, the CPU of that process and its children (PostgreSQL's backends) too.
+ */
+export async function load(
+  contender: Contender,
+  request: LoadRequest,
+  options: { databasePid?: number } = {},
+): Promise<LoadResult> {
+  await run(request, { amount: WARM_UP_REQUESTS });
   const pid = contender.child.pid!;
+  const { databasePid } = options;
   const before = await cpuSecondsFromProc(pid);
-  const result = await run(request, DURATION_S);
+  const databaseBefore = databasePid ? await treeCpuSecondsFromProc(databasePid) : 0;
+  const result = await run(request, { duration: DURATION_S });
   const cpu = (await cpuSecondsFromProc(pid)) - before;
-  const done = result.requests.total;
+  const databaseCpu = databasePid ? (await treeCpuSecondsFromProc(databasePid)) - databaseBefore : 0;
+  const done = Math.max(1, result.requests.total);
   return {
     perSecond: result.requests.average,
     p99: result.latency.p99,
-    cpuMicros: (cpu * 1e6) / Math.max(1, done),
+    cpuMicros: (cpu * 1e6) / done,
+    ...(databasePid ? { databaseCpuMicros: (databaseCpu * 1e6) / done } : {}),
     errors: result.errors + result.non2xx + result.timeouts,
   };
 }
