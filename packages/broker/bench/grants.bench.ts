@@ -5,13 +5,14 @@
 // POST /v1/uploads/:id/parts; against, in the same run, Hono with the bare
 // signer and the same grant written plainly (Hono, better-sqlite3 prepared,
 // one transaction). Contenders are interleaved over SLUICE_BENCH_ROUNDS rounds
-// (default 2) and each keeps its best round (least CPU per request).
+// (default 2) and each keeps its best round (least CPU per request). On
+// PostgreSQL the server's CPU per grant (its backends, from /proc) is shown
+// beside the broker's. The issue's goals are printed as met or missed.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { printGoals, printTable } from "@sluice/core/bench";
+import { parentPidFromProc, printGoals, printTable } from "@sluice/core/bench";
 import { startStore } from "@sluice/store";
 import pg from "pg";
 import { signToken } from "../src/auth/jwt.ts";
@@ -39,7 +40,7 @@ export async function benchPostgres(): Promise<
     await client.query(sql);
     // Read while this backend lives: its parent is the postmaster.
     const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
-    const serverPid = await parentPid(rows[0]!.pid);
+    const serverPid = await parentPidFromProc(rows[0]!.pid);
     await client.end();
     return serverPid;
   };
@@ -51,16 +52,6 @@ export async function benchPostgres(): Promise<
     serverPid,
     drop: async () => void (await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
   };
-}
-
-/** The parent of a local process (a backend's postmaster), or undefined when it is not on this machine. */
-async function parentPid(pid: number): Promise<number | undefined> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return undefined;
-  }
 }
 
 export async function benchToken(): Promise<string> {

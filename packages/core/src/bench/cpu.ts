@@ -15,6 +15,16 @@ export async function cpuSecondsFromProc(pid: number | "self"): Promise<number> 
   }
 }
 
+/** The parent of a process (a PostgreSQL backend's postmaster), or undefined when it is not on this machine. */
+export async function parentPidFromProc(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * CPU seconds a process and its children have used so far: its own, the
  * children it has reaped, and the live ones (a PostgreSQL server's backends,
