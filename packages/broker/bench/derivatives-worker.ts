@@ -7,7 +7,7 @@ import { peakRssFromProc } from "@sluice/core/bench";
 import pino from "pino";
 import { createBroker } from "../src/app.ts";
 import { parseConfig } from "../src/config/load.ts";
-import { insertUpload } from "../src/db/uploads.ts";
+import { getUpload, insertUpload } from "../src/db/uploads.ts";
 import { uploadRow } from "../src/test/databases.ts";
 import { makeDerivatives } from "../src/verification/derivatives.ts";
 import { renderDerivatives } from "../src/verification/images.ts";
@@ -100,9 +100,10 @@ async function candidate(
       completed_at: now,
     });
     await insertUpload(broker.context.db, row);
+    const stored = (await getUpload(broker.context.db, row.id))!;
     return {
       async run() {
-        const reason = await makeDerivatives(broker.context, row);
+        const reason = await makeDerivatives(broker.context, stored);
         if (reason) throw new Error(reason);
       },
       close: () => broker.close(),

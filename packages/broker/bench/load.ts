@@ -3,12 +3,14 @@
 // the server process, the figure that holds when other work shares the machine.
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { cpuSecondsFromProc } from "@sluice/core/bench";
+import { cpuSecondsFromProc, treeCpuSecondsFromProc } from "@sluice/core/bench";
 import autocannon from "autocannon";
 import type { ServeOptions } from "./serve.ts";
 
 export const CONCURRENCY = 50;
 export const DURATION_S = Number(process.env.SLUICE_BENCH_SECONDS ?? 5);
+/** Requests before measuring (JIT, statement caches): a count, not a time, so a starved process is warm too. */
+const WARM_UP_REQUESTS = 2_000;
 
 export interface Contender {
   url: string;
@@ -44,6 +46,8 @@ export interface LoadResult {
   p99: number;
   /** CPU time of the server process per completed request, in µs. */
   cpuMicros: number;
+  /** CPU time of the database server (its process tree) per completed request, in µs, when asked for. */
+  databaseCpuMicros?: number;
   errors: number;
 }
 
@@ -54,7 +58,7 @@ export interface LoadRequest {
   headers: Record<string, string>;
 }
 
-function run(request: LoadRequest, seconds: number, connections: number) {
+function run(request: LoadRequest, connections: number, length: { duration: number } | { amount: number }) {
   return autocannon({
     // autocannon takes an array of URLs too; its types name only a string.
     url: request.url as string,
@@ -62,30 +66,35 @@ function run(request: LoadRequest, seconds: number, connections: number) {
     body: request.body,
     headers: request.headers,
     connections,
-    duration: seconds,
+    ...length,
   });
 }
 
 /**
- * One second of warm-up (JIT, statement caches), then `DURATION_S` seconds measured;
- * CPU summed over the server processes `pids`.
+ * `WARM_UP_REQUESTS` of warm-up, then `DURATION_S` seconds measured; CPU summed over
+ * the server processes `pids` and, with `databasePid`, that process and its children
+ * (PostgreSQL's backends).
  */
 export async function load(
   pids: number[],
   request: LoadRequest,
-  connections = CONCURRENCY,
+  options: { connections?: number; databasePid?: number } = {},
 ): Promise<LoadResult> {
+  const { connections = CONCURRENCY, databasePid } = options;
   const serversCpu = async () =>
     (await Promise.all(pids.map((pid) => cpuSecondsFromProc(pid)))).reduce((a, b) => a + b);
-  await run(request, 1, connections);
+  await run(request, connections, { amount: WARM_UP_REQUESTS });
   const before = await serversCpu();
-  const result = await run(request, DURATION_S, connections);
+  const databaseBefore = databasePid ? await treeCpuSecondsFromProc(databasePid) : 0;
+  const result = await run(request, connections, { duration: DURATION_S });
   const cpu = (await serversCpu()) - before;
-  const done = result.requests.total;
+  const databaseCpu = databasePid ? (await treeCpuSecondsFromProc(databasePid)) - databaseBefore : 0;
+  const done = Math.max(1, result.requests.total);
   return {
     perSecond: result.requests.average,
     p99: result.latency.p99,
-    cpuMicros: (cpu * 1e6) / Math.max(1, done),
+    cpuMicros: (cpu * 1e6) / done,
+    ...(databasePid ? { databaseCpuMicros: (databaseCpu * 1e6) / done } : {}),
     errors: result.errors + result.non2xx + result.timeouts,
   };
 }

@@ -158,7 +158,7 @@ export default async function jobsClusterBench(): Promise<void> {
         const result = await load(
           started.map((b) => b.child.pid!),
           request,
-          CONNECTIONS,
+          { connections: CONNECTIONS },
         );
         await stopAll(started);
         const previous = best.get(count);

@@ -12,16 +12,24 @@ import { AwsV4Signer } from "aws4fetch";
 import { objectUrl, presignUrl } from "../src/index.ts";
 
 /** The SDK's Checksum interface over node:crypto (what @smithy/hash-node does). */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytes = (data: SourceData): string | Uint8Array =>
+  typeof data === "string"
+    ? data
+    : ArrayBuffer.isView(data)
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data);
+
 class NodeSha256 {
   private hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(private readonly secret?: Uint8Array | string) {
+  constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh();
   }
   private fresh() {
-    return this.secret ? createHmac("sha256", this.secret) : createHash("sha256");
+    return this.secret ? createHmac("sha256", bytes(this.secret)) : createHash("sha256");
   }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return this.hash.digest();

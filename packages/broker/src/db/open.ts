@@ -67,6 +67,7 @@ export async function openDatabase(
     kind = "postgres";
     const { poolSize = 10, statementTimeout = 30, connectTimeout = 5 } = options.pool ?? {};
     pool = new pg.Pool({
+      Client: PreparingClient,
       connectionString: url,
       types: pgTypes,
       max: poolSize,
@@ -141,6 +142,44 @@ function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqlite {
     },
     close: () => sqlite.close(),
   };
+}
+
+/** Statement names by SQL text, shared by every connection; null: this text stays unnamed. */
+const statementNames = new Map<string, string | null>();
+/** Past this many texts new ones run unnamed: the names live on every connection of the server. */
+const MAX_NAMED_STATEMENTS = 512;
+/** SQLSTATE of "cached plan must not change result type" (a migration changed a table under a `select *`). */
+const PLAN_RESULT_CHANGED = "0A000";
+
+/**
+ * A PostgreSQL client whose parameterised queries (every query Kysely sends
+ * with values) run as named statements: the server parses and plans a named
+ * statement once per connection and afterwards only binds it, where an
+ * unnamed one is parsed and planned on every run. Names are per SQL text, so
+ * one name never stands for two texts. A text whose cached plan was broken by
+ * a schema change fails once, then runs unnamed.
+ */
+class PreparingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: forwards pg's overloaded query signature unchanged
+  override query(config: any, values?: any, callback?: any): any {
+    const name =
+      typeof config === "string" && Array.isArray(values) && values.length > 0 && statementName(config);
+    if (!name || callback) return super.query(config, values, callback);
+    return super.query({ name, text: config, values }).catch((error: Error & { code?: string }) => {
+      if (error.code === PLAN_RESULT_CHANGED) statementNames.set(config, null);
+      throw error;
+    });
+  }
+}
+
+function statementName(sql: string): string | null {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    if (statementNames.size >= MAX_NAMED_STATEMENTS) return null;
+    name = `sluice_${statementNames.size}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {

@@ -1,3 +1,3 @@
-export { cpuSecondsFromProc } from "./cpu.ts";
+export { cpuSecondsFromProc, parentPidFromProc, treeCpuSecondsFromProc } from "./cpu.ts";
 export { peakRssFromProc } from "./peak-rss.ts";
-export { type BenchRow, opsPerSecond, printTable } from "./table.ts";
+export { type BenchGoal, type BenchRow, opsPerSecond, printGoals, printTable } from "./table.ts";

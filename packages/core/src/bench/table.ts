@@ -57,3 +57,25 @@ export async function opsPerSecond(fn: () => unknown, ms = 1000): Promise<number
   }
   return (count * 1000) / elapsed;
 }
+
+/** A goal (of an issue) checked against the figure a benchmark measured. */
+export interface BenchGoal {
+  name: string;
+  measured: number;
+  goal: number;
+  unit: string;
+  /** The measured figure must reach the goal (default: stay at or below it). */
+  atLeast?: boolean;
+}
+
+/** Prints each goal as met or missed, with the measured figure beside it. */
+export function printGoals(title: string, goals: BenchGoal[]): void {
+  console.log(`\n${title}`);
+  for (const goal of goals) {
+    const met = goal.atLeast ? goal.measured >= goal.goal : goal.measured <= goal.goal;
+    const bound = `${goal.atLeast ? "≥" : "≤"} ${formatNumber(goal.goal)} ${goal.unit}`;
+    console.log(
+      `  ${met ? "met   " : "MISSED"}  ${goal.name}: ${formatNumber(goal.measured)} ${goal.unit} (goal ${bound})`,
+    );
+  }
+}
