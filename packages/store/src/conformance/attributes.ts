@@ -8,11 +8,10 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
-  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { expectS3Error, md5Hex } from "./objects.ts";
-import { type ConformanceTarget, withBucket } from "./target.ts";
+import { type ConformanceTarget, uploadParts, withBucket } from "./target.ts";
 
 const MiB = 1024 * 1024;
 const RGW_REASON = "Ceph RGW 16 ignores ?attributes (200 with the object's bytes, no XML): ours only";
@@ -41,20 +40,16 @@ export function objectAttributesConformance(getTarget: () => ConformanceTarget):
       );
       // The SDK adds a CRC32 to every part at its defaults; "unchecksummed" parts are sent without.
       const client = checksummed ? s3 : target.client({ requestChecksumCalculation: "WHEN_REQUIRED" });
-      const done = [];
-      for (const [index, Body] of parts.entries()) {
-        const part = await client.send(
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId,
-            PartNumber: index + 1,
-            Body,
-            ...(checksummed ? { ChecksumAlgorithm: "CRC32" as const } : {}),
-          }),
-        );
-        done.push({ PartNumber: index + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
-      }
+      const done = await uploadParts(
+        client,
+        {
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          ...(checksummed ? { ChecksumAlgorithm: "CRC32" as const } : {}),
+        },
+        parts,
+      );
       await client.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,

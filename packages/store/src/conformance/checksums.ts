@@ -11,10 +11,9 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
-  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { expectS3Error } from "./objects.ts";
-import { type ConformanceTarget, withBucket } from "./target.ts";
+import { type ConformanceTarget, uploadParts, withBucket } from "./target.ts";
 
 const RGW_REASON = "Ceph RGW 16 ignores x-amz-checksum-* (flexible checksums): ours only";
 
@@ -120,25 +119,11 @@ export function checksumConformance(getTarget: () => ConformanceTarget): void {
         const { UploadId } = await s3.send(
           new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: algorithm }),
         );
-        const done = [];
-        for (const [index, Body] of parts.entries()) {
-          const part = await s3.send(
-            new UploadPartCommand({
-              Bucket: bucket,
-              Key: key,
-              UploadId,
-              PartNumber: index + 1,
-              Body,
-              ChecksumAlgorithm: algorithm,
-            }),
-          );
-          done.push({
-            PartNumber: index + 1,
-            ETag: part.ETag,
-            ChecksumCRC64NVME: part.ChecksumCRC64NVME,
-            ChecksumSHA256: part.ChecksumSHA256,
-          });
-        }
+        const done = await uploadParts(
+          s3,
+          { Bucket: bucket, Key: key, UploadId, ChecksumAlgorithm: algorithm },
+          parts,
+        );
         return s3.send(
           new CompleteMultipartUploadCommand({
             Bucket: bucket,

@@ -2,7 +2,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import {
+  type ChecksumAlgorithm,
+  type CompletedPart,
+  CreateBucketCommand,
+  S3Client,
+  type S3ClientConfig,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import type { S3Target } from "@sluice/core/testing";
 import { startStore } from "../server.ts";
 
@@ -108,4 +115,28 @@ export async function withBucket(
   const bucket = target.bucket(label);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   return { target, s3, bucket };
+}
+
+/** Uploads `parts` in order into an open multipart upload: the part list for Complete, with each part's checksums. */
+export async function uploadParts(
+  client: S3Client,
+  input: { Bucket: string; Key: string; UploadId: string | undefined; ChecksumAlgorithm?: ChecksumAlgorithm },
+  parts: Uint8Array[],
+): Promise<CompletedPart[]> {
+  const done: CompletedPart[] = [];
+  for (const [index, Body] of parts.entries()) {
+    const PartNumber = index + 1;
+    const { ETag, ChecksumCRC32, ChecksumCRC32C, ChecksumCRC64NVME, ChecksumSHA1, ChecksumSHA256 } =
+      await client.send(new UploadPartCommand({ ...input, PartNumber, Body }));
+    done.push({
+      PartNumber,
+      ETag,
+      ChecksumCRC32,
+      ChecksumCRC32C,
+      ChecksumCRC64NVME,
+      ChecksumSHA1,
+      ChecksumSHA256,
+    });
+  }
+  return done;
 }
