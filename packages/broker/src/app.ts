@@ -22,6 +22,7 @@ import { createS3Client } from "./storage/s3.ts";
 import { publicObjectUrl, storageTarget } from "./storage/target.ts";
 import { scheduleSweeps } from "./uploads/sweeper.ts";
 import { runJob } from "./verification/jobs.ts";
+import { pipelineSteps, startPipeline } from "./verification/pipeline.ts";
 import type { Scanner } from "./verification/scanners.ts";
 import { createWorker } from "./verification/worker.ts";
 
@@ -70,6 +71,10 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     log,
     metrics,
     scanners: options.scanners ?? [],
+    pipeline: {
+      needed: (row) => pipelineSteps(ctx, row).length > 0,
+      start: (trx, row) => startPipeline(trx, { ctx, row, steps: pipelineSteps(ctx, row) }),
+    },
     kickWorker: () => worker.kick(),
     async waitForVerification(uploadId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
@@ -80,7 +85,15 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       }
     },
   };
-  const worker = createWorker({ db, log, handle: (job) => runJob(ctx, job) });
+  const { jobs } = config;
+  const worker = createWorker({
+    db,
+    log,
+    handle: (job) => runJob(ctx, job),
+    concurrency: jobs.concurrency,
+    maxAttempts: jobs.attempts,
+    backoff: { retryDelayMs: jobs.retryDelay * 1000, maxRetryDelayMs: jobs.maxRetryDelay * 1000 },
+  });
 
   if (options.ensureBucket ?? true) {
     try {

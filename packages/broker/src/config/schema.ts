@@ -61,6 +61,12 @@ export const profileSchema = z
     verify: z.boolean().default(true),
     /** Names of image derivatives (presets of the top-level `derivatives`) made for image uploads. */
     derivatives: z.array(z.string()).optional(),
+    /** Scan every upload with clamd (`scanning.clamd`) before it becomes ready. */
+    scan: z.boolean().default(false),
+    /** When clamd stays unreachable past the retry budget, let the file become ready unscanned (audited) instead of rejecting it. */
+    scanFailOpen: z.boolean().default(false),
+    /** Re-encode JPEG, PNG, WebP, GIF, AVIF and TIFF images without EXIF/XMP/IPTC (GPS), orientation applied. */
+    stripMetadata: z.boolean().default(false),
   })
   .strict()
   .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] });
@@ -238,6 +244,41 @@ export const configSchema = z
       .object({
         /** Largest image (width × height) decoded for derivatives; bigger ones are rejected (decompression bombs). */
         maxPixels: integerish.min(1).default(100_000_000),
+        /** Quality of lossy re-encodes (JPEG, WebP, AVIF) when metadata is stripped. */
+        stripQuality: integerish.min(1).max(100).default(90),
+      })
+      .strict()
+      .prefault({}),
+    /** Malware scanning with ClamAV's clamd (profiles opt in with `scan: true`). */
+    scanning: z
+      .object({
+        clamd: z
+          .union([
+            z
+              .object({ host: z.string().min(1).default("127.0.0.1"), port: integerish.min(1).max(65535) })
+              .strict(),
+            z.object({ socket: z.string().min(1) }).strict(),
+          ])
+          .optional(),
+        /** Longest clamd may stay silent (connecting, receiving, scanning) before the scan is retried. */
+        timeout: duration.prefault("60s"),
+        /** clamd's StreamMaxLength: larger files are never sent to clamd but handled by `oversize`. */
+        maxSize: size.prefault("25MB"),
+        /** A file larger than maxSize: reject it, or let it through unscanned with an audit record. */
+        oversize: z.enum(["reject", "skip"]).default("reject"),
+      })
+      .strict()
+      .prefault({}),
+    /** The durable worker that runs every upload's pipeline steps (verify, scan, strip, derivatives). */
+    jobs: z
+      .object({
+        /** Steps run at the same time by one broker. */
+        concurrency: integerish.min(1).max(256).default(4),
+        /** Tries of one step before it gives up (a scan then rejects, or fails open). */
+        attempts: integerish.min(1).max(100).default(5),
+        /** Wait before the first retry; doubled each time up to maxRetryDelay. */
+        retryDelay: duration.prefault("1s"),
+        maxRetryDelay: duration.prefault("1m"),
       })
       .strict()
       .prefault({}),
@@ -251,6 +292,12 @@ export const configSchema = z
   .strict()
   .superRefine((config, ctx) => {
     for (const [name, profile] of Object.entries(config.profiles ?? {})) {
+      if (profile.scan && !config.scanning.clamd)
+        ctx.addIssue({
+          code: "custom",
+          path: ["profiles", name, "scan"],
+          message: "scan: true needs scanning.clamd ({host, port} or {socket})",
+        });
       for (const [i, derivative] of (profile.derivatives ?? []).entries()) {
         if (derivative in config.derivatives) continue;
         ctx.addIssue({

@@ -66,10 +66,21 @@ export async function finishJob(db: Kysely<Database>, id: string): Promise<void>
   await db.updateTable("jobs").set({ state: "done", locked_until: null }).where("id", "=", id).execute();
 }
 
+export interface Backoff {
+  /** Wait after the first failed attempt, doubled after each further one. */
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+}
+
+/** How long a job waits after its `attempts`-th failed attempt. */
+export function retryDelay(attempts: number, backoff: Backoff): number {
+  return Math.min(backoff.maxRetryDelayMs, backoff.retryDelayMs * 2 ** Math.max(0, attempts - 1));
+}
+
 /** Retries later with backoff, or gives up after maxAttempts. */
 export async function failJob(
   db: Kysely<Database>,
-  options: { job: JobRow; error: string; maxAttempts: number; now: number },
+  options: { job: JobRow; error: string; maxAttempts: number; now: number; backoff: Backoff },
 ): Promise<void> {
   const { job } = options;
   const giveUp = job.attempts >= options.maxAttempts;
@@ -79,7 +90,7 @@ export async function failJob(
       state: giveUp ? "failed" : "queued",
       locked_until: null,
       last_error: options.error.slice(0, 500),
-      run_at: options.now + Math.min(60_000, 1000 * 2 ** job.attempts),
+      run_at: options.now + retryDelay(job.attempts, options.backoff),
     })
     .where("id", "=", job.id)
     .execute();

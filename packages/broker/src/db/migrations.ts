@@ -109,6 +109,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0008_pipeline": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("checks")
+        .addColumn("upload_id", "text", (c) => c.notNull().references("uploads.id").onDelete("cascade"))
+        .addColumn("step", "text", (c) => c.notNull())
+        .addColumn("position", "integer", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("ms", "bigint")
+        .addColumn("detail", "text")
+        .addColumn("started_at", "bigint")
+        .addColumn("finished_at", "bigint")
+        .addPrimaryKeyConstraint("checks_pk", ["upload_id", "step"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

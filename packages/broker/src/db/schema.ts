@@ -95,6 +95,37 @@ export interface DerivativesTable {
   created_at: number;
 }
 
+/**
+ * queued → running → passed | skipped | failed (the step rejected the file);
+ * retrying between failed attempts; error when the retry budget ran out with
+ * the file left `uploaded`; cancelled when an earlier step rejected the file.
+ */
+export type CheckStatus =
+  | "queued"
+  | "running"
+  | "retrying"
+  | "passed"
+  | "skipped"
+  | "failed"
+  | "error"
+  | "cancelled";
+
+/** One pipeline step of one upload (sniff, scan, strip…): what the file record shows as `checks`. */
+export interface ChecksTable {
+  upload_id: string;
+  step: string;
+  /** Order within the upload's pipeline. */
+  position: number;
+  status: CheckStatus;
+  attempts: Generated<number>;
+  /** Duration of the last attempt. */
+  ms: number | null;
+  /** What the step found (a signature, a size change) or why it failed. */
+  detail: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface Database {
   uploads: UploadsTable;
   links: LinksTable;
@@ -102,6 +133,7 @@ export interface Database {
   audit_log: AuditLogTable;
   jobs: JobsTable;
   derivatives: DerivativesTable;
+  checks: ChecksTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
@@ -109,3 +141,4 @@ export type NewUpload = Insertable<UploadsTable>;
 export type LinkRow = Selectable<LinksTable>;
 export type JobRow = Selectable<JobsTable>;
 export type DerivativeRow = Selectable<DerivativesTable>;
+export type CheckRow = Selectable<ChecksTable>;

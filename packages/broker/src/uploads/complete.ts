@@ -10,18 +10,12 @@ import {
 import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
-import { enqueueJob } from "../db/jobs.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { notUploaded, storageError } from "../storage/target.ts";
-import { derivativesFor } from "../verification/derivable.ts";
-import { needsDigest } from "../verification/digest.ts";
 import { incomingPrefix, isUnresolved, resolveFormObject } from "./form.ts";
 import { completeMultipart } from "./parts.ts";
-import { ctxProfile } from "./profile.ts";
-
-export const VERIFY_JOB = "verify";
 
 async function headObject(ctx: BrokerContext, row: UploadRow) {
   try {
@@ -143,12 +137,8 @@ export async function completeUpload(
     await rejectUpload(ctx, { row, from: ["pending"], reason: problem });
     return (await getUpload(ctx.db, row.id))!;
   }
-  // Jobs sniff the content and, where storage could not, check the declared SHA-256.
-  const verify =
-    ctxProfile(ctx, row).verify ||
-    needsDigest(ctx, row) ||
-    ctx.scanners.length > 0 ||
-    derivativesFor(ctx, row).length > 0;
+  // The profile's pipeline (checksum, sniff, scan, strip, derivatives) runs as jobs.
+  const verify = ctx.pipeline.needed(row);
   const done = await ctx.db.transaction().execute(async (trx) => {
     const moved = await transitionUpload(trx, {
       id: row.id,
@@ -156,7 +146,7 @@ export async function completeUpload(
       to: verify ? "uploaded" : "ready",
       patch: { etag: head.ETag ?? null, completed_at: Date.now() },
     });
-    if (moved && verify) await enqueueJob(trx, { kind: VERIFY_JOB, uploadId: row.id });
+    if (moved && verify) await ctx.pipeline.start(trx, moved);
     return moved;
   });
   if (done) {

@@ -1,19 +1,15 @@
-// One verification job: declared SHA-256 (where storage could not check it),
-// magic bytes against the declared type, then the configured scanners; the
-// upload becomes ready (after image derivatives, a job of their own), or
-// rejected with the first failing check's reason.
+// The first pipeline steps: the declared SHA-256 where storage could not check
+// it (a whole-object digest), then the magic bytes against the declared type.
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
-import { getUpload } from "../db/uploads.ts";
+import { updateUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
-import { rejectUpload } from "../uploads/complete.ts";
 import { ctxProfile } from "../uploads/profile.ts";
-import { derivativesFor } from "./derivable.ts";
-import { queueDerivatives } from "./derivatives.ts";
 import { needsDigest, objectSha256 } from "./digest.ts";
-import { markReady } from "./ready.ts";
-import { runScanners } from "./scanners.ts";
 import { SNIFF_BYTES, sniff } from "./sniff.ts";
+import type { PipelineStep } from "./step.ts";
+
+export const GONE = { status: "rejected", reason: "object disappeared from storage" } as const;
 
 export async function firstBytes(
   ctx: BrokerContext,
@@ -36,33 +32,35 @@ export async function firstBytes(
   }
 }
 
-export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promise<void> {
-  const row = await getUpload(ctx.db, uploadId);
-  if (row?.state !== "uploaded") return;
-  const bytes = await firstBytes(ctx, row.key, row.size);
-  if (!bytes) {
-    await rejectUpload(ctx, { row, from: ["uploaded"], reason: "object disappeared from storage" });
-    return;
-  }
-  if (needsDigest(ctx, row) && (await objectSha256(ctx, row.key)) !== row.sha256) {
-    await rejectUpload(ctx, {
-      row,
-      from: ["uploaded"],
-      reason: "SHA-256 does not match the declared checksum",
-    });
-    return;
-  }
-  const result = ctxProfile(ctx, row).verify
-    ? await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length })
-    : ({ ok: true, detected: null } as const);
-  const reason = result.ok ? await runScanners(ctx, row) : result.reason;
-  if (reason) {
-    await rejectUpload(ctx, { row, from: ["uploaded"], reason });
-    return;
-  }
-  if (derivativesFor(ctx, row).length > 0) {
-    await queueDerivatives(ctx, { row, detected: result.detected });
-    return;
-  }
-  await markReady(ctx, row, result.detected);
-}
+export const checksumStep: PipelineStep = {
+  name: "checksum",
+  enabled: needsDigest,
+  async run(ctx, row) {
+    let digest: string;
+    try {
+      digest = await objectSha256(ctx, row.key);
+    } catch (error) {
+      if (isNotFound(error)) return GONE;
+      throw error;
+    }
+    if (digest !== row.sha256)
+      return { status: "rejected", reason: "SHA-256 does not match the declared checksum" };
+    return { status: "passed", detail: `SHA-256 of ${row.size} bytes matches` };
+  },
+};
+
+export const sniffStep: PipelineStep = {
+  name: "sniff",
+  enabled: (ctx, row) => ctxProfile(ctx, row).verify,
+  async run(ctx, row) {
+    const bytes = await firstBytes(ctx, row.key, row.size);
+    if (!bytes) return GONE;
+    const result = await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length });
+    if (!result.ok) return { status: "rejected", reason: result.reason };
+    await updateUpload(ctx.db, row.id, { detected_type: result.detected });
+    return {
+      status: "passed",
+      detail: result.detected ? `content is ${result.detected}` : "no magic bytes (text or unknown)",
+    };
+  },
+};

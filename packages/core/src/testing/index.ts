@@ -1,8 +1,10 @@
 export { launchChromium, throttleUploads } from "./browser.ts";
+export { type ClamdServer, EICAR, eicarSignature, pingClamd, startClamd } from "./clamd.ts";
 export {
   binaryTier,
   CHROMIUM_ARGS,
   chromiumTier,
+  clamdTier,
   postgresTier,
   rgwTier,
   type S3Target,
