@@ -49,26 +49,66 @@ export async function setupBucket(config: BrokerConfig): Promise<void> {
   }
 }
 
+/** Where storage sends its notifications: a target it already knows by ARN, or an HTTP endpoint to create a topic for. */
+export type EventTarget =
+  | { arn: string }
+  /** Ceph RGW: a topic (SNS API on the storage endpoint) pushing to the broker's POST /v1/events/s3. */
+  | { pushEndpoint: string };
+
 /**
  * Asks storage to notify the broker of new objects: a bucket notification
- * configuration sending s3:ObjectCreated:* to `arn` (a webhook target the
- * store or MinIO knows by that ARN, pointing at POST /v1/events/s3).
+ * configuration sending s3:ObjectCreated:* to a topic. The embedded store and
+ * MinIO know their webhook targets by ARN; on Ceph RGW the topic is created
+ * here, persistent (RGW queues and retries while the broker is away), with the
+ * events token as its opaque data so the broker can tell the events are genuine.
  */
-export async function setupBucketEvents(config: BrokerConfig, options: { arn: string }): Promise<void> {
+export async function setupBucketEvents(
+  config: BrokerConfig,
+  options: EventTarget,
+): Promise<{ arn: string }> {
   const target = storageTarget(config);
+  const arn = "arn" in options ? options.arn : await createPushTopic(config, options.pushEndpoint);
   const s3 = createS3Client(target);
   try {
     await s3.send(
       new PutBucketNotificationConfigurationCommand({
         Bucket: target.bucket,
         NotificationConfiguration: {
-          TopicConfigurations: [
-            { Id: "sluice-broker", TopicArn: options.arn, Events: ["s3:ObjectCreated:*"] },
-          ],
+          TopicConfigurations: [{ Id: "sluice-broker", TopicArn: arn, Events: ["s3:ObjectCreated:*"] }],
         },
       }),
     );
   } finally {
     s3.destroy();
+  }
+  return { arn };
+}
+
+async function createPushTopic(config: BrokerConfig, pushEndpoint: string): Promise<string> {
+  const token = config.events.token;
+  if (!token)
+    throw errors.badRequest(
+      "events.token must be set for storage to authenticate its events",
+      "NoEventsToken",
+    );
+  const target = storageTarget(config);
+  // The SNS API of the storage endpoint itself (RGW serves it beside S3), signed with the storage keys.
+  const { CreateTopicCommand, SNSClient } = await import("@aws-sdk/client-sns");
+  const sns = new SNSClient({
+    endpoint: target.endpoint,
+    region: target.region,
+    credentials: target.credentials,
+  });
+  try {
+    const created = await sns.send(
+      new CreateTopicCommand({
+        Name: `sluice-${target.bucket}`,
+        Attributes: { "push-endpoint": pushEndpoint, OpaqueData: token, persistent: "true" },
+      }),
+    );
+    if (!created.TopicArn) throw errors.unavailable("Storage created no topic", "StorageUnavailable");
+    return created.TopicArn;
+  } finally {
+    sns.destroy();
   }
 }

@@ -8,13 +8,14 @@ import { signToken } from "./auth/jwt.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import type { BrokerConfig } from "./config/schema.ts";
 import type { BrokerContext } from "./context.ts";
-import { defaultDatabaseUrl, openDatabase } from "./db/open.ts";
+import { defaultDatabaseUrl, type MetadataDb, openDatabase } from "./db/open.ts";
 import { getUpload } from "./db/uploads.ts";
 import type { AppEnv } from "./http/env.ts";
 import { createErrorHandler, notFoundResponse } from "./http/errors.ts";
 import { createLogger } from "./http/log.ts";
 import { Metrics } from "./http/metrics.ts";
 import { mountMiddleware } from "./http/pipeline.ts";
+import { type CounterStore, createRateLimits } from "./http/rateLimit.ts";
 import { isLocalRequest, type PageHost, type WebHandler } from "./http/web.ts";
 import { mountRoutes } from "./routes/index.ts";
 import { ensureBucket } from "./storage/bucket.ts";
@@ -58,6 +59,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   const s3 = createS3Client(target);
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir), {
     onConnectionError: (error) => log.warn({ err: error.message }, "database connection lost"),
+    pool: config.database,
   });
   const { db } = database;
   const secret = resolveJwtSecret(config);
@@ -90,6 +92,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     db,
     log,
     handle: (job) => runJob(ctx, job),
+    leaseMs: jobs.leaseTime * 1000,
     concurrency: jobs.concurrency,
     maxAttempts: jobs.attempts,
     backoff: { retryDelayMs: jobs.retryDelay * 1000, maxRetryDelayMs: jobs.maxRetryDelay * 1000 },
@@ -122,10 +125,16 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     const host = devToken && isLocalRequest(c) ? { ...page, devToken } : page;
     return (await options.web(c.req.raw, host)) ?? notFoundResponse();
   });
+  const rateLimits = createRateLimits({
+    config: config.rateLimits,
+    store: counterStore(config, database.pool),
+    log,
+  });
   mountMiddleware(app, {
     config,
     log,
     metrics,
+    rateLimits,
     authenticate: createAuthenticator({ config, db, secret: secret?.secret, authorize: options.authorize }),
   });
   mountRoutes(app, ctx);
@@ -148,8 +157,18 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       closed = true;
       await stopSweeps();
       await worker.stop();
+      await rateLimits.close();
       s3.destroy();
       await database.close();
     },
   };
+}
+
+function counterStore(config: BrokerConfig, pool: MetadataDb["pool"]): CounterStore {
+  const { store } = config.rateLimits;
+  if (store === "memory") return { kind: "memory" };
+  if (store !== "postgres") return { kind: "redis", url: store };
+  // The schema refuses rateLimits.store postgres without a postgres database.url.
+  if (!pool) throw new Error("rateLimits.store postgres needs a PostgreSQL database");
+  return { kind: "postgres", pool };
 }

@@ -2,22 +2,14 @@
 // and sends again at most the parts that were in flight.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type Fault, randomFile, sha256File, startFaultProxy } from "@sluice/client/testing";
+import { freePort } from "@sluice/core/testing";
 import { finished, runCli, spawnCli, startServe } from "./test/cli.ts";
 
 const MiB = 1024 * 1024;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test("a killed upload resumes on the next run, re-sending at most the parts in flight", async (t) => {
   const root = await mkdtemp(join(tmpdir(), "sluice-resume-"));

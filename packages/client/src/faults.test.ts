@@ -88,6 +88,28 @@ describe("through a faulty network", () => {
     sluice.close();
   });
 
+  test("a single PUT whose answer was lost: the retry's 412 asks the broker, which completes it", async () => {
+    const file = await randomFile(stack.dir, "lost-answer.bin", 2 * MiB);
+    let connection = 0;
+    // Storage stores the first attempt and the answer never arrives; the retry meets write-once.
+    proxy.plan = () => (++connection === 1 ? { kind: "lose-answer" } : pass);
+    const retried: string[] = [];
+    const sluice = client();
+    const result = await sluice.upload(file.path, {
+      profile: "default",
+      onRetry: (event) => retried.push(event.code),
+    });
+    proxy.plan = () => pass;
+    assert.equal(result.method, "put");
+    assert.equal(proxy.counts["lose-answer"], 1);
+    assert.deepEqual(retried, ["NetworkError"]);
+    assert.equal(result.upload.state, "ready");
+    const out = join(stack.dir, "lost-answer.out");
+    await downloadToFile(sluice, result.id, out);
+    assert.equal(await sha256File(out), file.sha256);
+    sluice.close();
+  });
+
   test("a download cut in the middle resumes with Range and ends identical", async () => {
     const file = await randomFile(stack.dir, "cut.bin", 9 * MiB);
     const sluice = client();

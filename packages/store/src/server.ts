@@ -66,11 +66,45 @@ async function answer(
   return response;
 }
 
+/** How much of a refused request's body is read and discarded after the answer, and for how long. */
+const DRAIN_BYTES = 64 * 1024 * 1024;
+const DRAIN_MS = 10_000;
+
+/**
+ * Answers a request whose body was not read (refused before reading it), then
+ * reads and discards the rest of the body before closing: a client still
+ * sending would otherwise meet a reset (EPIPE) and lose the answer. Bounded: a
+ * body beyond DRAIN_BYTES, or one still arriving after DRAIN_MS, is cut off.
+ */
+function answerThenDrain(raw: IncomingMessage, res: ServerResponse, body: string): void {
+  res.write(body);
+  let drained = 0;
+  let closed = false;
+  // Ending the answer closes the connection (connection: close), once it is flushed.
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    raw.off("data", count);
+    res.end();
+  };
+  const count = (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_BYTES) close();
+  };
+  const timer = setTimeout(close, DRAIN_MS);
+  timer.unref();
+  raw.on("data", count);
+  raw.once("end", close);
+  raw.once("close", close);
+}
+
 function send(raw: IncomingMessage, res: ServerResponse, response: S3Response): void {
   res.statusCode = response.status;
   for (const [name, value] of Object.entries(response.headers ?? {})) res.setHeader(name, value);
-  // A body we did not read (error before reading it) is not drained: the connection closes instead.
-  if (!raw.readableEnded && !raw.complete) res.setHeader("connection", "close");
+  // A body we did not read (error before reading it) is drained after the answer, then the connection closes.
+  const unread = !raw.readableEnded && !raw.complete;
+  if (unread) res.setHeader("connection", "close");
   const done = response.onDone;
   if (done) res.once("close", done);
   const body = response.body;
@@ -78,7 +112,8 @@ function send(raw: IncomingMessage, res: ServerResponse, response: S3Response): 
     res.end();
   } else if (typeof body === "string") {
     res.setHeader("content-length", Buffer.byteLength(body));
-    res.end(body);
+    if (unread && !raw.destroyed) answerThenDrain(raw, res, body);
+    else res.end(body);
   } else {
     // pipeline, not pipe: a client that hangs up mid-download also closes the blob files behind `body`.
     pipeline(body, res, () => {});

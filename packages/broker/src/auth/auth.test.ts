@@ -72,6 +72,18 @@ describe("authentication", () => {
     assert.equal((await status(h, tampered.join("."))).status, 401);
   });
 
+  it("remembers a verified token by its exact bytes: the same claims with another signature are refused", async () => {
+    const token = await hs256({ sub: "carol", tenant: "acme" });
+    assert.equal((await status(h, token)).status, 200);
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const flipped = `${signature[0] === "A" ? "B" : "A"}${signature.slice(1)}`;
+    assert.deepEqual(await status(h, `${header}.${payload}.${flipped}`), {
+      status: 401,
+      code: "InvalidToken",
+    });
+    assert.equal((await status(h, token)).status, 200, "the verified token still passes");
+  });
+
   it("refuses tokens without exp or without a tenant", async () => {
     const noExp = await new SignJWT({ sub: "alice", tenant: "acme" })
       .setProtectedHeader({ alg: "HS256" })

@@ -155,6 +155,12 @@ export const configSchema = z
       .object({
         /** sqlite:PATH, a file path, or postgres://… ; default sqlite {dataDir}/sluice.db */
         url: z.string().min(1).optional(),
+        /** PostgreSQL only: connections per broker process. */
+        poolSize: integerish.min(1).max(1000).prefault(10),
+        /** PostgreSQL only: a statement running longer is cancelled. */
+        statementTimeout: duration.prefault("30s"),
+        /** PostgreSQL only: how long a request waits for a free or new connection before failing with 503. */
+        connectTimeout: duration.prefault("5s"),
       })
       .strict()
       .prefault({}),
@@ -203,6 +209,21 @@ export const configSchema = z
       .object({
         grantsPerMinutePerUser: integerish.min(1).optional(),
         requestsPerMinutePerIp: integerish.min(1).optional(),
+        /** Where the counters live: memory (this process), postgres (the metadata database) or redis://… (shared by every broker). */
+        store: z
+          .union([
+            z.enum(["memory", "postgres"]),
+            z.string().regex(/^rediss?:\/\//, "memory, postgres or a redis:// URL"),
+          ])
+          .prefault("memory"),
+        /** When the counter store cannot answer: closed refuses with 503, open lets the request through. */
+        whenStoreDown: z
+          .object({
+            grants: z.enum(["closed", "open"]).prefault("closed"),
+            requests: z.enum(["closed", "open"]).prefault("open"),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -269,16 +290,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** The durable worker that runs every upload's pipeline steps (verify, scan, strip, derivatives). */
+    /** The durable worker that runs every upload's pipeline steps (checksum, sniff, scan, strip, derivatives). */
     jobs: z
       .object({
+        /** How long a broker holds a job before another may take it over (renewed while it runs). */
+        leaseTime: duration.prefault("60s"),
         /** Steps run at the same time by one broker. */
         concurrency: integerish.min(1).max(256).default(4),
-        /** Tries of one step before it gives up (a scan then rejects, or fails open). */
-        attempts: integerish.min(1).max(100).default(5),
+        /** Tries of one step before it gives up (a scan then rejects, or fails open): about 4 minutes of retries by default. */
+        attempts: integerish.min(1).max(100).default(8),
         /** Wait before the first retry; doubled each time up to maxRetryDelay. */
-        retryDelay: duration.prefault("1s"),
-        maxRetryDelay: duration.prefault("1m"),
+        retryDelay: duration.prefault("2s"),
+        maxRetryDelay: duration.prefault("5m"),
       })
       .strict()
       .prefault({}),
@@ -291,6 +314,14 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.rateLimits.store === "postgres" && !/^postgres(ql)?:\/\//i.test(config.database.url ?? "")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["rateLimits", "store"],
+        message:
+          "postgres keeps the counters in the metadata database: set database.url to a postgres:// URL, or use memory or redis://…",
+      });
+    }
     for (const [name, profile] of Object.entries(config.profiles ?? {})) {
       if (profile.scan && !config.scanning.clamd)
         ctx.addIssue({

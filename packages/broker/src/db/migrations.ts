@@ -126,6 +126,17 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Shared rate-limit counters (rateLimits.store: postgres), in rate-limiter-flexible's own layout.
+  "0009_rate_limits": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("rate_limits")
+        .addColumn("key", "varchar(255)", (c) => c.primaryKey())
+        .addColumn("points", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("expire", "bigint")
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -4,7 +4,13 @@ import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SluiceError } from "@sluice/core";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import {
+  Kysely,
+  type SqliteDatabase as KyselySqlite,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+} from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
@@ -14,7 +20,18 @@ export type DatabaseKind = "sqlite" | "postgres";
 export interface MetadataDb {
   db: Kysely<Database>;
   kind: DatabaseKind;
+  /** The PostgreSQL connection pool (shared counters use it too); undefined on SQLite. */
+  pool?: pg.Pool;
   close(): Promise<void>;
+}
+
+/** PostgreSQL pool settings (config `database`); the defaults suit one broker of a few. */
+export interface PoolOptions {
+  poolSize?: number;
+  /** Seconds. */
+  statementTimeout?: number;
+  /** Seconds a query waits for a connection before failing. */
+  connectTimeout?: number;
 }
 
 /** Default database URL for a data directory. */
@@ -41,13 +58,21 @@ const pgTypes = {
 
 export async function openDatabase(
   url: string,
-  options: { onConnectionError?: (error: Error) => void } = {},
+  options: { onConnectionError?: (error: Error) => void; pool?: PoolOptions } = {},
 ): Promise<MetadataDb> {
   let db: Kysely<Database>;
   let kind: DatabaseKind;
+  let pool: pg.Pool | undefined;
   if (/^postgres(ql)?:\/\//i.test(url)) {
     kind = "postgres";
-    const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: 10 });
+    const { poolSize = 10, statementTimeout = 30, connectTimeout = 5 } = options.pool ?? {};
+    pool = new pg.Pool({
+      connectionString: url,
+      types: pgTypes,
+      max: poolSize,
+      statement_timeout: statementTimeout * 1000,
+      connectionTimeoutMillis: connectTimeout * 1000,
+    });
     // An idle connection dropped by the server (restart, failover) must not crash the broker:
     // the pool replaces it, the next query reconnects.
     pool.on("error", (error) => options.onConnectionError?.(error));
@@ -69,7 +94,7 @@ export async function openDatabase(
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     kind = "sqlite";
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   try {
     await migrate(db);
@@ -82,11 +107,55 @@ export async function openDatabase(
       cause: error,
     });
   }
-  return { db, kind, close: () => db.destroy() };
+  return { db, kind, pool, close: () => db.destroy() };
+}
+
+/** Statements kept prepared, by SQL text: the queries the broker runs are a small fixed set. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * better-sqlite3 behind Kysely with its prepared statements reused: Kysely
+ * prepares every statement it runs, and preparing costs more than running the
+ * small statements of a grant. The driver runs one statement at a time on its
+ * single connection, so a cached statement is never in use twice. Least
+ * recently used statements are dropped past STATEMENT_CACHE_SIZE (an `IN`
+ * list of a new length is a new statement).
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqlite {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (statement) statements.delete(sql);
+      else {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+    close: () => sqlite.close(),
+  };
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // Unordered: migrations are named by feature and may land in any order; each runs once.
+  const migrator = new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
+}
+
+// SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutdown, restart,
+// statement timeout), 53300 (too many connections); node-level refusals; SQLite's busy timeout.
+const UNAVAILABLE_CODES = /^(08|57)|^53300$|^ECONNREFUSED$|^ECONNRESET$|^ETIMEDOUT$|^SQLITE_BUSY/;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
+
+/** True when a query failed because the database could not be reached or is restarting: a 503, not a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as Error & { code?: unknown }).code;
+  if (typeof code === "string" && UNAVAILABLE_CODES.test(code)) return true;
+  if (UNAVAILABLE_MESSAGES.test(error.message)) return true;
+  return error instanceof AggregateError && error.errors.some(isDatabaseUnavailable);
 }

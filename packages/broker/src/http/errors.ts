@@ -4,6 +4,7 @@ import { SluiceError } from "@sluice/core";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
+import { isDatabaseUnavailable } from "../db/open.ts";
 
 export function errorResponse(error: SluiceError): Response {
   return new Response(JSON.stringify(error.toJSON()), {
@@ -28,6 +29,17 @@ export function createErrorHandler(log: Logger) {
         { 401: "Unauthorized", 413: "PayloadTooLarge", 415: "UnsupportedMediaType" }[status as number] ??
         "BadRequest";
       return errorResponse(new SluiceError({ code, status, message: error.message || "Bad request" }));
+    }
+    if (isDatabaseUnavailable(error)) {
+      log.warn({ err: error.message, path: c.req.path }, "database unavailable");
+      return errorResponse(
+        new SluiceError({
+          code: "DatabaseUnavailable",
+          status: 503,
+          message: "The metadata database is unavailable; retry shortly",
+          headers: { "retry-after": "1" },
+        }),
+      );
     }
     log.error({ err: error.message, stack: error.stack, path: c.req.path }, "unhandled error");
     return errorResponse(new SluiceError({ code: "InternalError", status: 500, message: "Internal error" }));

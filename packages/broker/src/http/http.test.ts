@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { type Harness, startHarness } from "../test/harness.ts";
 
@@ -66,6 +67,22 @@ describe("HTTP surface", () => {
       json: { name: "x".repeat(100_000), size: 1, type: "text/plain" },
     });
     assert.equal(huge.status, 413);
+    // Without Content-Length (chunked), the limit counts the bytes as they arrive.
+    const token = await h.token("chunky");
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = request(`${h.url}/v1/uploads`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.write("x".repeat(50_000)); // written before the end: sent chunked
+      req.end("x".repeat(50_000));
+    });
+    assert.equal(chunked, 413);
     for (const [i, body] of ["[]", "null", "1", '{"name":{"$gt":""}}', "\u0000"].entries()) {
       // One user per body: grants are rate-limited per user in this suite.
       const res = await h.api("/v1/uploads", {

@@ -1,5 +1,6 @@
 // Request logging + metrics, and authentication, as middleware factories.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
 import type { Logger } from "pino";
 import type { Authenticate } from "../auth/authenticate.ts";
@@ -30,5 +31,23 @@ export function requireAuth(authenticate: Authenticate): MiddlewareHandler<AppEn
   return async (c, next) => {
     c.set("principal", await authenticate(c.req.raw));
     await next();
+  };
+}
+
+/**
+ * Hono's body limit without building the body stream when the request says its
+ * length: a Content-Length (without Transfer-Encoding) is the HTTP parser's
+ * framing, so the header alone decides. Hono's own check reads
+ * `c.req.raw.body`, which on Node makes the adapter build a whole WHATWG
+ * Request and stream for every request; chunked bodies still go through it.
+ */
+export function limitBody(options: { maxSize: number; onError: (c: Context) => never }): MiddlewareHandler {
+  const streamed = bodyLimit(options);
+  return async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const length = c.req.header("content-length");
+    if (length === undefined || c.req.header("transfer-encoding") !== undefined) return streamed(c, next);
+    if (Number(length) > options.maxSize) options.onError(c);
+    return next();
   };
 }

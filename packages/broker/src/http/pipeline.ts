@@ -3,33 +3,38 @@
 // (storage events excepted), per-user grant rate limit.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Logger } from "pino";
 import type { Authenticate } from "../auth/authenticate.ts";
 import type { BrokerConfig } from "../config/schema.ts";
 import { type AppEnv, clientIp } from "./env.ts";
 import type { Metrics } from "./metrics.ts";
-import { requestLog, requireAuth } from "./middleware.ts";
-import { RateLimiter } from "./rateLimit.ts";
+import { limitBody, requestLog, requireAuth } from "./middleware.ts";
+import type { RateLimits } from "./rateLimit.ts";
 
 /** Probes and documents are never rate-limited. */
 const UNLIMITED_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
 
 export function mountMiddleware(
   app: OpenAPIHono<AppEnv>,
-  options: { config: BrokerConfig; log: Logger; metrics: Metrics; authenticate: Authenticate },
+  options: {
+    config: BrokerConfig;
+    log: Logger;
+    metrics: Metrics;
+    authenticate: Authenticate;
+    rateLimits: RateLimits;
+  },
 ): void {
-  const { config, log, metrics } = options;
+  const { config, log, metrics, rateLimits } = options;
   app.use("*", requestLog({ log, metrics }));
   app.use("*", async (c, next) => {
     c.set("ip", clientIp(c, config.server.trustProxy));
     await next();
   });
-  if (config.rateLimits.requestsPerMinutePerIp) {
-    const perIp = new RateLimiter(config.rateLimits.requestsPerMinutePerIp);
+  const perIp = rateLimits.requests;
+  if (perIp) {
     app.use("*", async (c, next) => {
-      if (!UNLIMITED_PATHS.has(c.req.path)) perIp.hit(c.get("ip") ?? "unknown");
+      if (!UNLIMITED_PATHS.has(c.req.path)) await perIp.hit(c.get("ip") ?? "unknown");
       await next();
     });
   }
@@ -45,7 +50,7 @@ export function mountMiddleware(
   }
   app.use(
     "/v1/*",
-    bodyLimit({
+    limitBody({
       maxSize: config.server.bodyLimit,
       onError: () => {
         throw errors.tooLarge("Request body too large", "BodyTooLarge");
@@ -55,11 +60,11 @@ export function mountMiddleware(
   const userAuth = requireAuth(options.authenticate);
   // Storage events authenticate with their own token (routes/events.ts).
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/s3" ? next() : userAuth(c, next)));
-  if (config.rateLimits.grantsPerMinutePerUser) {
-    const perUser = new RateLimiter(config.rateLimits.grantsPerMinutePerUser);
+  const perUser = rateLimits.grants;
+  if (perUser) {
     app.post("/v1/uploads", async (c, next) => {
       const p = c.get("principal");
-      perUser.hit(`${p.tenant}\u0000${p.user}`);
+      await perUser.hit(`${p.tenant}/${encodeURIComponent(p.user)}`);
       await next();
     });
   }

@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
-import { bearerMatches, signatureMatches } from "../events/auth.ts";
+import { bearerMatches, opaqueDataMatches, signatureMatches } from "../events/auth.ts";
 import { processStorageEvents } from "../events/process.ts";
 import { createRouter } from "../http/env.ts";
 import { json } from "./schemas.ts";
@@ -44,9 +44,12 @@ export function eventRoutes(ctx: BrokerContext) {
     const token = ctx.config.events.token;
     if (!token) throw errors.notFound("Storage events are not enabled");
     const signature = c.req.header("x-sluice-signature");
+    const authorization = c.req.header("authorization");
     const ok = signature
       ? signatureMatches({ header: signature, body: await c.req.text(), token })
-      : bearerMatches(c.req.header("authorization"), token);
+      : authorization
+        ? bearerMatches(authorization, token)
+        : opaqueDataMatches(await c.req.text(), token);
     if (!ok) throw errors.unauthorized("Invalid events token or signature", "InvalidEventsToken");
     await next();
   });

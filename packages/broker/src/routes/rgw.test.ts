@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { rgwTier } from "@sluice/core/testing";
+import { setupBucketEvents } from "../admin.ts";
 import { formBody, PNG, postForm, settled, stored } from "../test/form.ts";
 import { grant, type Harness, putBytes, sha256Hex, startHarness } from "../test/harness.ts";
 
@@ -149,5 +150,51 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
     assert.ok(!(await stored(h, `${other}x.png`)));
     const early = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
     assert.equal(early.status, 409, "nothing stored for the form");
+  });
+});
+
+describe("storage events from Ceph RGW", { skip: tier.available ? false : tier.reason }, () => {
+  const EVENTS_TOKEN = randomBytes(24).toString("hex");
+  let h: Harness;
+  before(async () => {
+    if (!tier.available) return;
+    h = await startHarness({
+      storage: { ...tier.value, capabilities: { checksums: false } },
+      config: { events: { token: EVENTS_TOKEN } },
+    });
+    const { arn } = await setupBucketEvents(h.config, { pushEndpoint: `${h.url}/v1/events/s3` });
+    assert.match(arn, /^arn:aws:sns:/);
+  });
+  after(() => h?.close());
+
+  it("an upload becomes ready without the client calling complete (RGW topic → POST /v1/events/s3)", async () => {
+    const data = randomBytes(10_000);
+    const g = await grant(h, { name: "quiet.bin", size: data.length, type: "application/octet-stream" });
+    assert.equal((await putBytes(g.put, data)).status, 200);
+    const deadline = Date.now() + 15_000;
+    let state = "pending";
+    while (state !== "ready" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = ((await (await h.api(`/v1/uploads/${g.upload.id}`)).json()) as { state: string }).state;
+    }
+    assert.equal(state, "ready");
+  });
+
+  it("refuses RGW-shaped events whose opaque data is not the events token", async () => {
+    const post = (records: unknown[]) =>
+      fetch(`${h.url}/v1/events/s3`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ Records: records }),
+      });
+    const record = (opaqueData?: string) => ({
+      eventName: "ObjectCreated:Put",
+      opaqueData,
+      s3: { bucket: { name: h.config.storage.bucket }, object: { key: "x" } },
+    });
+    assert.equal((await post([record(EVENTS_TOKEN)])).status, 200);
+    assert.equal((await post([record("wrong")])).status, 401);
+    assert.equal((await post([record(EVENTS_TOKEN), record()])).status, 401, "every record must carry it");
+    assert.equal((await post([])).status, 401);
   });
 });

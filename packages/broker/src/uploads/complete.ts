@@ -7,7 +7,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
-import { errors } from "@sluice/core";
+import { errors, SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
@@ -79,10 +79,14 @@ export async function rejectUpload(
 
 function mismatch(
   row: UploadRow,
-  head: { ContentLength?: number; ChecksumSHA256?: string },
+  head: { ContentLength?: number; ChecksumSHA256?: string; ETag?: string },
 ): string | undefined {
   if (head.ContentLength !== row.size)
     return `size is ${head.ContentLength} bytes, the grant was for ${row.size}`;
+  // A multipart object's ETag ends in "-{parts}" (S3 and every compatible store).
+  const parts = /-(\d+)"?$/.exec(head.ETag ?? "")?.[1];
+  if (row.method === "multipart" && parts !== undefined && Number(parts) !== row.part_count)
+    return `object has ${parts} parts, the grant was for ${row.part_count}`;
   const expected = row.sha256 ? Buffer.from(row.sha256, "hex").toString("base64") : undefined;
   // A multipart object's checksum is a checksum of checksums ("…-N"), not comparable.
   if (
@@ -105,14 +109,16 @@ export async function completeUpload(
   options: {
     row: UploadRow;
     parts?: Array<{ partNumber: number; etag: string }>;
-    source: "client" | "event";
+    source: "client" | "event" | "sweeper";
     ip?: string;
   },
 ): Promise<UploadRow> {
   const { row } = options;
   if (row.state === "uploaded" || row.state === "ready" || row.state === "rejected") return row;
   if (row.state !== "pending") throw errors.conflict(`Upload is ${row.state}`, "UploadNotPending");
-  if (row.method === "multipart") await completeMultipart(ctx, row, options.parts);
+  // "gone": storage completed it already (a crash before we recorded it, or a
+  // concurrent completion); the HEAD below decides whether the object is the one granted.
+  const multipart = row.method === "multipart" ? await completeMultipart(ctx, row, options.parts) : undefined;
   if (row.method === "form" && isUnresolved(row)) {
     const found = await resolveFormObject(ctx, row).catch(async (error) => {
       // The storage event and the browser's redirect arrive together: when the
@@ -131,7 +137,14 @@ export async function completeUpload(
     return completeUpload(ctx, { ...options, row: found.row });
   }
 
-  const head = await headObject(ctx, row);
+  const head = await headObject(ctx, row).catch((error) => {
+    if (multipart === "gone" && error instanceof SluiceError && error.code === "NotUploaded")
+      throw errors.conflict(
+        "Storage no longer holds this multipart upload; upload again",
+        "MultipartUploadGone",
+      );
+    throw error;
+  });
   const problem = mismatch(row, head);
   if (problem) {
     await rejectUpload(ctx, { row, from: ["pending"], reason: problem });

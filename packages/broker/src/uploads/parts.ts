@@ -5,6 +5,7 @@ import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { type PartGrant, partGrants, partLength } from "../grants/multipart.ts";
+import { isNotFound } from "../storage/s3.ts";
 import { storageError } from "../storage/target.ts";
 import { ctxProfile } from "./profile.ts";
 
@@ -50,14 +51,37 @@ export async function listStoredParts(ctx: BrokerContext, row: UploadRow): Promi
 
 const unquote = (etag: string | undefined) => (etag ?? "").replace(/^W\//, "").replace(/"/g, "");
 
-/** Every part present with its exact length and the ETag the client saw, then CompleteMultipartUpload. */
+/**
+ * True for what storage answers a multipart upload it already completed (or
+ * that another completion is finishing right now): the upload is gone
+ * (NoSuchUpload), or the write-once completion found the object in place (412).
+ */
+function alreadyCompleted(error: unknown): boolean {
+  const cause = error instanceof Error && "cause" in error ? error.cause : error;
+  const status = (cause as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  return isNotFound(cause) || status === 412 || (cause as Error)?.name === "PreconditionFailed";
+}
+
+/**
+ * Every part present with its exact length and the ETag the client saw, then
+ * CompleteMultipartUpload. "gone" when storage no longer has the multipart
+ * upload: it may have completed it (a crash before the broker recorded it, or
+ * a concurrent completion), which the caller checks on the object itself.
+ */
 export async function completeMultipart(
   ctx: BrokerContext,
   row: UploadRow,
   clientParts: Array<{ partNumber: number; etag: string }> | undefined,
-): Promise<string | undefined> {
+): Promise<"completed" | "gone"> {
   const { multipartId, partSize, partCount } = requireOpenMultipart(row);
-  const stored = new Map((await listStoredParts(ctx, row)).map((p) => [p.PartNumber, p]));
+  let listed: Part[];
+  try {
+    listed = await listStoredParts(ctx, row);
+  } catch (error) {
+    if (alreadyCompleted(error)) return "gone";
+    throw error;
+  }
+  const stored = new Map(listed.map((p) => [p.PartNumber, p]));
   const plan = { size: row.size, partSize, partCount };
   const claimed = new Map((clientParts ?? []).map((p) => [p.partNumber, unquote(p.etag)]));
   const completed: Array<{ PartNumber: number; ETag: string }> = [];
@@ -74,7 +98,7 @@ export async function completeMultipart(
     completed.push({ PartNumber: n, ETag: part.ETag! });
   }
   try {
-    const result = await ctx.s3.send(
+    await ctx.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: ctx.target.bucket,
         Key: row.key,
@@ -83,8 +107,9 @@ export async function completeMultipart(
         ...(ctx.target.capabilities.conditionalWrites ? { IfNoneMatch: "*" } : {}),
       }),
     );
-    return result.ETag;
+    return "completed";
   } catch (error) {
+    if (alreadyCompleted(error)) return "gone";
     throw storageError(error);
   }
 }

@@ -2,6 +2,7 @@
 // multipart uploads nobody will finish, and objects no upload record owns.
 import {
   AbortMultipartUploadCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
@@ -9,7 +10,8 @@ import {
 import type { BrokerContext } from "../context.ts";
 import { audit, auditUpload } from "../db/audit.ts";
 import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
-import { deleteObject, removeStorage } from "./complete.ts";
+import { isNotFound } from "../storage/s3.ts";
+import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
 import { incomingPrefixesOf } from "./form.ts";
 
 export interface SweepResult {
@@ -20,10 +22,27 @@ export interface SweepResult {
 
 const BATCH = 500;
 
+/** True when storage holds an object at the upload's key (a multipart upload storage completed). */
+async function objectExists(ctx: BrokerContext, key: string): Promise<boolean> {
+  try {
+    await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.target.bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
 /** Pending grants past their expiry become `expired`; anything written for them is removed. */
 async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
   let count = 0;
   for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
+    // Storage completed it but the broker never heard (killed in between, event lost):
+    // the file is whole, so it is completed and checked, not thrown away.
+    if (row.method === "multipart" && (await objectExists(ctx, row.key))) {
+      await completeUpload(ctx, { row, source: "sweeper" });
+      continue;
+    }
     const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
     if (!expired) continue;
     await removeStorage(ctx, row);

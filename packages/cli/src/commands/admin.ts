@@ -68,9 +68,24 @@ export function setupCommand(): Command {
     .option("--bucket <name>", "bucket (or SLUICE_STORAGE_BUCKET)")
     .option("--region <region>", "region (or SLUICE_STORAGE_REGION)")
     .option("--cors-origin <origin...>", "browser origins allowed to upload (or SLUICE_CORS_ORIGINS)")
+    .option(
+      "--events-url <url>",
+      "Ceph RGW: create a topic pushing new-object events to this URL (the broker's /v1/events/s3; needs events.token)",
+    )
+    .option(
+      "--events-arn <arn>",
+      "MinIO and others: send new-object events to the target storage knows by this ARN",
+    )
     .action(
       async (
-        flags: ConfigFlags & { endpoint?: string; bucket?: string; region?: string; corsOrigin?: string[] },
+        flags: ConfigFlags & {
+          endpoint?: string;
+          bucket?: string;
+          region?: string;
+          corsOrigin?: string[];
+          eventsUrl?: string;
+          eventsArn?: string;
+        },
         command: Command,
       ) => {
         const storage = {
@@ -91,17 +106,24 @@ export function setupCommand(): Command {
         if (!config.storage.endpoint) {
           throw usageError("No storage endpoint: pass --endpoint URL or set SLUICE_STORAGE_ENDPOINT");
         }
-        const { setupBucket } = await import("@sluice/broker");
+        const { setupBucket, setupBucketEvents } = await import("@sluice/broker");
         await setupBucket(config);
+        const eventTarget = flags.eventsUrl
+          ? { pushEndpoint: flags.eventsUrl }
+          : flags.eventsArn
+            ? { arn: flags.eventsArn }
+            : undefined;
+        const events = eventTarget ? (await setupBucketEvents(config, eventTarget)).arn : undefined;
         const summary = {
           endpoint: config.storage.endpoint,
           bucket: config.storage.bucket,
           corsOrigins: config.cors.origins,
           lifecycle: "abort incomplete multipart uploads after 2 days",
+          events,
         };
         if (globalFlags(command).json) return printJson(summary);
         process.stdout.write(
-          `Bucket ${summary.bucket} on ${summary.endpoint} is ready.\n  CORS origins: ${summary.corsOrigins.join(", ") || "(none: browsers cannot upload)"}\n  Lifecycle:    ${summary.lifecycle}\n`,
+          `Bucket ${summary.bucket} on ${summary.endpoint} is ready.\n  CORS origins: ${summary.corsOrigins.join(", ") || "(none: browsers cannot upload)"}\n  Lifecycle:    ${summary.lifecycle}\n${events ? `  Events:       new objects notify ${events}\n` : ""}`,
         );
       },
     );

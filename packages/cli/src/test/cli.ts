@@ -52,6 +52,7 @@ export function runCli(args: string[], options: CliOptions): Promise<CliResult> 
 export interface Serve {
   url: string;
   storeEndpoint: string;
+  /** The development token ("" when the configuration has its own secret). */
   token: string;
   child: ChildProcess;
   /** Sends SIGINT and waits for the exit. */
@@ -78,7 +79,7 @@ export async function startServe(args: string[], options: CliOptions): Promise<S
   return {
     url: field("Page and API"),
     storeEndpoint: field("Store \\(S3\\)"),
-    token: field("Dev token"),
+    token: banner.includes("Dev token:") ? field("Dev token") : "",
     child,
     async stop() {
       child.kill("SIGINT");

@@ -10,6 +10,8 @@ export type Fault = (
   | { kind: "drop"; afterBytes: number }
   | { kind: "status"; status: 500 | 503 }
   | { kind: "delay"; ms: number }
+  /** Relays the request, then cuts the connection when storage starts answering (the answer is lost). */
+  | { kind: "lose-answer" }
   /** Accepts the connection and then never answers. */
   | { kind: "stall" }
   /** Throttles the connection (both directions) to about this rate. */
@@ -38,7 +40,7 @@ export async function startFaultProxy(target: string, plan: FaultProxy["plan"]):
   const proxy: FaultProxy = {
     url: "",
     plan,
-    counts: { pass: 0, drop: 0, status: 0, delay: 0, slow: 0, stall: 0 },
+    counts: { pass: 0, drop: 0, status: 0, delay: 0, slow: 0, stall: 0, "lose-answer": 0 },
     bytesDown: 0,
     bytesUp: 0,
     close: () =>
@@ -73,7 +75,10 @@ export async function startFaultProxy(target: string, plan: FaultProxy["plan"]):
       const relay = (from: Socket, to: Socket) =>
         from.on("data", (chunk: Buffer) => {
           bytes += chunk.length;
-          if (fault.kind === "drop" && bytes > fault.afterBytes) {
+          if (
+            (fault.kind === "drop" && bytes > fault.afterBytes) ||
+            (fault.kind === "lose-answer" && from === server)
+          ) {
             client.destroy();
             server.destroy();
             return;

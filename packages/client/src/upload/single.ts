@@ -16,6 +16,7 @@ export async function sendSingle(
 ): Promise<void> {
   const { regrant } = options;
   let grant = options.grant;
+  let attempts = 0;
   const file = await context.source.whole();
   await withRetries({
     policy: context.retry,
@@ -27,16 +28,29 @@ export async function sendSingle(
         }
       : undefined,
     attempt: async () => {
+      attempts++;
       const request = options.method === "put" ? putRequest(grant, file) : postRequest(context, grant, file);
-      const response = await storageRequest({
-        transport: context.transport,
-        ...request,
-        signal: context.signal,
-        meter: context.meter,
-      });
-      await response.text();
+      try {
+        const response = await storageRequest({
+          transport: context.transport,
+          ...request,
+          signal: context.signal,
+          meter: context.meter,
+        });
+        await response.text();
+      } catch (error) {
+        // The grant is write-once (If-None-Match: *): a retry refused with 412 means
+        // an earlier attempt was stored and its answer lost. Completion asks the
+        // broker, whose check of the object (size, checksum) decides.
+        if (!(attempts > 1 && options.method === "put" && isPreconditionFailed(error))) throw error;
+        context.meter.add(context.source.size);
+      }
     },
   });
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  return error instanceof SluiceError && error.status === 412;
 }
 
 function putRequest(grant: UploadGrant, body: Body) {

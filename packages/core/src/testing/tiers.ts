@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
  */
 export type TierResult<T> = { available: true; value: T } | { available: false; reason: string };
 
-function missing<T>(reason: string): TierResult<T> {
+export function tierMissing<T>(reason: string): TierResult<T> {
   if (process.env.CI === "true") throw new Error(`CI tier missing: ${reason}`);
   return { available: false, reason };
 }
@@ -24,7 +24,7 @@ export interface S3Target {
 export function rgwTier(): TierResult<S3Target> {
   const { SLUICE_RGW_ENDPOINT, SLUICE_RGW_ACCESS_KEY, SLUICE_RGW_SECRET_KEY } = process.env;
   if (!SLUICE_RGW_ENDPOINT || !SLUICE_RGW_ACCESS_KEY || !SLUICE_RGW_SECRET_KEY) {
-    return missing(
+    return tierMissing(
       'Ceph RGW not running: `eval "$(scripts/tiers/up.sh rgw)"` starts it (SLUICE_RGW_ENDPOINT unset)',
     );
   }
@@ -43,7 +43,7 @@ export function rgwTier(): TierResult<S3Target> {
 export function postgresTier(): TierResult<string> {
   const url = process.env.SLUICE_TEST_POSTGRES_URL;
   if (!url)
-    return missing(
+    return tierMissing(
       'PostgreSQL not running: `eval "$(scripts/tiers/up.sh postgres)"` starts it (SLUICE_TEST_POSTGRES_URL unset)',
     );
   return { available: true, value: url };
@@ -52,20 +52,20 @@ export function postgresTier(): TierResult<string> {
 /** Debian's Chromium for playwright-core (env SLUICE_CHROMIUM overrides the path). */
 export function chromiumTier(): TierResult<string> {
   const path = process.env.SLUICE_CHROMIUM ?? "/usr/bin/chromium";
-  if (!existsSync(path)) return missing(`Chromium not found at ${path}: apt-get install chromium`);
+  if (!existsSync(path)) return tierMissing(`Chromium not found at ${path}: apt-get install chromium`);
   return { available: true, value: path };
 }
 
 /** Debian's clamd (clamav-daemon) for the scanning tests (env SLUICE_CLAMD overrides the path). */
 export function clamdTier(): TierResult<string> {
   const path = process.env.SLUICE_CLAMD ?? "/usr/sbin/clamd";
-  if (!existsSync(path)) return missing(`clamd not found at ${path}: apt-get install clamav-daemon`);
+  if (!existsSync(path)) return tierMissing(`clamd not found at ${path}: apt-get install clamav-daemon`);
   return { available: true, value: path };
 }
 
 /** A Debian command-line client (aws, s3cmd, rclone, python3 with boto3). */
 export function binaryTier(path: string, debianPackage: string): TierResult<string> {
-  if (!existsSync(path)) return missing(`${path} not found: apt-get install ${debianPackage}`);
+  if (!existsSync(path)) return tierMissing(`${path} not found: apt-get install ${debianPackage}`);
   return { available: true, value: path };
 }
 

@@ -12,27 +12,29 @@ import { type ConformanceTarget, withBucket } from "./target.ts";
 
 const run = promisify(execFile);
 const AWS = "/usr/bin/aws";
-const PYTHON = "/usr/bin/python3";
+export const PYTHON = "/usr/bin/python3";
 
 /** Real clients are optional on a dev machine (skip, saying why) but required in CI (CI=true: fail). */
-async function requireClient(
+export async function requireClient(
   t: TestContext,
   what: string,
   available: () => Promise<boolean>,
 ): Promise<boolean> {
   if (await available()) return true;
-  const message = `${what} is not installed: apt-get install -y awscli python3-boto3`;
+  const message = `${what} is not installed: apt-get install -y awscli python3-boto3 python3-requests curl`;
   if (process.env.CI === "true") assert.fail(message);
   t.skip(message);
   return false;
 }
 
-const hasBoto3 = async () =>
+/** Debian's python3 can import these modules (e.g. "boto3, requests"). */
+export const hasPython = (modules: string) => async () =>
   existsSync(PYTHON) &&
-  (await run(PYTHON, ["-c", "import boto3"]).then(
+  (await run(PYTHON, ["-c", `import ${modules}`]).then(
     () => true,
     () => false,
   ));
+const hasBoto3 = hasPython("boto3");
 
 export function realClientConformance(getTarget: () => ConformanceTarget): void {
   describe("real clients: aws CLI v2 and boto3", () => {

@@ -7,6 +7,7 @@ import { checksumConformance } from "./checksums.ts";
 import { realClientConformance } from "./clients.ts";
 import { multipartConformance } from "./multipart.ts";
 import { conditionalWriteConformance, objectsConformance } from "./objects.ts";
+import { postRequestsConformance } from "./post-requests.ts";
 import { streamingConformance } from "./streaming.ts";
 import { type ConformanceTarget, openTarget } from "./target.ts";
 
@@ -23,6 +24,7 @@ export const SUITES = {
   realClients: realClientConformance,
   streaming: streamingConformance,
   browser: browserConformance,
+  postRequests: postRequestsConformance,
 } as const;
 
 /**

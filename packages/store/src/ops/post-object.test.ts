@@ -359,8 +359,8 @@ describe("PostObject (browser form uploads with a signed policy)", () => {
       [
         "no key",
         postForm({ url: post.url, fields: { ...post.fields, key: "" }, file: { data: "x", name: "x" } }),
-        403,
-        "AccessDenied",
+        400,
+        "InvalidArgument",
       ],
       [
         "policy not JSON",

@@ -6,7 +6,8 @@ import { isSluiceError, SluiceError } from "@sluice/core";
 import { type CheckedPostPolicy, checkPostPolicy, expandFormFields } from "@sluice/sigv4";
 import busboy from "busboy";
 import { allowsAnonymous, parseCannedAcl } from "../acl.ts";
-import { DigestTap } from "../body/digest.ts";
+import { assertChecksumShape, checksumFromHeaderName } from "../body/checksums.ts";
+import { DigestTap, verifyDigests } from "../body/digest.ts";
 import type {
   AuthResult,
   RequestTarget,
@@ -16,7 +17,7 @@ import type {
   StoreExtension,
 } from "../context.ts";
 import { s3Error } from "../errors.ts";
-import type { ObjectRecord } from "../storage/catalog.ts";
+import type { Checksums, ObjectRecord } from "../storage/catalog.ts";
 import { xmlDocument } from "../xml.ts";
 import { commitObject } from "./objects.ts";
 
@@ -56,7 +57,12 @@ interface FormFile {
   filename: string;
 }
 
-/** Reads the form up to its file; resolves with the fields and the file still streaming. */
+/**
+ * Reads the form up to its file; resolves with the fields and the file still
+ * streaming. As S3 does, the part named `file` is the file and every other
+ * part is a field, whatever its Content-Disposition says: Python `requests`
+ * (`files=`) and other clients send `filename=` on every part.
+ */
 function readForm(
   raw: RequestTarget["raw"],
 ): Promise<{ fields: Map<string, string>; file: FormFile; done: Promise<void> }> {
@@ -76,7 +82,11 @@ function readForm(
     const fields = new Map<string, string>();
     let total = 0;
     let file: FormFile | undefined;
+    let failed = false;
+    // Fields sent as file parts are read in full before the file is handed on, so none is missed.
+    let pending: Promise<void> = Promise.resolve();
     const stop = (error: SluiceError) => {
+      failed = true;
       raw.unpipe(parser);
       reject(error);
     };
@@ -88,30 +98,45 @@ function readForm(
       });
     });
     done.catch(() => {});
+    const addField = (name: string, value: string) => {
+      total += name.length + value.length;
+      if (total > MAX_FIELDS_BYTES) return stop(tooMuchPreData());
+      // Repeated fields count as one, their values joined by commas (S3 docs, "HTML Forms").
+      const lower = name.toLowerCase();
+      const previous = fields.get(lower);
+      fields.set(lower, previous === undefined ? value : `${previous},${value}`);
+    };
+    const takeFile = (found: FormFile) => {
+      file = found;
+      pending.then(() => {
+        if (!failed) resolve({ fields, file: found, done });
+      });
+    };
     parser.on("field", (name, value, info) => {
       if (file) return; // after the file: ignored, as S3 does
       if (info.nameTruncated || info.valueTruncated) return stop(tooMuchPreData());
-      total += name.length + value.length;
-      if (total > MAX_FIELDS_BYTES) return stop(tooMuchPreData());
-      const lower = name.toLowerCase();
-      if (lower === "file") {
-        // Text content posted as the "file" field.
-        file = { stream: Readable.from([Buffer.from(value, "utf8")]), filename: "" };
-        resolve({ fields, file, done });
-      } else {
-        // Repeated fields count as one, their values joined by commas (S3 docs, "HTML Forms").
-        const previous = fields.get(lower);
-        fields.set(lower, previous === undefined ? value : `${previous},${value}`);
-      }
+      // Text content posted as the "file" field.
+      if (name.toLowerCase() === "file")
+        takeFile({ stream: Readable.from([Buffer.from(value, "utf8")]), filename: "" });
+      else addField(name, value);
     });
     parser.on("file", (name, stream, info) => {
-      if (file || name.toLowerCase() !== "file") {
-        stream.resume();
-        if (!file) stop(s3Error("InvalidArgument", "POST requires exactly one file upload per request."));
-        return;
-      }
-      file = { stream, filename: info.filename ?? "" };
-      resolve({ fields, file, done });
+      if (file) return void stream.resume(); // after the file: ignored
+      if (name.toLowerCase() === "file") return takeFile({ stream, filename: info.filename ?? "" });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const read = new Promise<void>((finish) => {
+        stream.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_FIELD_BYTES) chunks.push(chunk);
+        });
+        stream.on("end", () => {
+          if (size > MAX_FIELD_BYTES) stop(tooMuchPreData());
+          else addField(name, Buffer.concat(chunks).toString("utf8"));
+          finish();
+        });
+      });
+      pending = pending.then(() => read);
     });
     parser.on("fieldsLimit", () => stop(tooMuchPreData()));
     parser.on("partsLimit", () => stop(tooMuchPreData()));
@@ -162,7 +187,8 @@ function storedFields(fields: Map<string, string>): Record<string, string> {
   for (const [name, value] of fields) {
     if (STORED_FIELDS.includes(name) || name.startsWith("x-amz-meta-")) {
       if (/[\r\n]/.test(value)) throw s3Error("InvalidArgument", `Invalid value for ${name}.`);
-      headers[name] = value;
+      // Kept as the UTF-8 bytes a header would carry (node:http reads and writes header bytes as latin1).
+      headers[name] = Buffer.from(value, "utf8").toString("latin1");
     }
   }
   const acl = fields.get("acl");
@@ -171,21 +197,37 @@ function storedFields(fields: Map<string, string>): Record<string, string> {
   return headers;
 }
 
-/** Streams the file into a new blob, enforcing the policy's size range; nothing is kept on failure. */
+/** x-amz-checksum-* form fields: the file must hash to them (400 BadDigest), and they are stored. */
+function declaredChecksums(fields: Map<string, string>): Checksums {
+  const checksums: Checksums = {};
+  for (const [name, value] of fields) {
+    const algorithm = checksumFromHeaderName(name);
+    if (!algorithm) continue;
+    assertChecksumShape(algorithm, value);
+    checksums[algorithm] = value;
+  }
+  return checksums;
+}
+
+/** Streams the file into a new blob, enforcing the policy's size range and checksums; nothing is kept on failure. */
 async function storeFile(options: {
   file: FormFile;
   store: StoreContext;
+  checksums: Checksums;
   range?: { min: number; max: number };
 }) {
-  const { store, range } = options;
+  const { store, range, checksums } = options;
   const limit = Math.min(range?.max ?? Number.POSITIVE_INFINITY, store.options.maxObjectSize);
-  const tap = new DigestTap({ compute: [], limit });
+  const compute = Object.keys(checksums) as Array<keyof Checksums>;
+  const tap = new DigestTap({ compute, limit });
   const { id, path } = await store.blobs.create();
   try {
     await pipeline(options.file.stream, tap, createWriteStream(path, { flags: "wx" }));
     if (range && tap.size < range.min) throw s3Error("EntityTooSmall");
+    const computed = tap.result();
+    verifyDigests({ declared: { checksums, trailer: [], compute }, computed, trailers: new Map() });
     await store.blobs.sync(id);
-    return { blob: { id, size: tap.size }, md5: tap.result().md5 };
+    return { blob: { id, size: tap.size }, md5: computed.md5, checksums: computed.checksums };
   } catch (error) {
     await rm(path, { force: true });
     if (!isSluiceError(error)) throw s3Error("IncompleteBody");
@@ -240,12 +282,17 @@ async function postObject(target: RequestTarget, store: StoreContext): Promise<S
   let headers: Record<string, string>;
   let stored: Awaited<ReturnType<typeof storeFile>>;
   try {
+    key = objectKey(fields);
     const authorised = authorise(target, fields, store);
     auth = authorised.auth;
-    key = objectKey(fields);
     headers = storedFields(fields);
     const range = authorised.policy?.contentLengthRange;
-    stored = await storeFile({ file, store, ...(range ? { range } : {}) });
+    stored = await storeFile({
+      file,
+      store,
+      checksums: declaredChecksums(fields),
+      ...(range ? { range } : {}),
+    });
   } catch (error) {
     // Refused: stop reading the form; the connection closes after the error.
     target.raw.unpipe();
@@ -262,7 +309,7 @@ async function postObject(target: RequestTarget, store: StoreContext): Promise<S
     etag: `"${stored.md5.toString("hex")}"`,
     modified: Date.now(),
     headers,
-    checksums: {},
+    checksums: stored.checksums,
     blobs: [stored.blob],
   };
   commitObject({ store, request, record, operation: "Post" });
