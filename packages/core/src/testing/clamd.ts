@@ -21,6 +21,8 @@ export interface ClamdServer {
   host: string;
   port: number;
   socket: string;
+  /** The running clamd's process id (for CPU figures). */
+  pid(): number | undefined;
   /** Stops clamd (SIGTERM, then waits for it to exit); `start` brings it back on the same port and socket. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -136,6 +138,7 @@ export async function startClamd(options: {
     host: "127.0.0.1",
     port,
     socket,
+    pid: () => child?.pid,
     stop,
     start,
     async close() {
