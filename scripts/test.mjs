@@ -3,6 +3,9 @@
 // runner through tsx, prints the spec report, and ends with one line
 // "N passed, N failed, N skipped" that CI reads.
 // Usage: npm test [-- <path filter>...]   e.g. npm test -- store/src/sigv4
+// Every file runs under a timeout (SLUICE_TEST_FILE_TIMEOUT in ms, default 5 min;
+// under Node 20 --test-timeout bounds each file's process), so a hang fails
+// with the file's name instead of stalling CI.
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -22,7 +25,7 @@ function findTests(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = findTests(join(root, "packages"))
+const files = findTests(process.env.SLUICE_TEST_DIR ?? join(root, "packages"))
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((needle) => f.includes(needle)))
   .sort();
@@ -38,6 +41,7 @@ const child = spawn(
     "tsx",
     "--test",
     `--test-concurrency=${process.env.SLUICE_TEST_CONCURRENCY ?? "2"}`,
+    `--test-timeout=${process.env.SLUICE_TEST_FILE_TIMEOUT ?? "300000"}`,
     "--test-reporter=spec",
     "--test-reporter-destination=stdout",
     "--test-reporter=./scripts/summary-reporter.mjs",

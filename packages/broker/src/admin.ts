@@ -7,6 +7,7 @@ import { resolveJwtSecret } from "./auth/secret.ts";
 import type { BrokerConfig } from "./config/schema.ts";
 import { defaultDatabaseUrl, openDatabase } from "./db/open.ts";
 import { applyBucketPolicies, ensureBucket } from "./storage/bucket.ts";
+import { currentCorsOrigins } from "./storage/cors.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { storageTarget } from "./storage/target.ts";
 
@@ -37,13 +38,25 @@ export async function mintToken(
   return signToken({ secret: secret.secret, jwt: config.auth.jwt, ...options });
 }
 
-/** Creates the bucket, applies the CORS allowlist and the abort-incomplete-multipart lifecycle rule. */
-export async function setupBucket(config: BrokerConfig): Promise<void> {
+/**
+ * Creates the bucket, applies the CORS allowlist and the abort-incomplete-multipart
+ * lifecycle rule. The configured origins are added to those the bucket already
+ * allows (a running page's own origin among them) unless `replaceCors` is set.
+ */
+export async function setupBucket(
+  config: BrokerConfig,
+  options: { replaceCors?: boolean } = {},
+): Promise<{ corsOrigins: string[]; removedOrigins: string[] }> {
   const target = storageTarget(config);
   const s3 = createS3Client(target);
   try {
     await ensureBucket(s3, target.bucket);
-    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins: config.cors.origins });
+    const current = config.cors.origins.length > 0 ? await currentCorsOrigins(s3, target.bucket) : [];
+    const corsOrigins = options.replaceCors
+      ? config.cors.origins
+      : [...new Set([...current, ...config.cors.origins])];
+    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins });
+    return { corsOrigins, removedOrigins: current.filter((origin) => !corsOrigins.includes(origin)) };
   } finally {
     s3.destroy();
   }

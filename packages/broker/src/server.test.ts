@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isSluiceError } from "@sluice/core";
 import { startStore } from "@sluice/store";
 import { loadConfig, startBroker } from "./index.ts";
+import { startHarness } from "./test/harness.ts";
 
 describe("startBroker (what `sluice serve` calls)", () => {
   let dir: string;
@@ -81,5 +83,16 @@ describe("startBroker (what `sluice serve` calls)", () => {
       assert.doesNotMatch(error.message, new RegExp(credentials.secretAccessKey));
       return true;
     });
+  });
+
+  it("fails, and leaves nothing running, when its port is taken (the test file exits instead of hanging)", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      await assert.rejects(startHarness({ config: { server: { port } } }), { code: "EADDRINUSE" });
+    } finally {
+      taken.close();
+    }
   });
 });

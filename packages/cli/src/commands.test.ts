@@ -1,17 +1,26 @@
 // The CLI's other commands against a running `sluice serve`, as separate processes.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { randomFile } from "@sluice/client/testing";
-import { type CliOptions, runCli, type Serve, startServe } from "./test/cli.ts";
+import {
+  type CliOptions,
+  finished,
+  jsonLines,
+  runCli,
+  type Serve,
+  spawnCli,
+  startServe,
+} from "./test/cli.ts";
 
 describe("sluice commands against a local serve", () => {
   let root: string;
   let serve: Serve;
   let dev: CliOptions;
   let fileId: string;
+  let original: Buffer;
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "sluice-commands-"));
@@ -21,9 +30,10 @@ describe("sluice commands against a local serve", () => {
     });
     dev = { cwd: root, env: { HOME: root, SLUICE_URL: serve.url, SLUICE_TOKEN: serve.token } };
     const file = await randomFile(root, "notes.bin", 1000);
+    original = await readFile(file.path);
     const upload = await runCli(["upload", file.path, "--json"], dev);
     assert.equal(upload.code, 0, upload.stderr);
-    fileId = (JSON.parse(upload.stdout) as Array<{ id: string }>)[0]!.id;
+    fileId = jsonLines<{ id: string }>(upload.stdout)[0]!.id;
   });
   after(async () => {
     await serve.stop();
@@ -113,16 +123,115 @@ describe("sluice commands against a local serve", () => {
       headers: { origin: "https://app.example", "access-control-request-method": "PUT" },
     });
     assert.equal(preflight.headers.get("access-control-allow-origin"), "https://app.example");
+    const pagePreflight = () =>
+      fetch(`${serve.storeEndpoint}/sluice/some/key`, {
+        method: "OPTIONS",
+        headers: { origin: serve.url, "access-control-request-method": "PUT" },
+      });
+    assert.equal(
+      (await pagePreflight()).headers.get("access-control-allow-origin"),
+      serve.url,
+      "the running page's own origin is kept: origins are added, not replaced",
+    );
+    const replaced = await runCli(
+      ["setup", "--endpoint", serve.storeEndpoint, "--cors-origin", "https://app.example", "--replace"],
+      {
+        cwd: root,
+        env: {
+          HOME: root,
+          SLUICE_STORAGE_ACCESS_KEY_ID: credentials.accessKeyId,
+          SLUICE_STORAGE_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        },
+      },
+    );
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.match(replaced.stdout, new RegExp(`Removed: +[^\\n]*${serve.url.replace(/[.]/g, "\\.")}`));
+    assert.equal((await pagePreflight()).headers.get("access-control-allow-origin"), null);
 
     const policy = await runCli(["policy", "--bucket", "uploads"], { cwd: root, env: { HOME: root } });
     assert.equal(policy.code, 0, policy.stderr);
     assert.equal(JSON.parse(policy.stdout).Statement[1].Resource[0], "arn:aws:s3:::uploads");
   });
 
-  test("rm deletes a file; it is gone from ls", async () => {
-    const removed = await runCli(["rm", fileId], dev);
-    assert.equal(removed.code, 0, removed.stderr);
-    assert.deepEqual(JSON.parse((await runCli(["ls", "--json"], dev)).stdout), []);
+  test("download -o DIR/ writes DIR/<name>, -o - writes stdout; presign prints a working URL", async () => {
+    await mkdir(join(root, "out"));
+    for (const out of ["out/", "out"]) {
+      const download = await runCli(["download", fileId, "-o", out], dev);
+      assert.equal(download.code, 0, download.stderr);
+      assert.deepEqual(await readFile(join(root, "out", "notes.bin")), original);
+      assert.deepEqual(await readdir(join(root, "out")), ["notes.bin"], "no .part files left behind");
+      await rm(join(root, "out", "notes.bin"));
+    }
+    const missingDir = await runCli(["download", fileId, "-o", "nowhere/"], dev);
+    assert.equal(missingDir.code, 2);
+    assert.match(missingDir.stderr, /nowhere\/: no such directory/);
+
+    const piped = spawnCli(["download", fileId, "-o", "-"], dev);
+    const chunks: Buffer[] = [];
+    piped.stdout?.on("data", (chunk: Buffer) => chunks.push(chunk));
+    assert.equal((await finished(piped)).code, 0);
+    assert.deepEqual(Buffer.concat(chunks), original);
+
+    const presigned = await runCli(["presign", fileId], dev);
+    assert.equal(presigned.code, 0, presigned.stderr);
+    const res = await fetch(presigned.stdout.trim());
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), original);
+  });
+
+  test("upload - reads stdin (with --name); --json prints one line per file, the summary in argument order", async () => {
+    const noName = await runCli(["upload", "-"], { ...dev, input: "x" });
+    assert.equal(noName.code, 2);
+    assert.match(noName.stderr, /--name/);
+    const piped = await runCli(["upload", "-", "--name", "from-stdin.txt", "--json"], {
+      ...dev,
+      input: "hello from a pipe\n",
+    });
+    assert.equal(piped.code, 0, piped.stderr);
+    const [line] = jsonLines<{ file: string; name: string; size: number; type: string; state: string }>(
+      piped.stdout,
+    );
+    assert.deepEqual(
+      { file: line?.file, name: line?.name, size: line?.size, type: line?.type, state: line?.state },
+      { file: "-", name: "from-stdin.txt", size: 18, type: "text/plain", state: "ready" },
+    );
+
+    const a = await randomFile(root, "a.bin", 300_000);
+    const b = await randomFile(root, "b.bin", 10);
+    const json = await runCli(["upload", a.path, b.path, "--json"], dev);
+    assert.equal(json.code, 0, json.stderr);
+    const lines = jsonLines<{ file: string; id: string }>(json.stdout);
+    assert.equal(lines.length, 2, "one JSON document per line, one line per file");
+    assert.deepEqual(new Set(lines.map((l) => l.file)), new Set([a.path, b.path]));
+    const human = await runCli(["upload", b.path, a.path, "--parallel", "2"], dev);
+    assert.equal(human.code, 0, human.stderr);
+    assert.deepEqual(
+      human.stdout
+        .trim()
+        .split("\n")
+        .map((row) => row.split(/\s+/)[1]),
+      ["b.bin", "a.bin"],
+      "the summary follows the arguments, whatever finished first",
+    );
+  });
+
+  test("rm tries every id, names each failure, and exits non-zero if any failed", async () => {
+    const second = await randomFile(root, "second.bin", 10);
+    const upload = await runCli(["upload", second.path, "--json"], dev);
+    const secondId = jsonLines<{ id: string }>(upload.stdout)[0]!.id;
+    const removed = await runCli(["rm", fileId, "no-such-file", secondId], dev);
+    assert.equal(removed.code, 4, removed.stderr);
+    assert.match(removed.stdout, new RegExp(`deleted ${fileId}\n`));
+    assert.match(
+      removed.stdout,
+      new RegExp(`deleted ${secondId}\n`),
+      "the ids after a failure are tried too",
+    );
+    assert.match(removed.stderr, /^no-such-file: /m);
+    const ids = (JSON.parse((await runCli(["ls", "--json"], dev)).stdout) as Array<{ id: string }>).map(
+      (f) => f.id,
+    );
+    assert.ok(!ids.includes(fileId) && !ids.includes(secondId));
     assert.equal((await runCli(["rm", fileId], dev)).code, 4);
   });
 });

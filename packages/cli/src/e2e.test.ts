@@ -3,12 +3,12 @@
 // check, ready), download (presigned GET), identical SHA-256, clean Ctrl-C,
 // and nothing written outside the data directory.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { randomFile, sha256File } from "@sluice/client/testing";
-import { runCli, startServe } from "./test/cli.ts";
+import { jsonLines, runCli, startServe } from "./test/cli.ts";
 
 test("sluice serve + upload + download as separate processes round-trip a file", async (t) => {
   const root = await mkdtemp(join(tmpdir(), "sluice-e2e-"));
@@ -31,12 +31,12 @@ test("sluice serve + upload + download as separate processes round-trip a file",
   const client = { cwd: files, env: { HOME: clientHome, SLUICE_URL: serve.url, SLUICE_TOKEN: serve.token } };
   const upload = await runCli(["upload", file.path, "--json"], client);
   assert.equal(upload.code, 0, upload.stderr);
-  const [uploaded] = JSON.parse(upload.stdout) as Array<{
+  const [uploaded] = jsonLines<{
     id: string;
     state: string;
     method: string;
     size: number;
-  }>;
+  }>(upload.stdout);
   assert.equal(uploaded?.method, "put");
   assert.equal(uploaded?.state, "ready");
   assert.equal(uploaded?.size, 3 * 1024 * 1024 + 17);
@@ -92,6 +92,24 @@ test("CLI errors name the cause and exit with the documented codes", async (t) =
     env: { ...env, SLUICE_URL: "http://127.0.0.1:9", SLUICE_TOKEN: "t" },
   });
   assert.equal(unreachable.code, 6, unreachable.stderr);
+  assert.match(
+    unreachable.stderr,
+    /Cannot reach the broker at http:\/\/127\.0\.0\.1:9 \(bad port\).*sluice serve.*--url/,
+  );
+  // A bad configuration is a usage error (2), not "unreachable, retry later" (6), and names the field.
+  await writeFile(join(root, "bad.yaml"), "profiles:\n  doc: { maxSize: lots }\n");
+  const badConfig = await runCli(["serve", "--config", "bad.yaml", "--port", "0", "--store-port", "0"], {
+    cwd: root,
+    env,
+  });
+  assert.equal(badConfig.code, 2, badConfig.stderr);
+  assert.match(badConfig.stderr, /profiles\.doc\.maxSize: expected a size/);
+  await writeFile(join(root, "partial.yaml"), "storage:\n  endpoint: http://127.0.0.1:9\n");
+  const partial = await runCli(["serve", "--config", "partial.yaml", "--port", "0"], { cwd: root, env });
+  assert.equal(partial.code, 2, partial.stderr);
+  assert.match(partial.stderr, /storage\.accessKeyId \(SLUICE_STORAGE_ACCESS_KEY_ID\)/);
+  assert.match(partial.stderr, /storage\.secretAccessKey \(SLUICE_STORAGE_SECRET_ACCESS_KEY\)/);
+  assert.doesNotMatch(partial.stderr, /set storage\.endpoint/, "the endpoint is set: only what is missing");
   const help = await runCli(["--help"], { cwd: root, env });
   assert.equal(help.code, 0);
   for (const command of ["serve", "upload", "download", "ls", "rm", "share", "revoke", "login", "token"]) {

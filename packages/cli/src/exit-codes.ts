@@ -17,15 +17,22 @@ export const EXIT = {
 export const EXIT_HELP = `Exit codes:
   0    success
   1    unexpected failure
-  2    usage error (unknown command or option, bad value)
+  2    usage error (unknown command or option, bad value, invalid configuration)
   3    not authenticated or not allowed (log in, check the token)
   4    not found (file, link or upload id)
   5    refused by the broker or storage (size, type, quota, conflict, checksum)
   6    broker or storage unreachable or failing (network, 5xx); retry later
   130  interrupted (Ctrl-C); an interrupted upload resumes when run again`;
 
-/** Bad arguments caught before anything was sent. */
-const LOCAL_INPUT = new Set(["Usage", "FileNotFound", "NotAFile", "InvalidInput", "SizeRequired"]);
+/** Bad arguments or configuration, caught before anything was sent. */
+const LOCAL_INPUT = new Set([
+  "Usage",
+  "FileNotFound",
+  "NotAFile",
+  "InvalidInput",
+  "SizeRequired",
+  "InvalidConfig",
+]);
 
 export function exitCodeFor(error: unknown): number {
   if (!(error instanceof SluiceError)) return EXIT.failure;

@@ -2,7 +2,7 @@
 import { SluiceError } from "@sluice/core";
 import { Command, CommanderError } from "commander";
 import { apikeyCommand, policyCommand, setupCommand } from "./commands/admin.ts";
-import { downloadCommand } from "./commands/download.ts";
+import { downloadCommand, presignCommand } from "./commands/download.ts";
 import { lsCommand, rmCommand } from "./commands/files.ts";
 import { revokeCommand, shareCommand } from "./commands/links.ts";
 import { loginCommand, logoutCommand, tokenCommand } from "./commands/login.ts";
@@ -29,6 +29,7 @@ export function buildProgram(): Command {
     storeCommand(),
     uploadCommand(),
     downloadCommand(),
+    presignCommand(),
     lsCommand(),
     rmCommand(),
     shareCommand(),
@@ -70,6 +71,8 @@ function describe(error: unknown): string {
   if (error instanceof SluiceError) {
     if (error.status === 401)
       return `${error.message} (check the token: \`sluice token\`, or \`sluice login\`)`;
+    if (error.code === "NetworkError" && error.message.startsWith("Cannot reach the broker"))
+      return `${error.message}: is \`sluice serve\` running? Or pass --url (or set SLUICE_URL)`;
     return error.message;
   }
   if (error instanceof Error && "code" in error && typeof error.code === "string") {

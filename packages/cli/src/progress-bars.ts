@@ -8,11 +8,11 @@ export interface Bars {
   stop(): void;
 }
 
-export function createBars(options: { enabled: boolean }): Bars {
+export function createBars(options: { enabled: boolean; stream?: NodeJS.WritableStream }): Bars {
   if (!options.enabled) return { add: () => () => {}, stop: () => {} };
   const multi = new cliProgress.MultiBar(
     {
-      stream: process.stderr,
+      stream: options.stream ?? process.stderr,
       hideCursor: true,
       clearOnComplete: false,
       format: "{name} |{bar}| {percentage}% {done}/{size} {speed}/s ETA {eta_text}",
@@ -31,22 +31,27 @@ export function createBars(options: { enabled: boolean }): Bars {
       size += file.total;
       speed += file.speed;
     }
-    total ??= multi.create(size, 0, payload("total", 0, size, speed));
-    total.setTotal(size);
-    total.update(done, payload("total", done, size, speed));
+    total?.setTotal(size);
+    total?.update(done, payload("total", done, size, speed));
   };
   return {
     add(name, size) {
       const key = `${files.size}:${name}`;
       files.set(key, { done: 0, total: size, speed: 0 });
       const bar = multi.create(size, 0, payload(name, 0, size, 0));
+      if (files.size > 1) {
+        // The total stays the last line: re-created below each new file bar.
+        if (total) multi.remove(total);
+        total = multi.create(size, 0, payload("total", 0, size, 0));
+        refreshTotal();
+      }
       return (progress) => {
         files.set(key, { done: progress.bytesSent, total: progress.total, speed: progress.speed });
         bar.update(progress.bytesSent, {
           ...payload(name, progress.bytesSent, progress.total, progress.speed),
           eta_text: formatSeconds(progress.eta),
         });
-        if (files.size > 1) refreshTotal();
+        refreshTotal();
       };
     },
     stop: () => multi.stop(),

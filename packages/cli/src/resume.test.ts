@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { type Fault, randomFile, sha256File, startFaultProxy } from "@sluice/client/testing";
 import { freePort } from "@sluice/core/testing";
-import { finished, runCli, spawnCli, startServe } from "./test/cli.ts";
+import { finished, jsonLines, runCli, spawnCli, startServe } from "./test/cli.ts";
 
 const MiB = 1024 * 1024;
 
@@ -54,7 +54,7 @@ test("a killed upload resumes on the next run, re-sending at most the parts in f
   proxy.plan = () => secondRun;
   const second = await runCli(["upload", file.path, "--concurrency", "2", "--json"], client);
   assert.equal(second.code, 0, second.stderr);
-  const [result] = JSON.parse(second.stdout) as Array<{ id: string; state: string; resumed: boolean }>;
+  const [result] = jsonLines<{ id: string; state: string; resumed: boolean }>(second.stdout);
   assert.equal(result?.resumed, true);
   assert.equal(result?.state, "ready");
   const resent = secondRun.counter!.up;

@@ -3,6 +3,7 @@
  * (injectable), which exists in browsers, React Native and Node.
  */
 import { brokerError, networkError } from "./errors.ts";
+import type { ProfileInfo } from "./profiles.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
 
 export type UploadMethod = "put" | "post" | "multipart";
@@ -111,7 +112,7 @@ export class BrokerApi {
             signal: options.signal,
           });
         } catch (error) {
-          throw networkError(error);
+          throw networkError(error, this.endpoint);
         }
         const text = await response.text();
         if (!response.ok) {
@@ -187,6 +188,10 @@ export class BrokerApi {
       before = answer.files.length === page ? (answer.next ?? null) : null;
     } while (before && files.length < wanted);
     return files;
+  }
+
+  async listProfiles(): Promise<ProfileInfo[]> {
+    return (await this.call<{ profiles: ProfileInfo[] }>("GET", "/v1/profiles")).profiles;
   }
 
   async getFile(id: string): Promise<FileRecord> {

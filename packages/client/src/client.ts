@@ -9,6 +9,7 @@ import {
   type TokenSource,
   type UploadRecord,
 } from "./broker-api.ts";
+import type { ProfileInfo } from "./profiles.ts";
 import type { ResumeStore } from "./resume-state.ts";
 import { defaultRetryPolicy, type RetryPolicy, sleep } from "./retry.ts";
 import type { Sha256, UploadSource } from "./source.ts";
@@ -49,6 +50,8 @@ export interface SluiceClient {
   waitUntilSettled(id: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<UploadRecord>;
   files(options?: { limit?: number; pageSize?: number }): Promise<FileRecord[]>;
   file(id: string): Promise<FileRecord>;
+  /** The broker's upload profiles (name, size range, accepted types). */
+  profiles(): Promise<ProfileInfo[]>;
   remove(id: string): Promise<void>;
   share(id: string, options?: { expiresIn?: number; maxDownloads?: number }): Promise<ShareLink>;
   revoke(linkId: string): Promise<void>;
@@ -93,6 +96,7 @@ export function createClientWith(platform: Platform, options: ClientOptions): Sl
     },
     files: (listOptions) => api.listFiles(listOptions),
     file: (id) => api.getFile(id),
+    profiles: () => api.listProfiles(),
     remove: (id) => api.deleteFile(id),
     share: (id, shareOptions = {}) => api.createLink(id, shareOptions),
     revoke: (linkId) => api.revokeLink(linkId),

@@ -4,12 +4,23 @@
  */
 import { SluiceError } from "@sluice/core";
 
-export function networkError(cause: unknown): SluiceError {
-  const detail = cause instanceof Error && cause.message ? `: ${cause.message}` : "";
+/** No response at all; `broker` names the broker URL that could not be reached. */
+export function networkError(cause: unknown, broker?: string): SluiceError {
+  // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, bad port) is in its cause.
+  const inner = (cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const reason = inner?.code ?? inner?.message;
+  const detail =
+    typeof reason === "string"
+      ? ` (${reason})`
+      : cause instanceof Error && cause.message
+        ? `: ${cause.message}`
+        : "";
   return new SluiceError({
     code: "NetworkError",
     status: 0,
-    message: `Network error${detail}. Check the connection and that the server is reachable.`,
+    message: broker
+      ? `Cannot reach the broker at ${broker}${detail}`
+      : `Network error${detail}. Check the connection and that the server is reachable.`,
     cause,
   });
 }

@@ -39,3 +39,17 @@ test("old samples leave the window, so speed follows the recent rate", () => {
   }
   assert.ok(meter.snapshot().speed < 300, `speed ${meter.snapshot().speed}`);
 });
+
+test("bytes done before a resume count as done but never as speed", () => {
+  let now = 0;
+  const meter = new ProgressMeter(1000, { now: () => now, windowMs: 5000 });
+  meter.skip(900); // resumed: 900 bytes were already in storage
+  assert.equal(meter.bytes, 900);
+  assert.equal(meter.snapshot().speed, 0, "nothing was sent yet");
+  now = 1000;
+  meter.add(50);
+  const snap = meter.snapshot();
+  assert.equal(snap.bytesSent, 950);
+  assert.equal(snap.speed, 50, "50 bytes in the second since the resume");
+  assert.equal(snap.eta, 1);
+});

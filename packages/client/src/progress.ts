@@ -40,6 +40,17 @@ export class ProgressMeter {
     this.onChange?.();
   }
 
+  /**
+   * Bytes done before this run (resumed parts, a partial download on disk):
+   * counted as done, never as speed.
+   */
+  skip(bytes: number): void {
+    const before = this.done;
+    this.done = Math.max(0, Math.min(this.total, this.done + bytes));
+    for (const sample of this.samples) sample.bytes += this.done - before;
+    this.onChange?.();
+  }
+
   get bytes(): number {
     return this.done;
   }

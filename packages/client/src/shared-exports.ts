@@ -14,7 +14,9 @@ export type {
 export { BrokerApi } from "./broker-api.ts";
 export type { ClientOptions, Platform, SluiceClient } from "./client.ts";
 export { KeyValueResumeStore, type KeyValueStorage } from "./key-value-store.ts";
+export { contentTypeFor } from "./mime.ts";
 export { type PartRange, planParts } from "./part-plan.ts";
+export { type ProfileInfo, profilesAccepting } from "./profiles.ts";
 export { type Progress, ProgressMeter } from "./progress.ts";
 export {
   type QueueItem,

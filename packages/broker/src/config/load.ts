@@ -34,6 +34,11 @@ const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_LOG_LEVEL: { path: ["log", "level"] },
 };
 
+/** The SLUICE_* variable that sets a config field ("storage.bucket" → SLUICE_STORAGE_BUCKET). */
+export function envVarFor(field: string): string | undefined {
+  return Object.entries(ENV_FIELDS).find(([, { path }]) => path.join(".") === field)?.[0];
+}
+
 export interface LoadConfigOptions {
   /** YAML or JSON file; a missing file named explicitly is an error. */
   file?: string;

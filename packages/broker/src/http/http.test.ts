@@ -183,6 +183,10 @@ describe("per-IP rate limit", () => {
   });
   after(() => h?.close());
 
+  it("listens on a free port although the test sets other server options", () => {
+    assert.notEqual(new URL(h.url).port, "8080", "8080 is where `npm start` listens");
+  });
+
   it("counts per client address (X-Forwarded-For behind a trusted proxy), health checks exempt", async () => {
     const hit = (ip: string) =>
       fetch(`${h.url}/l/${"A".repeat(32)}`, { headers: { "x-forwarded-for": `${ip}, 10.0.0.1` } });

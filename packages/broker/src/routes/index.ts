@@ -6,6 +6,7 @@ import { eventRoutes } from "./events.ts";
 import { fileRoutes } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { linkRoutes, publicLinkRoutes } from "./links.ts";
+import { profileRoutes } from "./profiles.ts";
 import { uploadRoutes } from "./uploads.ts";
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void {
@@ -15,6 +16,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void 
   app.route("/", publicLinkRoutes(ctx));
   app.route("/", eventRoutes(ctx));
   app.route("/", healthRoutes(ctx));
+  app.route("/", profileRoutes(ctx));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });
   app.doc31("/openapi.json", {

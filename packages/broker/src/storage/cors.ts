@@ -1,6 +1,11 @@
 // The bucket's CORS allowlist: browsers may send bytes to storage only from
 // these origins. Applied by `sluice setup` and when the Node server starts.
-import { type CORSConfiguration, PutBucketCorsCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  type CORSConfiguration,
+  GetBucketCorsCommand,
+  PutBucketCorsCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 
 export function corsConfiguration(origins: string[]): CORSConfiguration {
   return {
@@ -24,6 +29,17 @@ export async function putCors(s3: S3Client, options: { bucket: string; origins: 
       CORSConfiguration: corsConfiguration(options.origins),
     }),
   );
+}
+
+/** Origins the bucket's CORS rules allow today ([] when it has none). */
+export async function currentCorsOrigins(s3: S3Client, bucket: string): Promise<string[]> {
+  try {
+    const answer = await s3.send(new GetBucketCorsCommand({ Bucket: bucket }));
+    return [...new Set((answer.CORSRules ?? []).flatMap((rule) => rule.AllowedOrigins ?? []))];
+  } catch (error) {
+    if ((error as { name?: string }).name === "NoSuchCORSConfiguration") return [];
+    throw error;
+  }
 }
 
 /**

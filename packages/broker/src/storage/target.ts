@@ -3,6 +3,7 @@
 import { errors, SluiceError } from "@sluice/core";
 import type { Credentials } from "@sluice/sigv4";
 import { objectUrl } from "@sluice/sigv4";
+import { envVarFor } from "../config/load.ts";
 import type { BrokerConfig } from "../config/schema.ts";
 
 export interface StorageTarget {
@@ -20,10 +21,13 @@ export interface StorageTarget {
 export function storageTarget(config: BrokerConfig): StorageTarget {
   const { storage } = config;
   if (!storage.endpoint || !storage.accessKeyId || !storage.secretAccessKey) {
+    const missing = (["endpoint", "accessKeyId", "secretAccessKey"] as const)
+      .filter((field) => !storage[field])
+      .map((field) => `storage.${field} (${envVarFor(`storage.${field}`)})`);
     throw new SluiceError({
       code: "InvalidConfig",
       status: 500,
-      message: "storage.endpoint, storage.accessKeyId and storage.secretAccessKey are required",
+      message: `Storage is not fully configured: set ${missing.join(", ")}${storage.endpoint ? ` for ${storage.endpoint} (or leave storage.endpoint out: \`sluice serve\` then runs the embedded store)` : ""}`,
     });
   }
   return {

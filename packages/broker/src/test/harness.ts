@@ -65,15 +65,21 @@ export async function startHarness(
   }
   const config = parseConfig({
     dataDir: join(dir, "broker"),
-    server: { port: 0 },
     storage,
     database: { url: options.databaseUrl },
     auth: { jwt: { secret: TEST_SECRET } },
     log: { level: "silent" },
     ...options.config,
+    // Port 0 even when a test sets other server options: a fixed port collides with `npm start`.
+    server: { port: 0, ...(options.config?.server as Record<string, unknown> | undefined) },
   });
   const logger = pino({ level: "silent" });
-  let broker = await startBroker(config, { logger, ...options.broker });
+  // A broker that cannot start must not leave the store running (the test file would never exit).
+  let broker = await startBroker(config, { logger, ...options.broker }).catch(async (error) => {
+    await closeStore();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
   const harness: Harness = {
     url: broker.url,
     storeEndpoint: String(storage.endpoint),

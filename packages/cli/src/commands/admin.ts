@@ -67,7 +67,11 @@ export function setupCommand(): Command {
     )
     .option("--bucket <name>", "bucket (or SLUICE_STORAGE_BUCKET)")
     .option("--region <region>", "region (or SLUICE_STORAGE_REGION)")
-    .option("--cors-origin <origin...>", "browser origins allowed to upload (or SLUICE_CORS_ORIGINS)")
+    .option(
+      "--cors-origin <origin...>",
+      "browser origins allowed to upload, added to those the bucket allows (or SLUICE_CORS_ORIGINS)",
+    )
+    .option("--replace", "replace the bucket's CORS origins with --cors-origin instead of adding to them")
     .option(
       "--events-url <url>",
       "Ceph RGW: create a topic pushing new-object events to this URL (the broker's /v1/events/s3; needs events.token)",
@@ -85,6 +89,7 @@ export function setupCommand(): Command {
           corsOrigin?: string[];
           eventsUrl?: string;
           eventsArn?: string;
+          replace?: boolean;
         },
         command: Command,
       ) => {
@@ -107,7 +112,7 @@ export function setupCommand(): Command {
           throw usageError("No storage endpoint: pass --endpoint URL or set SLUICE_STORAGE_ENDPOINT");
         }
         const { setupBucket, setupBucketEvents } = await import("@sluice/broker");
-        await setupBucket(config);
+        const applied = await setupBucket(config, { replaceCors: flags.replace === true });
         const eventTarget = flags.eventsUrl
           ? { pushEndpoint: flags.eventsUrl }
           : flags.eventsArn
@@ -117,13 +122,16 @@ export function setupCommand(): Command {
         const summary = {
           endpoint: config.storage.endpoint,
           bucket: config.storage.bucket,
-          corsOrigins: config.cors.origins,
+          ...applied,
           lifecycle: "abort incomplete multipart uploads after 2 days",
           events,
         };
         if (globalFlags(command).json) return printJson(summary);
+        const removed = summary.removedOrigins.length
+          ? `\n  Removed:      ${summary.removedOrigins.join(", ")} (--replace)`
+          : "";
         process.stdout.write(
-          `Bucket ${summary.bucket} on ${summary.endpoint} is ready.\n  CORS origins: ${summary.corsOrigins.join(", ") || "(none: browsers cannot upload)"}\n  Lifecycle:    ${summary.lifecycle}\n${events ? `  Events:       new objects notify ${events}\n` : ""}`,
+          `Bucket ${summary.bucket} on ${summary.endpoint} is ready.\n  CORS origins: ${summary.corsOrigins.join(", ") || "(none: browsers cannot upload)"}${removed}\n  Lifecycle:    ${summary.lifecycle}\n${events ? `  Events:       new objects notify ${events}\n` : ""}`,
         );
       },
     );

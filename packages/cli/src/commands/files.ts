@@ -1,6 +1,8 @@
 /** `sluice ls` and `sluice rm`. */
+import { SluiceError } from "@sluice/core";
 import { Command } from "commander";
 import { connect, globalFlags, printJson } from "../context.ts";
+import { EXIT, exitCodeFor } from "../exit-codes.ts";
 import { formatBytes, table } from "../format.ts";
 
 export function lsCommand(): Command {
@@ -25,14 +27,28 @@ export function lsCommand(): Command {
 
 export function rmCommand(): Command {
   return new Command("rm")
-    .description("delete files (and their share links)")
+    .description("delete files (and their share links); every id is tried, failures are reported each")
     .argument("<ids...>", "file ids")
     .action(async (ids: string[], _flags: unknown, command: Command) => {
+      const json = globalFlags(command).json === true;
       const { client } = await connect(command);
+      const deleted: string[] = [];
+      const failed: Array<{ id: string; code: string; message: string }> = [];
+      let exit: number = EXIT.ok;
       for (const id of ids) {
-        await client.remove(id);
-        if (!globalFlags(command).json) process.stdout.write(`deleted ${id}\n`);
+        try {
+          await client.remove(id);
+          deleted.push(id);
+          if (!json) process.stdout.write(`deleted ${id}\n`);
+        } catch (error) {
+          const code = error instanceof SluiceError ? error.code : "Error";
+          failed.push({ id, code, message: (error as Error).message });
+          process.stderr.write(`${id}: ${(error as Error).message}\n`);
+          if (exit === EXIT.ok) exit = exitCodeFor(error);
+        }
       }
-      if (globalFlags(command).json) printJson({ deleted: ids });
+      client.close();
+      if (json) printJson({ deleted, failed });
+      process.exitCode = exit;
     });
 }

@@ -8,6 +8,8 @@ export interface CliOptions {
   cwd: string;
   /** Added to a clean environment (no SLUICE_* from the caller). */
   env: Record<string, string>;
+  /** Written to the command's stdin (else stdin is closed). */
+  input?: Uint8Array | string;
 }
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -17,11 +19,21 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 export function spawnCli(args: string[], options: CliOptions): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
+  return child;
+}
+
+/** The JSON lines `upload --json` prints, one per file. */
+export function jsonLines<T = Record<string, unknown>>(stdout: string): T[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as T);
 }
 
 export interface CliResult {

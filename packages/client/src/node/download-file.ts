@@ -36,7 +36,7 @@ export async function downloadToFile(
   const marker = `${out}.part.json`;
   const existing = await resumable(partial, marker, id);
   const meter = new ProgressMeter(file.size);
-  meter.add(existing);
+  meter.skip(existing);
   meter.onChange = () => options.onProgress?.(meter.snapshot());
   await writeFile(marker, JSON.stringify({ id, size: file.size }), { mode: 0o600 });
 

@@ -172,7 +172,7 @@ export class UploadTask implements PromiseLike<UploadResult> {
     const uploadId = multipart?.uploadId ?? grant!.upload.id;
     this.uploadId = uploadId;
     const method: UploadMethod = multipart ? "multipart" : grant!.post && !grant!.put ? "post" : "put";
-    if (multipart) meter.add(doneBytes(multipart, source.size));
+    if (multipart) meter.skip(doneBytes(multipart, source.size));
     const regrant = async (): Promise<UploadGrant> => {
       grant = await deps.api.regrant(uploadId, this.run.signal);
       return grant;
