@@ -1,23 +1,23 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
-  binaryTier,
   type ClamdServer,
   clamdTier,
   EICAR,
   eicarSignature,
+  eicarZip,
   startClamd,
+  zipTier,
 } from "@sluice/core/testing";
 import { ClamdUnavailable, clamdScan } from "./clamd.ts";
 
 const clamd = clamdTier();
-const zip = binaryTier("/usr/bin/zip", "zip");
+const zip = zipTier();
 
 /** A file only the test's .hdb signature knows (by MD5 and size). */
 const HASHED = Buffer.from("a file the hdb signature names by its md5\n");
@@ -73,17 +73,7 @@ describe("clamd INSTREAM client", { skip: clamd.available ? false : clamd.reason
   });
 
   it("EICAR inside a zip archive is found", { skip: zip.available ? false : zip.reason }, async () => {
-    // Padding that compresses, so zip deflates the entry instead of storing it.
-    writeFileSync(join(dir, "eicar.com"), `${EICAR}\n${"padding ".repeat(512)}`);
-    writeFileSync(join(dir, "readme.txt"), "nothing here\n");
-    execFileSync("/usr/bin/zip", [
-      "-q",
-      "-j",
-      join(dir, "bundle.zip"),
-      join(dir, "readme.txt"),
-      join(dir, "eicar.com"),
-    ]);
-    const archive = readFileSync(join(dir, "bundle.zip"));
+    const archive = eicarZip(dir);
     assert.ok(!archive.includes(Buffer.from("EICAR-STANDARD")), "the test string is compressed in the zip");
     const verdict = await clamdScan({ address: tcp(), body: chunks(archive), timeoutMs: 10_000 });
     assert.deepEqual(verdict, { result: "infected", signature: "Sluice.Test.EICAR.UNOFFICIAL" });

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -9,12 +8,13 @@ import { pipeline } from "node:stream/promises";
 import { after, before, describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import {
-  binaryTier,
   type ClamdServer,
   clamdTier,
   EICAR,
   eicarSignature,
+  eicarZip,
   startClamd,
+  zipTier,
 } from "@sluice/core/testing";
 import { listAudit } from "../db/audit.ts";
 import { createS3Client } from "../storage/s3.ts";
@@ -22,7 +22,7 @@ import { storageTarget } from "../storage/target.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
 
 const clamd = clamdTier();
-const zip = binaryTier("/usr/bin/zip", "zip");
+const zip = zipTier();
 const MiB = 1024 * 1024;
 
 interface Check {
@@ -138,19 +138,10 @@ describe("malware scanning with a real clamd", { skip: clamd.available ? false :
   });
 
   it("EICAR inside a zip archive is rejected", { skip: zip.available ? false : zip.reason }, async () => {
-    writeFileSync(join(dir, "eicar.com"), `${EICAR}\n${"padding ".repeat(512)}`);
-    writeFileSync(join(dir, "readme.txt"), "hello\n");
-    execFileSync("/usr/bin/zip", [
-      "-q",
-      "-j",
-      join(dir, "bundle.zip"),
-      join(dir, "readme.txt"),
-      join(dir, "eicar.com"),
-    ]);
     const id = await upload(h, {
       name: "bundle.zip",
       type: "application/zip",
-      data: readFileSync(join(dir, "bundle.zip")),
+      data: eicarZip(dir),
     });
     const file = await until(h, id, settled);
     assert.equal(file.state, "rejected");

@@ -2,12 +2,13 @@
 // configuration, a signature database the test writes (no freshclam, no
 // network), a TCP port on 127.0.0.1 and a unix socket under its own directory.
 // Loading even a tiny database takes clamd seconds: start one per test file.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.ts";
+import { binaryTier, type TierResult } from "./tiers.ts";
 
 /** The industry-standard antivirus test file, assembled so this source is not itself flagged. */
 export const EICAR = ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"].join("");
@@ -15,6 +16,22 @@ export const EICAR = ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS
 /** An .ndb line that finds the EICAR string anywhere in any file (also inside archives clamd unpacks). */
 export function eicarSignature(name = "Sluice.Test.EICAR"): string {
   return `${name}:0:*:${Buffer.from(EICAR).toString("hex")}\n`;
+}
+
+/** Debian's zip, to pack EICAR into an archive clamd must unpack. */
+export function zipTier(): TierResult<string> {
+  return binaryTier("/usr/bin/zip", "zip");
+}
+
+/** A zip (made by /usr/bin/zip in `dir`) holding a text file and EICAR, deflated so the string is not in the clear. */
+export function eicarZip(dir: string): Buffer {
+  // Padding that compresses, so zip deflates the entry instead of storing it.
+  writeFileSync(join(dir, "eicar.com"), `${EICAR}\n${"padding ".repeat(512)}`);
+  writeFileSync(join(dir, "readme.txt"), "nothing here\n");
+  const archive = join(dir, "bundle.zip");
+  rmSync(archive, { force: true });
+  execFileSync("/usr/bin/zip", ["-q", "-j", archive, join(dir, "readme.txt"), join(dir, "eicar.com")]);
+  return readFileSync(archive);
 }
 
 export interface ClamdServer {

@@ -1,5 +1,13 @@
 export { launchChromium, throttleUploads } from "./browser.ts";
-export { type ClamdServer, EICAR, eicarSignature, pingClamd, startClamd } from "./clamd.ts";
+export {
+  type ClamdServer,
+  EICAR,
+  eicarSignature,
+  eicarZip,
+  pingClamd,
+  startClamd,
+  zipTier,
+} from "./clamd.ts";
 export { freePort } from "./ports.ts";
 export { type PostgresServer, postgresBinaries, startPostgres } from "./postgres-server.ts";
 export { type RedisServer, redisTier, startRedis } from "./redis.ts";
