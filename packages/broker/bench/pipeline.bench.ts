@@ -5,14 +5,17 @@
 //    CPU of clamd per GiB from /proc;
 // 2. the cost per file of each step (checksum, sniff, scan, strip,
 //    derivatives) on 1 MiB JPEGs, one step at a time, from the checks' ms;
-// 3. grant p99 of the broker (its own process, 20 pipeline slots) idle and
-//    while 20 scans of 48 MiB run in it.
+// 3. grant p99 of the broker (its own process, 20 pipeline slots; the store
+//    in a third) idle and while 20 scans of 48 MiB run in it.
 // The machine is shared: prefer the CPU figures and the ratios.
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { cpuSecondsFromProc, printTable } from "@sluice/core/bench";
 import { type ClamdServer, clamdTier, eicarSignature, startClamd } from "@sluice/core/testing";
@@ -184,9 +187,29 @@ async function stepCosts(clamd: ClamdServer, dir: string): Promise<void> {
   });
 }
 
+/** The embedded store in a child process; its endpoint read from its first line of output. */
+async function storeProcess(dataDir: string, credentials: { accessKeyId: string; secretAccessKey: string }) {
+  const code = `import { startStore } from "@sluice/store";
+const store = await startStore({ dataDir: ${JSON.stringify(dataDir)}, port: 0, credentials: [${JSON.stringify(credentials)}] });
+console.log(store.endpoint);`;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+    cwd: fileURLToPath(new URL(".", import.meta.url)),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const [line] = (await once(child.stdout!, "data")) as [Buffer];
+  return {
+    endpoint: line.toString().trim(),
+    close: async () => {
+      child.kill();
+      await once(child, "exit");
+    },
+  };
+}
+
 async function grantsDuringScans(clamd: ClamdServer, dir: string): Promise<void> {
   const credentials = { accessKeyId: "AKBENCH", secretAccessKey: randomBytes(20).toString("hex") };
-  const store = await startStore({ dataDir: join(dir, "store3"), port: 0, credentials: [credentials] });
+  // The store in a process of its own too: serving the 20 scans' reads must not slow the load generator.
+  const store = await storeProcess(join(dir, "store3"), credentials);
   const contender = await startContender({
     mode: "broker",
     dataDir: join(dir, "broker3"),
