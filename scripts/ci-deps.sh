@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=${SLUICE_SHARED:-$ROOT/../shared}
-PKGS=(awscli python3-boto3 s3cmd rclone postgresql chromium curl redis-server clamav-daemon libimage-exiftool-perl zip)
+PKGS=(awscli python3-boto3 s3cmd rclone postgresql chromium curl redis-server zip unzip clamav-daemon libimage-exiftool-perl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -37,6 +37,7 @@ if (files.length === 0) {
 const child = spawn(
   process.execPath,
   [
+    "--conditions=sluice-source",
     "--import",
     "tsx",
     "--test",
@@ -52,7 +53,13 @@ const child = spawn(
     cwd: root,
     stdio: "inherit",
     // Node 20 is our target on purpose; the AWS SDK's notice about its future Node 22 floor is noise here.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...process.env },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      ...process.env,
+      // Workspace packages resolve to their TypeScript sources (the "sluice-source" export condition), in
+      // the test processes and in every node process they start.
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --conditions=sluice-source`.trim(),
+    },
   },
 );
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 1)));

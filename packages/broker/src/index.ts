@@ -11,7 +11,8 @@ export {
   type Profile,
   parseConfig,
 } from "./config/index.ts";
+export { isUnspecifiedHost, machineAddress, reachableUrl } from "./config/public-address.ts";
 export type { PageHost, WebHandler } from "./http/web.ts";
-export { createLambdaHandler } from "./lambda.ts";
+export { createLambdaHandler, loadLambdaConfig } from "./lambda.ts";
 export { type RunningBroker, startBroker } from "./server.ts";
 export type { ScannedFile, Scanner } from "./verification/scanners.ts";

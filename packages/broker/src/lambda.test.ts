@@ -10,36 +10,7 @@ import { signToken } from "./auth/jwt.ts";
 import { parseConfig } from "./config/load.ts";
 import { createLambdaHandler } from "./lambda.ts";
 import { TEST_SECRET } from "./test/harness.ts";
-
-/** An API Gateway HTTP API (payload 2.0) event. */
-function event(options: { method: string; path: string; headers?: Record<string, string>; body?: string }) {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: options.path,
-    rawQueryString: "",
-    headers: { host: "api.example.com", ...options.headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api",
-      domainName: "api.example.com",
-      http: {
-        method: options.method,
-        path: options.path,
-        protocol: "HTTP/1.1",
-        sourceIp: "203.0.113.9",
-        userAgent: "test",
-      },
-      requestId: "r1",
-      routeKey: "$default",
-      stage: "$default",
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    body: options.body,
-    isBase64Encoded: false,
-  };
-}
+import { apiGatewayEvent as event } from "./test/lambda-events.ts";
 
 describe("AWS Lambda handler", () => {
   let dir: string;

@@ -2,13 +2,16 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type BrokerOptions, createBroker } from "./app.ts";
+import { publicAddressWarnings, reachableUrl } from "./config/public-address.ts";
 import type { BrokerConfig } from "./config/schema.ts";
 import type { BrokerContext } from "./context.ts";
 import { pageOrigins, putCors } from "./storage/cors.ts";
 
 export interface RunningBroker {
-  /** Where the broker listens, e.g. http://127.0.0.1:8080 */
+  /** Where the broker listens, e.g. http://127.0.0.1:8080 (http://0.0.0.0:8080 on every interface). */
   url: string;
+  /** What clients are given: server.publicUrl, else the listen URL with 0.0.0.0 replaced by this machine's address. */
+  publicUrl: string;
   devToken?: string;
   /** The broker's services (database, storage client), for embedding and tests. */
   context: BrokerContext;
@@ -27,6 +30,8 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   });
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  const publicUrl = config.server.publicUrl?.replace(/\/$/, "") ?? reachableUrl(url);
+  for (const warning of publicAddressWarnings(config)) broker.context.log.warn(warning);
   if (options.ensureBucket ?? true) {
     const origins = [
       ...config.cors.origins,
@@ -42,6 +47,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
   }
   return {
     url,
+    publicUrl,
     devToken: broker.devToken,
     context: broker.context,
     async close() {

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// The `sluice` command. The TypeScript sources are bundled once by esbuild into
+// The `sluice` command. Installed from npm, it runs the built JavaScript in
+// ../dist (`npm run build`). Inside this repository, where ../src exists, it
+// runs the sources instead, with no build step: they are bundled once by esbuild into
 // node_modules/.cache/sluice/<stamp>/ (again whenever a source is newer) and run
 // by plain Node: running them through tsx instead costs every process ~35 MiB
 // of RSS (its loader thread), which the store and `sluice upload` cannot spare.
@@ -15,6 +17,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const entry = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const SOURCE_CONDITION = "sluice-source"; // workspace packages' exports that name their TypeScript sources
 const cache = join(root, "node_modules", ".cache", "sluice");
 
 function newestSource(dir) {
@@ -50,6 +53,7 @@ async function freshBundle() {
       platform: "node",
       format: "esm",
       target: "node20",
+      conditions: [SOURCE_CONDITION],
       // Our workspace packages are bundled; everything from npm stays an import (native addons, esbuild itself).
       plugins: [
         {
@@ -84,11 +88,22 @@ async function freshBundle() {
   }
 }
 
-const built = await freshBundle();
-if (built) {
-  await import(pathToFileURL(built).href);
+if (!existsSync(entry)) {
+  await import("../dist/main.js");
 } else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import("../src/main.ts");
+  const built = await freshBundle();
+  if (built) {
+    await import(pathToFileURL(built).href);
+  } else {
+    const { register } = await import("tsx/esm/api");
+    register();
+    // Registered last, so it runs first: workspace packages resolve to their sources, as under `npm test`.
+    const { register: registerHooks } = await import("node:module");
+    registerHooks(
+      `data:text/javascript,export function resolve(specifier, context, next) {
+        return next(specifier, { ...context, conditions: [...context.conditions, "${SOURCE_CONDITION}"] });
+      }`,
+    );
+    await import("../src/main.ts");
+  }
 }

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { DeleteTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { createApiKey, mintToken, parseConfig, setupBucketEvents } from "@sluice/broker";
 import { createClient, type SluiceClient } from "@sluice/client";
 import {
@@ -75,6 +76,7 @@ describe("cluster: three brokers on PostgreSQL and Redis, storage on Ceph RGW", 
   let postgres: PostgresServer;
   const brokers: Serve[] = [];
   let configInput: Record<string, unknown>;
+  let topic: string | undefined;
   const down = new Set<string>();
   const urls = () => brokers.map((b) => b.url);
   const clientFor = async (user: string): Promise<SluiceClient> =>
@@ -119,10 +121,19 @@ describe("cluster: three brokers on PostgreSQL and Redis, storage on Ceph RGW", 
       );
     }
     // RGW pushes new-object events to the first broker (the one never killed).
-    await setupBucketEvents(parseConfig(configInput), { pushEndpoint: `${urls()[0]}/v1/events/s3` });
+    topic = (await setupBucketEvents(parseConfig(configInput), { pushEndpoint: `${urls()[0]}/v1/events/s3` }))
+      .arn;
   });
   after(async () => {
     await Promise.all(brokers.map((b) => b.stop()));
+    const rgw = rgwTier();
+    if (topic && rgw.available) {
+      // RGW keeps a delivery queue per persistent topic: leave none behind for later tests.
+      const { endpoint, region, accessKeyId, secretAccessKey } = rgw.value;
+      const sns = new SNSClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
+      await sns.send(new DeleteTopicCommand({ TopicArn: topic }));
+      sns.destroy();
+    }
     await redis?.stop();
     await postgres?.destroy();
     if (root) await rm(root, { recursive: true, force: true });

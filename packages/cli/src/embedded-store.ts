@@ -46,7 +46,7 @@ export async function startEmbeddedStore(options: {
   const credentials = await storeCredentials(options.dataDir);
   const { startStore } = await import("@sluice/store");
   const store = await startStore({
-    dataDir: join(options.dataDir, "store"),
+    dataDir: storeDataDir(options.dataDir),
     host: options.host,
     port: options.port,
     ...(options.region ? { region: options.region } : {}),
@@ -74,4 +74,9 @@ export function listenError(error: NodeJS.ErrnoException, what: string, port: nu
     });
   }
   return error;
+}
+
+/** Where the embedded store keeps its catalog, blobs and master keys, under `--data`. */
+export function storeDataDir(dataDir: string): string {
+  return join(dataDir, "store");
 }

@@ -9,6 +9,7 @@ test("the browser bundle of the default entry contains no Node-only import", asy
     bundle: true,
     platform: "browser",
     format: "esm",
+    conditions: ["sluice-source"],
     write: false,
     metafile: true,
     logLevel: "silent",

@@ -1,5 +1,7 @@
 /** Types and helpers both entries (browser and Node) export. */
 
+export { isSluiceError, SluiceError } from "@sluice/core";
+
 export type { Body, StreamBody } from "./body.ts";
 export type {
   FileRecord,

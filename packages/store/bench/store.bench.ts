@@ -81,6 +81,7 @@ async function bundleServe(): Promise<string> {
     platform: "node",
     format: "esm",
     outfile,
+    conditions: ["sluice-source"],
     external: ["better-sqlite3", "busboy", "fast-xml-parser", "@aws-crypto/*"],
     logLevel: "warning",
   });

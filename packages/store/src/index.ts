@@ -13,3 +13,4 @@ export { verifyNotificationSignature } from "./notifications/signature.ts";
 export type { NotificationTarget } from "./notifications/targets.ts";
 export type { StoreCredentials, StoreOptions } from "./options.ts";
 export { type RunningStore, startStore } from "./server.ts";
+export { type RotationResult, rotateMasterKey } from "./storage/rotate.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { build } from "esbuild";
-import { bundleOptions, loadAssets } from "./assets.ts";
+import { loadAssets } from "./assets.ts";
+import { bundleOptions } from "./assets-bundle.ts";
 
 const NODE_IMPORT = /\bfrom\s*["']node:|\bimport\(\s*["']node:|require\(\s*["'](node:)?[a-z_]+["']\)/;
 

@@ -12,7 +12,7 @@ import { loadAssets } from "./assets.ts";
 import { createFormHandler } from "./form/handler.ts";
 import { uploadPage } from "./page.ts";
 
-export { type Asset, BUNDLES, bundleOptions, loadAssets } from "./assets.ts";
+export { type Asset, loadAssets } from "./assets.ts";
 
 export interface WebPagesOptions {
   /** Key material for the form's session cookies; set the same value on every broker behind one load balancer (default: a key of this process). */
@@ -20,7 +20,7 @@ export interface WebPagesOptions {
 }
 
 export function createWebPages(options: WebPagesOptions = {}): WebHandler {
-  // Build the bundles now, so the first visitor does not wait for esbuild.
+  // Load (or, from the sources, build) the assets now, so the first visitor does not wait.
   loadAssets().catch(() => {});
   const form = createFormHandler(options);
   return async (request, host) => {

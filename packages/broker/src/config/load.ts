@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { type BrokerConfig, type ConfigInput, configSchema, DEFAULT_PROFILES } from "./schema.ts";
 
 /** Environment variables that override one config field each. */
-const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
+export const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_DATA_DIR: { path: ["dataDir"] },
   SLUICE_HOST: { path: ["server", "host"] },
   SLUICE_PORT: { path: ["server", "port"] },

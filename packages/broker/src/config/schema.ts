@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { parseDuration, parseSize } from "./units.ts";
 
-const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseSize(value);
   if (bytes === undefined) {
     ctx.addIssue({ code: "custom", message: `expected a size such as "5MB" or a number of bytes` });
@@ -14,7 +14,7 @@ const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return bytes;
 });
 
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const seconds = parseDuration(value);
   if (seconds === undefined || seconds <= 0) {
     ctx.addIssue({
@@ -67,9 +67,19 @@ export const profileSchema = z
     scanFailOpen: z.boolean().default(false),
     /** Re-encode JPEG, PNG, WebP, GIF, AVIF and TIFF images without EXIF/XMP/IPTC (GPS), orientation applied. */
     stripMetadata: z.boolean().default(false),
+    /** Server-side encryption storage must apply: signed into every grant, so an upload without it is refused. */
+    encryption: z.enum(["none", "AES256", "aws:kms"]).default("none"),
+    /** aws:kms only: the KMS key (id, ARN or alias); default the bucket's AWS managed key. */
+    kmsKeyId: z.string().min(1).optional(),
+    /** aws:kms only: use an S3 Bucket Key (fewer KMS calls). */
+    bucketKey: z.boolean().optional(),
   })
   .strict()
-  .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] });
+  .refine((p) => p.minSize <= p.maxSize, { message: "minSize is larger than maxSize", path: ["minSize"] })
+  .refine((p) => p.encryption === "aws:kms" || (p.kmsKeyId === undefined && p.bucketKey === undefined), {
+    message: "kmsKeyId and bucketKey need encryption: aws:kms",
+    path: ["encryption"],
+  });
 
 const derivativeName = z
   .string()
@@ -116,7 +126,7 @@ export const configSchema = z
       .object({
         host: z.string().min(1).default("127.0.0.1"),
         port: integerish.min(0).max(65535).default(8080),
-        /** Origin clients reach the broker at (share links are built on it); defaults to the request's origin. */
+        /** URL clients reach the broker at (share links, form redirects, the page's origin, OpenAPI servers); default: the request's origin. Set it behind a reverse proxy or TLS terminator. */
         publicUrl: z.url().optional(),
         /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
         trustProxy: booleanish.default(false),
@@ -128,7 +138,7 @@ export const configSchema = z
     storage: z
       .object({
         endpoint: z.url().optional(),
-        /** Endpoint put in presigned URLs when clients reach storage by another address. */
+        /** Endpoint put in presigned URLs, when clients reach storage by another address than the broker (default: endpoint; `sluice serve --host 0.0.0.0` derives this machine's address). */
         publicEndpoint: z.url().optional(),
         bucket: z
           .string()

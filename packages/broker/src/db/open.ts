@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { SluiceError } from "@sluice/core";
-import SqliteDatabase from "better-sqlite3";
+import type SqliteDatabase from "better-sqlite3";
 import {
   Kysely,
   type SqliteDatabase as KyselySqlite,
@@ -87,6 +87,8 @@ export async function openDatabase(
       });
     }
     if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+    // Loaded only for SQLite: a PostgreSQL deployment (AWS Lambda) ships without the native addon.
+    const { default: SqliteDatabase } = await import("better-sqlite3");
     const sqlite = new SqliteDatabase(path);
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("busy_timeout = 5000");

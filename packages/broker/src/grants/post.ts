@@ -22,6 +22,8 @@ function signPost(
     expiresIn: number;
     fields: Record<string, string>;
     size: { min: number; max: number };
+    /** Server-side encryption fields, each an exact-match condition of the policy. */
+    encryption: Record<string, string>;
   },
 ): PostGrant {
   const conditions: PolicyCondition[] = [["content-length-range", options.size.min, options.size.max]];
@@ -32,19 +34,27 @@ function signPost(
     credentials: target.credentials,
     region: target.region,
     expiresIn: options.expiresIn,
-    fields: { ...options.fields, "x-amz-meta-upload-id": options.id },
+    fields: { ...options.fields, ...options.encryption, "x-amz-meta-upload-id": options.id },
     conditions,
   });
 }
 
 export function postGrant(
   target: StorageTarget,
-  upload: { id: string; key: string; size: number; type: string; expiresIn: number },
+  upload: {
+    id: string;
+    key: string;
+    size: number;
+    type: string;
+    expiresIn: number;
+    encryption: Record<string, string>;
+  },
 ): PostGrant {
   return signPost(target, {
     id: upload.id,
     key: upload.key,
     expiresIn: upload.expiresIn,
+    encryption: upload.encryption,
     fields: { "Content-Type": upload.type, success_action_status: "201" },
     size: { min: upload.size, max: upload.size },
   });
@@ -65,10 +75,12 @@ export function formGrant(
     expiresIn: number;
     /** Absolute URL storage redirects the browser to (S3 appends bucket, key and etag). */
     redirect: string;
+    encryption: Record<string, string>;
   },
 ): PostGrant {
   return signPost(target, {
     id: upload.id,
+    encryption: upload.encryption,
     key: `${upload.prefix}${FILENAME_VARIABLE}`,
     expiresIn: upload.expiresIn,
     fields: { success_action_redirect: upload.redirect },

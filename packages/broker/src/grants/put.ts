@@ -11,11 +11,12 @@ export interface PutGrant {
 
 export function signedUploadHeaders(
   target: StorageTarget,
-  upload: { size: number; type: string; sha256: string | null },
+  upload: { size: number; type: string; sha256: string | null; encryption: Record<string, string> },
 ): Record<string, string> {
   const headers: Record<string, string> = {
     "content-length": String(upload.size),
     "content-type": upload.type,
+    ...upload.encryption,
   };
   if (upload.sha256 && target.capabilities.checksums) {
     headers["x-amz-checksum-sha256"] = Buffer.from(upload.sha256, "hex").toString("base64");
@@ -26,7 +27,15 @@ export function signedUploadHeaders(
 
 export function putGrant(
   target: StorageTarget,
-  upload: { key: string; size: number; type: string; sha256: string | null; expiresIn: number },
+  upload: {
+    key: string;
+    size: number;
+    type: string;
+    sha256: string | null;
+    expiresIn: number;
+    /** Server-side encryption headers (grants/encryption.ts), signed like the rest. */
+    encryption: Record<string, string>;
+  },
 ): PutGrant {
   const headers = signedUploadHeaders(target, upload);
   const url = presignUrl({

@@ -31,6 +31,7 @@ const EventBody = z
 const route = createRoute({
   method: "post",
   path: "/v1/events/s3",
+  operationId: "receiveStorageEvents",
   tags: ["events"],
   summary: "Storage event notification (authenticated with the events token)",
   security: [{ eventsToken: [] }],

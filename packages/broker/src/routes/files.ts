@@ -58,6 +58,7 @@ const routes = {
   list: createRoute({
     method: "get",
     path: "/v1/files",
+    operationId: "listFiles",
     tags,
     summary: "The caller's files, newest first",
     request: { query: ListQuery },
@@ -69,6 +70,7 @@ const routes = {
   get: createRoute({
     method: "get",
     path: "/v1/files/{id}",
+    operationId: "getFile",
     tags,
     summary: "One file",
     request: { params: IdParams },
@@ -77,6 +79,7 @@ const routes = {
   remove: createRoute({
     method: "delete",
     path: "/v1/files/{id}",
+    operationId: "deleteFile",
     tags,
     summary: "Delete a file (object removed, links die)",
     request: { params: IdParams },
@@ -85,6 +88,7 @@ const routes = {
   download: createRoute({
     method: "get",
     path: "/v1/files/{id}/download",
+    operationId: "downloadFile",
     tags,
     summary: "Redirect to a presigned GET (minutes), or JSON with ?json",
     request: { params: IdParams, query: DownloadQuery },
@@ -97,6 +101,7 @@ const routes = {
   derivative: createRoute({
     method: "get",
     path: "/v1/files/{id}/derivatives/{name}",
+    operationId: "downloadDerivative",
     tags,
     summary: "Redirect to a presigned GET of an image derivative (e.g. thumb-256), or JSON with ?json",
     request: { params: DerivativeParams, query: DownloadQuery },
@@ -109,6 +114,7 @@ const routes = {
   link: createRoute({
     method: "post",
     path: "/v1/files/{id}/links",
+    operationId: "createLink",
     tags,
     summary: "Create a share link (expiry, use limit; revocable)",
     request: {

@@ -15,6 +15,7 @@ const routes = {
   revoke: createRoute({
     method: "delete",
     path: "/v1/links/{id}",
+    operationId: "revokeLink",
     tags: ["links"],
     summary: "Revoke a share link at once",
     request: { params: IdParams },
@@ -23,8 +24,10 @@ const routes = {
   follow: createRoute({
     method: "get",
     path: "/l/{token}",
+    operationId: "followLink",
     tags: ["links"],
     summary: "Follow a share link (no authentication)",
+    security: [],
     request: {
       params: z.object({
         token: z

@@ -17,6 +17,7 @@ const ProfileSchema = z
 const list = createRoute({
   method: "get",
   path: "/v1/profiles",
+  operationId: "listProfiles",
   tags: ["uploads"],
   summary: "The upload profiles of this broker (size range and accepted types)",
   responses: { 200: json(z.object({ profiles: z.array(ProfileSchema) }), "Profiles"), ...errorResponses },

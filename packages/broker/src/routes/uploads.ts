@@ -80,6 +80,7 @@ const routes = {
   create: createRoute({
     method: "post",
     path: "/v1/uploads",
+    operationId: "createUpload",
     tags,
     summary: "Create an upload grant (PUT, POST form, plain HTML form or multipart)",
     request: {
@@ -99,6 +100,7 @@ const routes = {
   get: createRoute({
     method: "get",
     path: "/v1/uploads/{id}",
+    operationId: "getUpload",
     tags,
     summary: "Upload status",
     request: { params: IdParams },
@@ -107,6 +109,7 @@ const routes = {
   signParts: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/parts",
+    operationId: "signParts",
     tags,
     summary: "Presign a batch of multipart part URLs, each pinned to its exact length",
     request: {
@@ -118,6 +121,7 @@ const routes = {
   regrant: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/grant",
+    operationId: "regrantUpload",
     tags,
     summary: "Re-issue the grant of a pending upload (e.g. after it expired)",
     request: { params: IdParams },
@@ -130,6 +134,7 @@ const routes = {
   listParts: createRoute({
     method: "get",
     path: "/v1/uploads/{id}/parts",
+    operationId: "listParts",
     tags,
     summary: "Parts already stored (resume)",
     request: { params: IdParams },
@@ -138,6 +143,7 @@ const routes = {
   complete: createRoute({
     method: "post",
     path: "/v1/uploads/{id}/complete",
+    operationId: "completeUpload",
     tags,
     summary: "Report the upload complete (idempotent); the broker checks the object",
     request: {
@@ -153,6 +159,7 @@ const routes = {
   abort: createRoute({
     method: "delete",
     path: "/v1/uploads/{id}",
+    operationId: "abortUpload",
     tags,
     summary: "Abort a pending upload",
     request: { params: IdParams },

@@ -6,6 +6,7 @@ import {
   PutBucketCorsCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { isUnspecifiedHost, reachableUrl } from "../config/public-address.ts";
 
 export function corsConfiguration(origins: string[]): CORSConfiguration {
   return {
@@ -45,11 +46,14 @@ export async function currentCorsOrigins(s3: S3Client, bucket: string): Promise<
 /**
  * The configured origins, plus the broker's own when it serves the page (the
  * page uploads straight to storage): its public URL, or where it listens,
- * with localhost and 127.0.0.1 as aliases of each other.
+ * with localhost and 127.0.0.1 as aliases of each other (and this machine's
+ * address too when it listens on every interface).
  */
 export function pageOrigins(options: { publicUrl?: string; listenUrl: string }): string[] {
   if (options.publicUrl) return [new URL(options.publicUrl).origin];
   const url = new URL(options.listenUrl);
-  if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") return [url.origin];
-  return [`${url.protocol}//127.0.0.1:${url.port}`, `${url.protocol}//localhost:${url.port}`];
+  const unspecified = isUnspecifiedHost(url.hostname);
+  if (!unspecified && url.hostname !== "127.0.0.1" && url.hostname !== "localhost") return [url.origin];
+  const loopback = [`${url.protocol}//127.0.0.1:${url.port}`, `${url.protocol}//localhost:${url.port}`];
+  return unspecified ? [new URL(reachableUrl(url.href)).origin, ...loopback] : loopback;
 }

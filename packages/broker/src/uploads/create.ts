@@ -8,6 +8,7 @@ import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { insertUpload, transitionUpload, usage } from "../db/uploads.ts";
+import { encryptionHeaders, encryptionParams } from "../grants/encryption.ts";
 import { planParts } from "../grants/multipart.ts";
 import { keyName, keySegment, normaliseName } from "../grants/name.ts";
 import { formGrant, type PostGrant, postGrant } from "../grants/post.ts";
@@ -217,6 +218,7 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
         Key: row.key,
         ContentType: row.type,
         Metadata: { "upload-id": row.id },
+        ...encryptionParams(ctxProfile(ctx, row)),
       }),
     );
     if (created.UploadId) return created.UploadId;
@@ -234,12 +236,15 @@ function signGrant(
 ): GrantResponse {
   const { expiresIn } = options;
   const upload = uploadView(row);
-  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn }) };
-  if (row.method === "post") return { upload, post: postGrant(ctx.target, { ...row, expiresIn }) };
+  const profile = ctxProfile(ctx, row);
+  const encryption = encryptionHeaders(profile);
+  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn, encryption }) };
+  if (row.method === "post")
+    return { upload, post: postGrant(ctx.target, { ...row, expiresIn, encryption }) };
   if (row.method === "form") {
     if (!options.redirect) throw errors.conflict("Form grants are not re-issued", "FormGrant");
-    const profile = ctxProfile(ctx, row);
     const post = formGrant(ctx.target, {
+      encryption,
       id: row.id,
       prefix: row.key,
       minSize: profile.minSize,

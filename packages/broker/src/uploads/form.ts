@@ -10,6 +10,7 @@ import { errors } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { transitionUpload, usage } from "../db/uploads.ts";
+import { encryptionParams } from "../grants/encryption.ts";
 import { keyName, normaliseName } from "../grants/name.ts";
 import { typeAllowed } from "../grants/profile.ts";
 import { isNotFound } from "../storage/s3.ts";
@@ -115,6 +116,7 @@ export async function resolveFormObject(
         MetadataDirective: "REPLACE",
         ContentType: type,
         Metadata: { "upload-id": row.id },
+        ...encryptionParams(ctxProfile(ctx, row)),
       }),
     );
   } catch (error) {

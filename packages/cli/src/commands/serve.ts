@@ -30,7 +30,9 @@ export function serveCommand(): Command {
     .option("--store-port <n>", "embedded store port (0 picks a free one)", parsePort, 9000)
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: the broker takes most of a second to import, other commands skip it.
-      const { loadConfig, startBroker } = await import("@sluice/broker");
+      const { loadConfig, startBroker, isUnspecifiedHost, machineAddress, reachableUrl } = await import(
+        "@sluice/broker"
+      );
       const { createWebPages } = await import("@sluice/web");
       const env = process.env;
       const dataDir = resolve(flags.data ?? env.SLUICE_DATA_DIR ?? ".sluice");
@@ -51,6 +53,17 @@ export function serveCommand(): Command {
           });
       let broker: RunningBroker;
       try {
+        // On every interface (--host 0.0.0.0) the broker calls the store over loopback, and clients are
+        // given this machine's address (or server.publicUrl's host) unless storage.publicEndpoint says.
+        const storeEndpoints = (listen: string) => {
+          if (!isUnspecifiedHost(new URL(listen).hostname)) return { endpoint: listen };
+          const { publicUrl } = configured.server;
+          const host = (publicUrl ? new URL(publicUrl).hostname : machineAddress()) ?? "127.0.0.1";
+          return {
+            endpoint: reachableUrl(listen, "127.0.0.1"),
+            publicEndpoint: configured.storage.publicEndpoint ?? reachableUrl(listen, host),
+          };
+        };
         const config = embedded
           ? loadConfig({
               file: flags.config,
@@ -59,7 +72,7 @@ export function serveCommand(): Command {
                 dataDir,
                 server,
                 storage: {
-                  endpoint: embedded.store.endpoint,
+                  ...storeEndpoints(embedded.store.endpoint),
                   accessKeyId: embedded.credentials.accessKeyId,
                   secretAccessKey: embedded.credentials.secretAccessKey,
                 },
@@ -79,15 +92,16 @@ export function serveCommand(): Command {
       const session = join(dataDir, SESSION_FILE);
       if (broker.devToken) {
         // Lets `sluice upload` in this directory find the local broker without a login.
-        await writeFile(session, `${JSON.stringify({ url: broker.url, token: broker.devToken })}\n`, {
+        const url = reachableUrl(broker.url, "127.0.0.1");
+        await writeFile(session, `${JSON.stringify({ url, token: broker.devToken })}\n`, {
           mode: 0o600,
         });
       }
       process.stdout.write(
         [
           "Sluice is running.",
-          `  Page and API:  ${broker.url}`,
-          `  Store (S3):    ${embedded ? embedded.store.endpoint : configured.storage.endpoint}  bucket ${configured.storage.bucket}`,
+          `  Page and API:  ${broker.publicUrl}`,
+          `  Store (S3):    ${broker.context.target.publicEndpoint}  bucket ${configured.storage.bucket}`,
           ...(broker.devToken ? [`  Dev token:     ${broker.devToken}`] : []),
           `  Data:          ${dataDir}`,
           "Stop with Ctrl-C.",

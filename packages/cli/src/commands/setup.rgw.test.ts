@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { GetBucketNotificationConfigurationCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { rgwTier } from "@sluice/core/testing";
 import { runCli } from "../test/cli.ts";
 
@@ -43,6 +44,10 @@ test("setup --events-url creates an RGW topic and points the bucket's notificati
     configured.TopicConfigurations?.map((c) => [c.TopicArn, c.Events]),
     [[summary.events, ["s3:ObjectCreated:*"]]],
   );
+
+  const sns = new SNSClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
+  t.after(() => sns.destroy());
+  await sns.send(new DeleteTopicCommand({ TopicArn: summary.events }));
 
   const noToken = await runCli([...args, "--events-url", "http://127.0.0.1:9/v1/events/s3"], {
     cwd,

@@ -5,8 +5,14 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CreateBucketCommand, ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
-import { finished, spawnCli } from "../test/cli.ts";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { finished, runCli, spawnCli } from "../test/cli.ts";
 
 function printed(stdout: string, name: string): string {
   const value = new RegExp(`${name}=(\\S+)`).exec(stdout)?.[1];
@@ -14,7 +20,10 @@ function printed(stdout: string, name: string): string {
   return value;
 }
 
-async function runStore(root: string): Promise<{ stdout: string; code: number | null }> {
+async function runStore(
+  root: string,
+  check: (stdout: string) => Promise<void> = checkServes,
+): Promise<{ stdout: string; code: number | null }> {
   const child = spawnCli(["store", "--data", "d", "--port", "0"], { cwd: root, env: { HOME: root } });
   const done = finished(child);
   let stdout = "";
@@ -25,20 +34,16 @@ async function runStore(root: string): Promise<{ stdout: string; code: number | 
     }),
   );
   try {
-    await checkServes(stdout);
+    await check(stdout);
   } finally {
     child.kill("SIGINT");
   }
   return { stdout, code: (await done).code };
 }
 
-async function checkServes(stdout: string): Promise<void> {
-  const endpoint = printed(stdout, "AWS_ENDPOINT_URL");
-  // Anonymous requests are refused by real SigV4 checks: the store is up and not open...
-  assert.equal((await fetch(`${endpoint}/sluice/x`)).status, 403);
-  // ...and the printed credentials are the ones it accepts.
-  const s3 = new S3Client({
-    endpoint,
+function printedClient(stdout: string): S3Client {
+  return new S3Client({
+    endpoint: printed(stdout, "AWS_ENDPOINT_URL"),
     region: printed(stdout, "AWS_REGION"),
     forcePathStyle: true,
     credentials: {
@@ -46,6 +51,14 @@ async function checkServes(stdout: string): Promise<void> {
       secretAccessKey: printed(stdout, "AWS_SECRET_ACCESS_KEY"),
     },
   });
+}
+
+async function checkServes(stdout: string): Promise<void> {
+  const endpoint = printed(stdout, "AWS_ENDPOINT_URL");
+  // Anonymous requests are refused by real SigV4 checks: the store is up and not open...
+  assert.equal((await fetch(`${endpoint}/sluice/x`)).status, 403);
+  // ...and the printed credentials are the ones it accepts.
+  const s3 = printedClient(stdout);
   const bucket = `printed-credentials-${randomUUID()}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   assert.ok((await s3.send(new ListBucketsCommand({}))).Buckets?.some((b) => b.Name === bucket));
@@ -64,4 +77,30 @@ test("sluice store prints working S3 credentials, keeps them private (0600) and 
   const second = await runStore(root);
   assert.equal(second.code, 0);
   assert.equal(JSON.parse(await readFile(file, "utf8")).accessKeyId, credentials.accessKeyId);
+});
+
+test("sluice store rotate-key re-wraps the data keys of encrypted objects, which read back after a restart", async (t) => {
+  const root = await mkdtemp(join(tmpdir(), "sluice-store-"));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const data = randomUUID().repeat(1000);
+  const first = await runStore(root, async (stdout) => {
+    const s3 = printedClient(stdout);
+    await s3.send(new CreateBucketCommand({ Bucket: "sealed" }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: "sealed", Key: "k", Body: data, ServerSideEncryption: "AES256" }),
+    );
+    s3.destroy();
+  });
+  assert.equal(first.code, 0);
+  const rotated = await runCli(["store", "rotate-key", "--data", "d"], { cwd: root, env: { HOME: root } });
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.match(rotated.stdout, /New master key [0-9a-f]+: 1 data keys re-wrapped; retired [0-9a-f]+\./);
+  const second = await runStore(root, async (stdout) => {
+    const s3 = printedClient(stdout);
+    const got = await s3.send(new GetObjectCommand({ Bucket: "sealed", Key: "k" }));
+    assert.equal(got.ServerSideEncryption, "AES256");
+    assert.equal(await got.Body?.transformToString(), data);
+    s3.destroy();
+  });
+  assert.equal(second.code, 0);
 });

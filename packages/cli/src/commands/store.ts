@@ -1,12 +1,30 @@
 /** `sluice store`: only the embedded S3-compatible store, for a broker configured elsewhere. */
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { CREDENTIALS_FILE, startEmbeddedStore } from "../embedded-store.ts";
+import { CREDENTIALS_FILE, startEmbeddedStore, storeDataDir } from "../embedded-store.ts";
 import { parsePort } from "../format.ts";
 import { untilSignal } from "./serve.ts";
 
+/** `sluice store rotate-key`: a new master key for encryption at rest; no object is rewritten. */
+function rotateKeyCommand(): Command {
+  return new Command("rotate-key")
+    .description(
+      "make a new master key for encrypted objects and re-wrap their data keys (objects are not rewritten)",
+    )
+    .action(async (_flags: unknown, command: Command) => {
+      // --data is the store command's own (`sluice store --data DIR rotate-key` or `sluice store rotate-key --data DIR`).
+      const data = (command.parent?.opts() as { data?: string } | undefined)?.data ?? ".sluice";
+      const { rotateMasterKey } = await import("@sluice/store");
+      const result = rotateMasterKey(storeDataDir(resolve(data)));
+      process.stdout.write(
+        `New master key ${result.keyId}: ${result.rewrapped} data keys re-wrapped; retired ${result.retired.join(", ") || "none"}.\n`,
+      );
+    });
+}
+
 export function storeCommand(): Command {
   return new Command("store")
+    .addCommand(rotateKeyCommand())
     .description("run only the embedded S3-compatible store")
     .option("-d, --data <dir>", "data directory", ".sluice")
     .option("--host <host>", "interface to listen on", "127.0.0.1")

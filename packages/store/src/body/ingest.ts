@@ -1,4 +1,3 @@
-import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { isSluiceError } from "@sluice/core";
@@ -28,6 +27,8 @@ export async function ingestBody(options: {
   store: StoreContext;
   /** Checksum the upload asked for at creation (multipart). */
   checksumAlgorithm?: ChecksumAlgorithm;
+  /** Seal the bytes at rest (server-side encryption asked for). */
+  encrypted?: boolean;
 }): Promise<Ingested> {
   const { request, store } = options;
   const expectedSize = request.contentLength;
@@ -35,14 +36,15 @@ export async function ingestBody(options: {
   if (expectedSize > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
   const declared = declaredDigests(request, options.checksumAlgorithm);
   const tap = new DigestTap({ compute: declared.compute, limit: expectedSize });
-  const { id, path } = await store.blobs.create();
+  const blob = await store.blobs.create({ encrypted: options.encrypted });
+  const { id, path } = blob;
   try {
-    await pipeline(request.body, tap, createWriteStream(path, { flags: "wx" }));
+    await pipeline([request.body, tap, ...blob.sink()]);
     if (tap.size !== expectedSize) throw s3Error("IncompleteBody");
     const computed = tap.result();
     verifyDigests({ declared, computed, trailers: request.trailers });
     await store.blobs.sync(id);
-    return { blob: { id, size: tap.size }, md5: computed.md5, checksums: computed.checksums };
+    return { blob: blob.ref(tap.size), md5: computed.md5, checksums: computed.checksums };
   } catch (error) {
     await rm(path, { force: true });
     // A client that hangs up mid-body gets IncompleteBody, never a 500.

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -12,6 +11,7 @@ import { xmlDocument } from "../xml.ts";
 import { storedHeaders } from "./object-headers.ts";
 import { commitObject } from "./objects.ts";
 import { checkReadPreconditions } from "./preconditions.ts";
+import { encryptionHeaders, isEncrypted, requestedEncryption, withoutEncryption } from "./sse.ts";
 
 /** `x-amz-copy-source: /bucket/key` or `bucket/key`, URL-encoded; versionId is not supported. */
 export function copySource(request: S3Request, store: StoreContext): ObjectRecord {
@@ -72,10 +72,13 @@ export async function copyBytes(options: {
   store: StoreContext;
   source: ObjectRecord;
   span: { start: number; end: number };
+  /** Seal the copy at rest. */
+  encrypted?: boolean;
 }): Promise<{ blob: BlobRef; md5: Buffer }> {
   const { store, source, span } = options;
   const release = store.blobs.lease(source.blobs);
-  const { id, path } = await store.blobs.create();
+  const blob = await store.blobs.create({ encrypted: options.encrypted });
+  const { id, path } = blob;
   const md5 = createHash("md5");
   try {
     const tap = new Transform({
@@ -84,9 +87,9 @@ export async function copyBytes(options: {
         callback(null, chunk);
       },
     });
-    await pipeline(store.blobs.read(source.blobs, span), tap, createWriteStream(path, { flags: "wx" }));
+    await pipeline([store.blobs.read(source.blobs, span), tap, ...blob.sink()]);
     await store.blobs.sync(id);
-    return { blob: { id, size: span.end - span.start + 1 }, md5: md5.digest() };
+    return { blob: blob.ref(span.end - span.start + 1), md5: md5.digest() };
   } catch (error) {
     await rm(path, { force: true });
     throw error;
@@ -119,21 +122,37 @@ export const copyObject: Operation = {
         "InvalidRequest",
         "The specified copy source is larger than the maximum allowable size for a copy source.",
       );
-    // Blobs are immutable: the copy references the source's files instead of copying their bytes.
+    // The copy's encryption is the request's, whatever the source's (as on S3).
+    const encryption = requestedEncryption((name) => request.header(name)) ?? {};
+    const headers = {
+      ...withoutEncryption(
+        directive === "COPY" ? copiedHeaders(source.headers, request) : storedHeaders(request),
+      ),
+      ...encryption,
+    };
+    // Blobs are immutable: the copy references the source's files instead of copying their bytes,
+    // unless it must be sealed and some are not.
+    const share = !isEncrypted(headers) || source.blobs.every((blob) => blob.sse !== undefined);
+    const copied = share
+      ? undefined
+      : await copyBytes({ store, source, span: { start: 0, end: source.size - 1 }, encrypted: true });
     const record: ObjectRecord = {
       bucket,
       key,
       size: source.size,
-      etag: await contentEtag(store, source),
+      etag:
+        copied && source.parts !== undefined
+          ? `"${copied.md5.toString("hex")}"`
+          : await contentEtag(store, source),
       modified: Date.now(),
-      headers: directive === "COPY" ? copiedHeaders(source.headers, request) : storedHeaders(request),
+      headers,
       checksums: source.parts === undefined ? source.checksums : {},
-      blobs: source.blobs,
+      blobs: copied ? [copied.blob] : source.blobs,
     };
-    commitObject({ store, request, record, operation: "Copy", shared: true });
+    commitObject({ store, request, record, operation: "Copy", shared: share });
     return {
       status: 200,
-      headers: { "content-type": "application/xml" },
+      headers: { "content-type": "application/xml", ...encryptionHeaders(headers) },
       body: xmlDocument("CopyObjectResult", {
         ETag: record.etag,
         LastModified: new Date(record.modified).toISOString(),

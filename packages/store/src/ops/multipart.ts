@@ -10,6 +10,7 @@ import { contentEtag, copyBytes, copySource } from "./copy-object.ts";
 import { checksumHeaders, storedHeaders } from "./object-headers.ts";
 import { writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
+import { encryptionHeaders, isEncrypted } from "./sse.ts";
 
 /** S3: every part but the last must be at least 5 MiB; at most 10,000 parts. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -64,7 +65,11 @@ export const createMultipartUpload: Operation = {
     store.catalog.createUpload(record);
     return {
       status: 200,
-      headers: { ...XML, ...(algorithm ? { "x-amz-checksum-algorithm": algorithm.toUpperCase() } : {}) },
+      headers: {
+        ...XML,
+        ...(algorithm ? { "x-amz-checksum-algorithm": algorithm.toUpperCase() } : {}),
+        ...encryptionHeaders(record.headers),
+      },
       body: xmlDocument("InitiateMultipartUploadResult", {
         Bucket: record.bucket,
         Key: record.key,
@@ -106,6 +111,7 @@ export const uploadPart: Operation = {
     const ingested = await ingestBody({
       request,
       store,
+      encrypted: isEncrypted(current.headers),
       ...(current.checksumAlgorithm
         ? { checksumAlgorithm: current.checksumAlgorithm as ChecksumAlgorithm }
         : {}),
@@ -117,9 +123,13 @@ export const uploadPart: Operation = {
       modified: Date.now(),
       blob: ingested.blob.id,
       checksums: ingested.checksums,
+      sse: ingested.blob.sse,
     };
     savePart({ request, store, upload: current, part });
-    return { status: 200, headers: { etag: part.etag, ...checksumHeaders(part.checksums) } };
+    return {
+      status: 200,
+      headers: { etag: part.etag, ...checksumHeaders(part.checksums), ...encryptionHeaders(current.headers) },
+    };
   },
 };
 
@@ -142,11 +152,17 @@ export const uploadPartCopy: Operation = {
       );
     const span = range ?? { start: 0, end: source.size - 1 };
     if (span.end - span.start + 1 > store.options.maxObjectSize) throw s3Error("EntityTooLarge");
-    // A part is one blob: the source's own file is shared when the part is all of it.
-    const whole = source.blobs.length === 1 && span.start === 0 && span.end === source.size - 1;
+    // A part is one blob: the source's own file is shared when the part is all of it
+    // (and sealed, when the upload is encrypted).
+    const encrypted = isEncrypted(current.headers);
+    const whole =
+      source.blobs.length === 1 &&
+      span.start === 0 &&
+      span.end === source.size - 1 &&
+      (!encrypted || source.blobs[0]?.sse !== undefined);
     const copied = whole
       ? { blob: source.blobs[0] as BlobRef, etag: await contentEtag(store, source) }
-      : await copyBytes({ store, source, span }).then((c) => ({
+      : await copyBytes({ store, source, span, encrypted }).then((c) => ({
           blob: c.blob,
           etag: `"${c.md5.toString("hex")}"`,
         }));
@@ -157,11 +173,12 @@ export const uploadPartCopy: Operation = {
       modified: Date.now(),
       blob: copied.blob.id,
       checksums: {},
+      sse: copied.blob.sse,
     };
     savePart({ request, store, upload: current, part, shared: whole });
     return {
       status: 200,
-      headers: XML,
+      headers: { ...XML, ...encryptionHeaders(current.headers) },
       body: xmlDocument("CopyPartResult", {
         ETag: part.etag,
         LastModified: new Date(part.modified).toISOString(),
@@ -214,10 +231,16 @@ async function readRequestedParts(request: S3Request): Promise<RequestedPart[]> 
   return requestedParts(parseXml(await readSmallBody(request, 4 * 1024 * 1024), "CompleteMultipartUpload"));
 }
 
-function completeResult(options: { bucket: string; key: string; etag: string; checksums: Checksums }) {
+function completeResult(options: {
+  bucket: string;
+  key: string;
+  etag: string;
+  checksums: Checksums;
+  encryption?: Record<string, string>;
+}) {
   return {
     status: 200,
-    headers: { ...XML, ...checksumHeaders(options.checksums) },
+    headers: { ...XML, ...checksumHeaders(options.checksums), ...options.encryption },
     body: xmlDocument("CompleteMultipartUploadResult", {
       Location: `/${options.bucket}/${options.key}`,
       Bucket: options.bucket,
@@ -280,7 +303,11 @@ export const completeMultipartUpload: Operation = {
         checksums: current.checksumAlgorithm
           ? compositeChecksum(current.checksumAlgorithm as ChecksumAlgorithm, chosen)
           : {},
-        blobs: chosen.map((part) => ({ id: part.blob, size: part.size })),
+        blobs: chosen.map((part) => ({
+          id: part.blob,
+          size: part.size,
+          ...(part.sse ? { sse: part.sse } : {}),
+        })),
         parts: chosen.length,
       };
       return { object, parts: partList(wanted) };
@@ -293,7 +320,7 @@ export const completeMultipartUpload: Operation = {
       keepMs: COMPLETED_KEEP_MS,
     });
     store.blobs.retire(retired);
-    return completeResult(object);
+    return completeResult({ ...object, encryption: encryptionHeaders(object.headers) });
   },
 };
 

@@ -2,6 +2,7 @@ import { parseCannedAcl } from "../acl.ts";
 import type { S3Request } from "../context.ts";
 import { s3Error } from "../errors.ts";
 import type { Checksums, ObjectRecord } from "../storage/catalog.ts";
+import { requestedEncryption } from "./sse.ts";
 
 const STORED = [
   "content-type",
@@ -39,7 +40,7 @@ export function storedHeaders(request: S3Request): Record<string, string> {
   if (encoding) headers["content-encoding"] = encoding;
   else delete headers["content-encoding"];
   headers["content-type"] ??= "binary/octet-stream";
-  return headers;
+  return { ...headers, ...requestedEncryption((name) => request.header(name)) };
 }
 
 export function checksumHeaders(checksums: Checksums): Record<string, string> {

@@ -5,6 +5,7 @@ import type { ObjectRecord } from "../storage/catalog.ts";
 import { checksumHeaders, objectHeaders, responseOverrides, storedHeaders } from "./object-headers.ts";
 import { checkReadPreconditions, writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
+import { encryptionHeaders, isEncrypted } from "./sse.ts";
 
 /** Commits a new version and its event in one transaction; the bytes it replaced are retired. */
 export function commitObject(options: {
@@ -40,7 +41,7 @@ export const putObject: Operation = {
     const headers = storedHeaders(request);
     // Fail fast on a write that cannot succeed; checked again at commit.
     writePrecondition(request)(store.catalog.getObject(bucket, request.key as string));
-    const ingested = await ingestBody({ request, store });
+    const ingested = await ingestBody({ request, store, encrypted: isEncrypted(headers) });
     const record: ObjectRecord = {
       bucket,
       key: request.key as string,
@@ -52,7 +53,10 @@ export const putObject: Operation = {
       blobs: [ingested.blob],
     };
     commitObject({ store, request, record, operation: "Put" });
-    return { status: 200, headers: { etag: record.etag, ...checksumHeaders(record.checksums) } };
+    return {
+      status: 200,
+      headers: { etag: record.etag, ...checksumHeaders(record.checksums), ...encryptionHeaders(headers) },
+    };
   },
 };
 

@@ -1,4 +1,3 @@
-import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -20,6 +19,7 @@ import { s3Error } from "../errors.ts";
 import type { Checksums, ObjectRecord } from "../storage/catalog.ts";
 import { xmlDocument } from "../xml.ts";
 import { commitObject } from "./objects.ts";
+import { encryptionHeaders, isEncrypted, requestedEncryption } from "./sse.ts";
 
 /**
  * Browser POST uploads (S3 PostObject): a multipart/form-data form posted to
@@ -194,7 +194,7 @@ function storedFields(fields: Map<string, string>): Record<string, string> {
   const acl = fields.get("acl");
   if (acl !== undefined) headers["x-amz-acl"] = parseCannedAcl(acl);
   headers["content-type"] ??= "binary/octet-stream";
-  return headers;
+  return { ...headers, ...requestedEncryption((name) => fields.get(name)) };
 }
 
 /** x-amz-checksum-* form fields: the file must hash to them (400 BadDigest), and they are stored. */
@@ -215,19 +215,21 @@ async function storeFile(options: {
   store: StoreContext;
   checksums: Checksums;
   range?: { min: number; max: number };
+  encrypted: boolean;
 }) {
   const { store, range, checksums } = options;
   const limit = Math.min(range?.max ?? Number.POSITIVE_INFINITY, store.options.maxObjectSize);
   const compute = Object.keys(checksums) as Array<keyof Checksums>;
   const tap = new DigestTap({ compute, limit });
-  const { id, path } = await store.blobs.create();
+  const blob = await store.blobs.create({ encrypted: options.encrypted });
+  const { id, path } = blob;
   try {
-    await pipeline(options.file.stream, tap, createWriteStream(path, { flags: "wx" }));
+    await pipeline([options.file.stream, tap, ...blob.sink()]);
     if (range && tap.size < range.min) throw s3Error("EntityTooSmall");
     const computed = tap.result();
     verifyDigests({ declared: { checksums, trailer: [], compute }, computed, trailers: new Map() });
     await store.blobs.sync(id);
-    return { blob: { id, size: tap.size }, md5: computed.md5, checksums: computed.checksums };
+    return { blob: blob.ref(tap.size), md5: computed.md5, checksums: computed.checksums };
   } catch (error) {
     await rm(path, { force: true });
     if (!isSluiceError(error)) throw s3Error("IncompleteBody");
@@ -241,7 +243,7 @@ function answer(options: {
   location: string;
 }): S3Response {
   const { fields, record, location } = options;
-  const headers = { etag: record.etag, location };
+  const headers = { etag: record.etag, location, ...encryptionHeaders(record.headers) };
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
   if (redirect) {
     try {
@@ -291,6 +293,7 @@ async function postObject(target: RequestTarget, store: StoreContext): Promise<S
       file,
       store,
       checksums: declaredChecksums(fields),
+      encrypted: isEncrypted(headers),
       ...(range ? { range } : {}),
     });
   } catch (error) {

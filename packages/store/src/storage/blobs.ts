@@ -1,13 +1,26 @@
 import { randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, type Transform, type Writable } from "node:stream";
+import { decryptRange, encryptingStream, MasterKeys, newDataKey } from "./encryption.ts";
 
 /** One stored byte run: a whole PUT body or one multipart part. */
 export interface BlobRef {
   id: string;
+  /** Plaintext bytes. */
   size: number;
+  /** Encrypted at rest: its data key, wrapped by a master key (encryption.ts). */
+  sse?: string;
+}
+
+/** A blob being written: pipe the plaintext into `sink()`, then reference `ref(size)`. */
+export interface NewBlob {
+  id: string;
+  path: string;
+  /** The stages the plaintext goes through: sealing (when encrypted), then the file. */
+  sink(): [Transform, Writable] | [Writable];
+  ref(size: number): BlobRef;
 }
 
 /**
@@ -23,9 +36,11 @@ export class BlobStore {
   readonly #dir: string;
   readonly #leases = new Map<string, number>();
   readonly #retiredWhileLeased = new Set<string>();
+  readonly keys: MasterKeys;
 
   constructor(dataDir: string) {
     this.#dir = join(dataDir, "blobs");
+    this.keys = new MasterKeys(dataDir);
   }
 
   path(id: string): string {
@@ -33,12 +48,22 @@ export class BlobStore {
     return join(this.#dir, id.slice(0, 2), id);
   }
 
-  /** A new, empty, exclusively created blob file. */
-  async create(): Promise<{ id: string; path: string }> {
+  /** A new, empty, exclusively created blob file; `encrypted`: sealed under a fresh data key. */
+  async create(options: { encrypted?: boolean } = {}): Promise<NewBlob> {
     const id = randomBytes(16).toString("hex");
     const path = this.path(id);
     await mkdir(join(this.#dir, id.slice(0, 2)), { recursive: true });
-    return { id, path };
+    const dataKey = options.encrypted ? newDataKey() : undefined;
+    const sse = dataKey ? this.keys.wrap(dataKey) : undefined;
+    return {
+      id,
+      path,
+      sink: () => {
+        const file = createWriteStream(path, { flags: "wx" });
+        return dataKey ? [encryptingStream(dataKey), file] : [file];
+      },
+      ref: (size) => (sse ? { id, size, sse } : { id, size }),
+    };
   }
 
   /** Flushes a written blob and its directory entry to disk before it is referenced. */
@@ -89,15 +114,25 @@ export class BlobStore {
    * at a time, with the file streams' own backpressure.
    */
   read(blobs: readonly BlobRef[], range: { start: number; end: number }): Readable {
-    const paths = blobs.map((blob) => ({ path: this.path(blob.id), size: blob.size }));
+    const parts = blobs.map((blob) => ({ path: this.path(blob.id), size: blob.size, sse: blob.sse }));
+    const keys = this.keys;
     async function* chunks() {
       let offset = 0;
-      for (const { path, size } of paths) {
+      for (const { path, size, sse } of parts) {
         const first = Math.max(range.start - offset, 0);
         const last = Math.min(range.end - offset, size - 1);
         offset += size;
         if (first > last) continue;
-        yield* createReadStream(path, { start: first, end: last, highWaterMark: 256 * 1024 });
+        if (!sse) {
+          yield* createReadStream(path, { start: first, end: last, highWaterMark: 256 * 1024 });
+          continue;
+        }
+        const file = await open(path, "r");
+        try {
+          yield* decryptRange({ file, dataKey: keys.unwrap(sse), size, first, last });
+        } finally {
+          await file.close();
+        }
       }
     }
     return Readable.from(chunks(), { objectMode: false });

@@ -69,6 +69,8 @@ export interface PartRecord {
   modified: number;
   blob: string;
   checksums: Checksums;
+  /** The blob's wrapped data key when it is encrypted at rest. */
+  sse?: string | null;
 }
 
 export interface ListOptions {
@@ -157,6 +159,13 @@ export class Catalog {
         const insert = this.#db.prepare("INSERT OR IGNORE INTO blob_refs (id, refs) VALUES (?, 1)");
         for (const id of this.referencedBlobs()) insert.run(id);
         this.#db.pragma("user_version = 1");
+      });
+    }
+    if (this.#db.pragma("user_version", { simple: true }) === 1) {
+      // Parts encrypted at rest keep their wrapped data key.
+      this.transaction(() => {
+        this.#db.exec("ALTER TABLE parts ADD COLUMN sse TEXT");
+        this.#db.pragma("user_version = 2");
       });
     }
   }
@@ -249,6 +258,63 @@ export class Catalog {
     for (const row of this.#db.prepare("SELECT blob FROM parts").iterate() as Iterable<{ blob: string }>)
       ids.add(row.blob);
     return ids;
+  }
+
+  /**
+   * Replaces every wrapped data key (objects' blobs and parts) with
+   * `rewrap(old)`, in one transaction; the blob files are not touched.
+   * Returns how many keys were re-wrapped.
+   */
+  rewrapDataKeys(rewrap: (wrapped: string) => string): number {
+    return this.transaction(() => {
+      let count = 0;
+      const objects = this.#db
+        .prepare("SELECT bucket, key, blobs FROM objects WHERE blobs LIKE '%\"sse\"%'")
+        .all() as Array<{
+        bucket: string;
+        key: Buffer;
+        blobs: string;
+      }>;
+      const updateObject = this.#db.prepare("UPDATE objects SET blobs = ? WHERE bucket = ? AND key = ?");
+      for (const row of objects) {
+        const blobs = (JSON.parse(row.blobs) as BlobRef[]).map((blob) => {
+          if (!blob.sse) return blob;
+          count++;
+          return { ...blob, sse: rewrap(blob.sse) };
+        });
+        updateObject.run(JSON.stringify(blobs), row.bucket, row.key);
+      }
+      const parts = this.#db
+        .prepare("SELECT upload_id, number, sse FROM parts WHERE sse IS NOT NULL")
+        .all() as Array<{
+        upload_id: string;
+        number: number;
+        sse: string;
+      }>;
+      const updatePart = this.#db.prepare("UPDATE parts SET sse = ? WHERE upload_id = ? AND number = ?");
+      for (const row of parts) {
+        updatePart.run(rewrap(row.sse), row.upload_id, row.number);
+        count++;
+      }
+      return count;
+    });
+  }
+
+  /** Every wrapped data key still recorded (to know which master keys are in use). */
+  wrappedDataKeys(): string[] {
+    const keys: string[] = [];
+    for (const row of this.#db
+      .prepare("SELECT blobs FROM objects WHERE blobs LIKE '%\"sse\"%'")
+      .iterate() as Iterable<{
+      blobs: string;
+    }>) {
+      for (const blob of JSON.parse(row.blobs) as BlobRef[]) if (blob.sse) keys.push(blob.sse);
+    }
+    for (const row of this.#db.prepare("SELECT sse FROM parts WHERE sse IS NOT NULL").iterate() as Iterable<{
+      sse: string;
+    }>)
+      keys.push(row.sse);
+    return keys;
   }
 
   // ---------------------------------------------------------------- buckets
@@ -466,7 +532,7 @@ export class Catalog {
         .get(options.uploadId, part.number) as { blob: string; size: number } | undefined;
       this.#db
         .prepare(
-          "INSERT OR REPLACE INTO parts (upload_id, number, size, etag, modified, blob, checksums) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          "INSERT OR REPLACE INTO parts (upload_id, number, size, etag, modified, blob, checksums, sse) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .run(
           options.uploadId,
@@ -476,6 +542,7 @@ export class Catalog {
           part.modified,
           part.blob,
           JSON.stringify(part.checksums),
+          part.sse ?? null,
         );
       this.#reference([{ id: part.blob, size: part.size }], options.shared ?? false);
       return this.#dereference(old ? [{ id: old.blob, size: old.size }] : []);
