@@ -92,6 +92,7 @@ async function candidate(
       size: settings.size,
       sha256: null,
       key: settings.key,
+      incoming_key: settings.key,
       method: "put" as const,
       state: "uploaded" as const,
       reason: null,

@@ -5,20 +5,48 @@ import { issueApiKey } from "./auth/apiKeys.ts";
 import { signToken } from "./auth/jwt.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import type { BrokerConfig } from "./config/schema.ts";
+import { listApiKeys, revokeApiKey } from "./db/apiKeys.ts";
+import { audit } from "./db/audit.ts";
 import { defaultDatabaseUrl, openDatabase } from "./db/open.ts";
+import { apiKeyView } from "./routes/apiKeys.ts";
 import { applyBucketPolicies, ensureBucket } from "./storage/bucket.ts";
 import { currentCorsOrigins } from "./storage/cors.ts";
 import { createS3Client } from "./storage/s3.ts";
 import { storageTarget } from "./storage/target.ts";
 
-/** Creates an API key for tenant/user; the key is returned once and stored hashed. */
+/** Creates an API key for tenant/user (scope server: tenant-wide, the application's backend); the key is returned once and stored hashed. */
 export async function createApiKey(
   config: BrokerConfig,
-  options: { tenant: string; user: string; name?: string },
+  options: { tenant: string; user: string; name?: string; scope?: "user" | "server" },
 ): Promise<{ id: string; key: string }> {
   const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
   try {
     return await issueApiKey(database.db, options);
+  } finally {
+    await database.close();
+  }
+}
+
+/** API keys (never their secrets), newest first, optionally of one tenant and user. */
+export async function listApiKeysIn(
+  config: BrokerConfig,
+  filter: { tenant?: string; user?: string } = {},
+): Promise<Array<ReturnType<typeof apiKeyView>>> {
+  const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
+  try {
+    return (await listApiKeys(database.db, filter)).map(apiKeyView);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Revokes an API key by id; false when no live key has it. Every broker on the database refuses it next. */
+export async function revokeApiKeyById(config: BrokerConfig, id: string): Promise<boolean> {
+  const database = await openDatabase(config.database.url ?? defaultDatabaseUrl(config.dataDir));
+  try {
+    const revoked = await revokeApiKey(database.db, { id });
+    if (revoked) await audit(database.db, { action: "apikey.revoke", subject: id, detail: { via: "cli" } });
+    return revoked;
   } finally {
     await database.close();
   }
@@ -55,7 +83,13 @@ export async function setupBucket(
     const corsOrigins = options.replaceCors
       ? config.cors.origins
       : [...new Set([...current, ...config.cors.origins])];
-    await applyBucketPolicies(s3, { bucket: target.bucket, corsOrigins });
+    // Storage's own clean-up never aborts a multipart upload the broker still lets a client finish.
+    const longest = Math.max(0, ...Object.values(config.profiles).map((p) => p.multipartLifetime));
+    await applyBucketPolicies(s3, {
+      bucket: target.bucket,
+      corsOrigins,
+      abortMultipartAfterDays: Math.max(2, Math.ceil(longest / 86_400) + 1),
+    });
     return { corsOrigins, removedOrigins: current.filter((origin) => !corsOrigins.includes(origin)) };
   } finally {
     s3.destroy();

@@ -8,6 +8,7 @@ import { signToken } from "./auth/jwt.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import type { BrokerConfig } from "./config/schema.ts";
 import type { BrokerContext } from "./context.ts";
+import { jobQueue } from "./db/jobs.ts";
 import { defaultDatabaseUrl, type MetadataDb, openDatabase } from "./db/open.ts";
 import { getUpload } from "./db/uploads.ts";
 import type { AppEnv } from "./http/env.ts";
@@ -25,7 +26,8 @@ import { scheduleSweeps } from "./uploads/sweeper.ts";
 import { runJob } from "./verification/jobs.ts";
 import { pipelineSteps, startPipeline } from "./verification/pipeline.ts";
 import type { Scanner } from "./verification/scanners.ts";
-import { createWorker } from "./verification/worker.ts";
+import { createWorker, defaultWorkerId } from "./verification/worker.ts";
+import { deliver, deliveryQueue } from "./webhooks/deliverer.ts";
 
 export interface BrokerOptions {
   /** Your own authentication: return {tenant, user}, throw a SluiceError, or return null to use the built-in checks. */
@@ -36,12 +38,16 @@ export interface BrokerOptions {
   scanners?: Scanner[];
   /** Run the in-process verification worker (default true). */
   worker?: boolean;
+  /** Run the in-process webhook deliverer (default true). */
+  webhooks?: boolean;
   /** Run the periodic sweeper (default true). */
   sweeper?: boolean;
   /** Web front-end for paths outside /v1/ and /l/ (e.g. @sluice/web's page at `/`). */
   web?: WebHandler;
   /** Create the bucket at start-up when missing (default true). */
   ensureBucket?: boolean;
+  /** More checks /readyz reports (e.g. the embedded store's free disk space); false means not ready. */
+  readiness?: Record<string, () => Promise<boolean>>;
 }
 
 export interface Broker {
@@ -74,10 +80,17 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     metrics,
     scanners: options.scanners ?? [],
     pipeline: {
-      needed: (row) => pipelineSteps(ctx, row).length > 0,
       start: (trx, row) => startPipeline(trx, { ctx, row, steps: pipelineSteps(ctx, row) }),
     },
+    readiness: options.readiness ?? {},
     kickWorker: () => worker.kick(),
+    kickWebhooks: () => deliverer.kick(),
+    ...(secret
+      ? {
+          signUserToken: (token: Parameters<NonNullable<BrokerContext["signUserToken"]>>[0]) =>
+            signToken({ secret: secret.secret, jwt: config.auth.jwt, ...token }),
+        }
+      : {}),
     async waitForVerification(uploadId, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (worker.running && Date.now() < deadline) {
@@ -89,13 +102,21 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
   };
   const { jobs } = config;
   const worker = createWorker({
-    db,
+    queue: jobQueue(db, {
+      maxAttempts: jobs.attempts,
+      backoff: { retryDelayMs: jobs.retryDelay * 1000, maxRetryDelayMs: jobs.maxRetryDelay * 1000 },
+      workerId: jobs.workerId ?? defaultWorkerId(config.dataDir),
+    }),
     log,
     handle: (job) => runJob(ctx, job),
     leaseMs: jobs.leaseTime * 1000,
     concurrency: jobs.concurrency,
-    maxAttempts: jobs.attempts,
-    backoff: { retryDelayMs: jobs.retryDelay * 1000, maxRetryDelayMs: jobs.maxRetryDelay * 1000 },
+  });
+  const deliverer = createWorker({
+    queue: deliveryQueue(ctx),
+    log,
+    handle: (delivery) => deliver(ctx, delivery),
+    leaseMs: Math.max(60_000, config.webhooks.timeout * 2000),
   });
 
   if (options.ensureBucket ?? true) {
@@ -145,6 +166,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       : undefined;
 
   if (options.worker ?? true) worker.start();
+  if (options.webhooks ?? true) deliverer.start();
   const stopSweeps = (options.sweeper ?? true) ? scheduleSweeps(ctx) : async () => {};
   let closed = false;
   return {
@@ -157,6 +179,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       closed = true;
       await stopSweeps();
       await worker.stop();
+      await deliverer.stop();
       await rateLimits.close();
       s3.destroy();
       await database.close();

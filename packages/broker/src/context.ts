@@ -11,9 +11,7 @@ import type { Scanner } from "./verification/scanners.ts";
 
 /** The upload pipeline as completion sees it (verification/pipeline.ts). */
 export interface UploadPipeline {
-  /** Whether the upload's profile has steps to run before it is ready. */
-  needed(row: UploadRow): boolean;
-  /** Records its checks and queues its first step, inside the completion's transaction. */
+  /** Records the upload's checks and queues its first step, inside the completion's transaction. */
   start(db: Kysely<Database>, row: UploadRow): Promise<void>;
 }
 
@@ -27,8 +25,19 @@ export interface BrokerContext {
   /** Library users' content scanners, run before a file becomes ready. */
   scanners: Scanner[];
   pipeline: UploadPipeline;
+  /** Checks /readyz adds to database and storage reachability. */
+  readiness: Record<string, () => Promise<boolean>>;
   /** Wakes the verification worker after a job is queued. */
   kickWorker(): void;
+  /** Wakes the webhook deliverer after an event was committed to the outbox. */
+  kickWebhooks(): void;
+  /** Signs a user token (HS256 with the broker's secret); undefined when tokens come from a JWKS only. */
+  signUserToken?(options: {
+    tenant: string;
+    user: string;
+    expiresIn: string;
+    profiles?: string[];
+  }): Promise<string>;
   /** Resolves when the upload left `uploaded` (or after timeoutMs). */
   waitForVerification(uploadId: string, timeoutMs: number): Promise<void>;
 }

@@ -1,5 +1,12 @@
 // Public API of @sluice/broker.
-export { createApiKey, mintToken, setupBucket, setupBucketEvents } from "./admin.ts";
+export {
+  createApiKey,
+  listApiKeysIn,
+  mintToken,
+  revokeApiKeyById,
+  setupBucket,
+  setupBucketEvents,
+} from "./admin.ts";
 export { type Broker, type BrokerOptions, createBroker } from "./app.ts";
 export type { AuthorizeHook } from "./auth/authenticate.ts";
 export type { Principal } from "./auth/principal.ts";

@@ -165,6 +165,12 @@ describe("the built Lambda zip, run by plain node", { skip: postgres.skip }, () 
 
   it("runs the sweeper on the scheduled event", async () => {
     const result = await invoke({ source: "aws.events", "detail-type": "Scheduled Event", detail: {} });
-    assert.deepEqual(Object.keys(result as object).sort(), ["abortedMultipart", "expired", "strays"]);
+    assert.deepEqual(Object.keys(result as object).sort(), [
+      "abortedMultipart",
+      "expired",
+      "idleMultipart",
+      "prunedEvents",
+      "strays",
+    ]);
   });
 });

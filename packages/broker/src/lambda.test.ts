@@ -9,7 +9,7 @@ import pino from "pino";
 import { signToken } from "./auth/jwt.ts";
 import { parseConfig } from "./config/load.ts";
 import { createLambdaHandler } from "./lambda.ts";
-import { TEST_SECRET } from "./test/harness.ts";
+import { incomingKey, TEST_SECRET } from "./test/harness.ts";
 import { apiGatewayEvent as event } from "./test/lambda-events.ts";
 
 describe("AWS Lambda handler", () => {
@@ -95,7 +95,7 @@ describe("AWS Lambda handler", () => {
       Records: [
         {
           eventName: "ObjectCreated:Put",
-          s3: { bucket: { name: "sluice" }, object: { key: grant.upload.key } },
+          s3: { bucket: { name: "sluice" }, object: { key: incomingKey(grant.upload.key) } },
         },
       ],
     };

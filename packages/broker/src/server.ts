@@ -1,10 +1,13 @@
 // Node adapter: serves the broker's Web-standard app over node:http.
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { serve } from "@hono/node-server";
 import { type BrokerOptions, createBroker } from "./app.ts";
 import { publicAddressWarnings, reachableUrl } from "./config/public-address.ts";
 import type { BrokerConfig } from "./config/schema.ts";
 import type { BrokerContext } from "./context.ts";
+import type { Metrics } from "./http/metrics.ts";
+import { isOneRequestUpload } from "./http/one-request.ts";
 import { pageOrigins, putCors } from "./storage/cors.ts";
 
 export interface RunningBroker {
@@ -28,6 +31,7 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
     await broker.close();
     throw error;
   });
+  watchConnections(server!, broker.context.metrics);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   const publicUrl = config.server.publicUrl?.replace(/\/$/, "") ?? reachableUrl(url);
@@ -58,4 +62,28 @@ export async function startBroker(config: BrokerConfig, options: BrokerOptions =
       await broker.close();
     },
   };
+}
+
+/**
+ * `Expect: 100-continue`: a one-request upload is answered (307) before its
+ * body is asked for, so the client sends the body to storage and never here;
+ * every other request gets its 100 Continue as Node would send it. Bytes read
+ * from clients are counted (sluice_http_received_bytes_total).
+ */
+function watchConnections(server: ReturnType<typeof serve>, metrics: Metrics): void {
+  const http = server as Server;
+  const counted = new WeakMap<Socket, number>();
+  const account = (socket: Socket) => {
+    const read = socket.bytesRead;
+    const before = counted.get(socket) ?? 0;
+    if (read <= before) return;
+    counted.set(socket, read);
+    metrics.add("sluice_http_received_bytes_total", read - before, {}, "Bytes read from clients");
+  };
+  http.on("connection", (socket: Socket) => socket.once("close", () => account(socket)));
+  http.on("request", (request, response) => response.once("finish", () => account(request.socket)));
+  http.on("checkContinue", (request, response) => {
+    if (!isOneRequestUpload(request.url ?? "")) response.writeContinue();
+    http.emit("request", request, response);
+  });
 }

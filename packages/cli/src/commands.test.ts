@@ -55,6 +55,29 @@ describe("sluice commands against a local serve", () => {
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.notEqual((await fetch(second.url, { redirect: "manual" })).status, 302);
     assert.equal((await runCli(["revoke", "no-such-link"], dev)).code, 4);
+
+    // A lost link id is found again from its file.
+    const listed = await runCli(["links", fileId, "--json"], dev);
+    assert.equal(listed.code, 0, listed.stderr);
+    const links = JSON.parse(listed.stdout) as Array<{ id: string; revokedAt: string | null; uses: number }>;
+    assert.deepEqual(
+      links.map((l) => [l.id, l.revokedAt !== null, l.uses]),
+      [
+        [second.id, true, 0],
+        [link.id, false, 1],
+      ],
+    );
+    const text = await runCli(["links", fileId], dev);
+    assert.match(text.stdout, new RegExp(`${second.id}\\s+revoked`));
+    assert.match(text.stdout, new RegExp(`${link.id}\\s+used up`));
+    assert.equal((await runCli(["links", "no-such-file"], dev)).code, 4);
+    const tooLong = await runCli(["share", fileId, "--expires", "90d"], dev);
+    assert.equal(tooLong.code, 5);
+    assert.match(
+      tooLong.stderr,
+      /--expires is limited to 30d \(2592000 seconds\)/,
+      "the option and unit the user typed",
+    );
   });
 
   test("apikey create makes a key for another user, who sees none of dev's files", async () => {
@@ -63,13 +86,27 @@ describe("sluice commands against a local serve", () => {
       { cwd: root, env: { HOME: root } },
     );
     assert.equal(created.code, 0, created.stderr);
-    const { key } = JSON.parse(created.stdout) as { key: string };
+    const { id, key } = JSON.parse(created.stdout) as { id: string; key: string };
     const bob = { cwd: root, env: { HOME: root, SLUICE_URL: serve.url, SLUICE_TOKEN: key } };
     const ls = await runCli(["ls", "--json"], bob);
     assert.equal(ls.code, 0, ls.stderr);
     assert.deepEqual(JSON.parse(ls.stdout), []);
     const stolen = await runCli(["download", fileId, "-o", join(root, "stolen")], bob);
     assert.equal(stolen.code, 4, "another user's id is not found");
+
+    const admin = { cwd: root, env: { HOME: root } };
+    const list = await runCli(["apikey", "list", "--data", "data", "--user", "bob", "--json"], admin);
+    assert.equal(list.code, 0, list.stderr);
+    const keys = JSON.parse(list.stdout) as Array<{ id: string; user: string; revokedAt: string | null }>;
+    assert.deepEqual(
+      keys.map((k) => [k.id, k.user, k.revokedAt]),
+      [[id, "bob", null]],
+    );
+    assert.ok(!list.stdout.includes(key), "never the key itself");
+    const revoke = await runCli(["apikey", "revoke", "--data", "data", id], admin);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    assert.equal((await runCli(["ls", "--json"], bob)).code, 3, "refused by the running broker at once");
+    assert.equal((await runCli(["apikey", "revoke", "--data", "data", id], admin)).code, 4);
     const missingFlag = await runCli(["apikey", "create", "--data", "data"], {
       cwd: root,
       env: { HOME: root },

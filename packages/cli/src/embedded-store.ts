@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SluiceError } from "@sluice/core";
-import type { StoreCredentials } from "@sluice/store";
+import type { NotificationTarget, StoreCredentials } from "@sluice/store";
 
 export const CREDENTIALS_FILE = "store-credentials.json";
 
@@ -41,6 +41,11 @@ export async function startEmbeddedStore(options: {
   host: string;
   port: number;
   region?: string;
+  minFreeBytes?: number;
+  /** Webhooks bucket notification configurations may name (`sluice serve`: the broker's /v1/events/s3). */
+  notificationTargets?: NotificationTarget[];
+  /** Accept Signature Version 2 (`--allow-sigv2`, config store.allowSignatureV2). */
+  allowSignatureV2?: boolean;
 }) {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const credentials = await storeCredentials(options.dataDir);
@@ -50,7 +55,10 @@ export async function startEmbeddedStore(options: {
     host: options.host,
     port: options.port,
     ...(options.region ? { region: options.region } : {}),
+    ...(options.minFreeBytes !== undefined ? { minFreeBytes: options.minFreeBytes } : {}),
     credentials: [credentials],
+    ...(options.notificationTargets ? { notificationTargets: options.notificationTargets } : {}),
+    allowSignatureV2: options.allowSignatureV2 ?? false,
   }).catch((error: NodeJS.ErrnoException) => {
     throw listenError(error, "store", options.port, "--store-port");
   });

@@ -53,6 +53,11 @@ describe("upload picks the profile that accepts the file", () => {
     assert.match(none.stderr, /document: application\/pdf, text\/\*, up to 1\.0 MiB/);
     assert.match(none.stderr, /avatar: image\/\*, up to 100\.0 KiB/);
 
+    await writeFile(join(root, "big.pdf"), Buffer.alloc(1024 * 1024 + 1));
+    const big = await runCli(["upload", "big.pdf", "--profile", "document"], dev);
+    assert.equal(big.code, 5);
+    assert.match(big.stderr, /larger than this profile allows \(1 MiB\)/, "in the unit of the configuration");
+
     const chosen = await runCli(["upload", "f.bin", "--profile", "avatar"], dev);
     assert.equal(chosen.code, 5, "an explicit --profile is sent as is; the broker refuses the type");
   });

@@ -4,11 +4,12 @@ import { Command, CommanderError } from "commander";
 import { apikeyCommand, policyCommand, setupCommand } from "./commands/admin.ts";
 import { downloadCommand, presignCommand } from "./commands/download.ts";
 import { lsCommand, rmCommand } from "./commands/files.ts";
-import { revokeCommand, shareCommand } from "./commands/links.ts";
+import { linksCommand, revokeCommand, shareCommand } from "./commands/links.ts";
 import { loginCommand, logoutCommand, tokenCommand } from "./commands/login.ts";
 import { serveCommand } from "./commands/serve.ts";
 import { storeCommand } from "./commands/store.ts";
 import { uploadCommand } from "./commands/upload.ts";
+import { webhooksCommand } from "./commands/webhooks.ts";
 import { EXIT, EXIT_HELP, exitCodeFor } from "./exit-codes.ts";
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     lsCommand(),
     rmCommand(),
     shareCommand(),
+    linksCommand(),
     revokeCommand(),
     loginCommand(),
     logoutCommand(),
@@ -40,6 +42,7 @@ export function buildProgram(): Command {
     apikeyCommand(),
     setupCommand(),
     policyCommand(),
+    webhooksCommand(),
   ]) {
     program.addCommand(withExitOverride(command));
   }

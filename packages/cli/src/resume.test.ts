@@ -1,26 +1,30 @@
-// Kill the CLI in the middle of a multipart upload, run it again: it resumes
-// and sends again at most the parts that were in flight.
+// Kill the CLI in the middle of a multipart upload, or while the broker
+// completes it, run it again: it resumes, sends again at most the parts that
+// were in flight, and never makes a second upload.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
-import { type Fault, randomFile, sha256File, startFaultProxy } from "@sluice/client/testing";
+import { type TestContext, test } from "node:test";
+import { type Fault, type FaultProxy, randomFile, sha256File, startFaultProxy } from "@sluice/client/testing";
 import { freePort } from "@sluice/core/testing";
+import { startBrokerProxy } from "./test/broker-proxy.ts";
 import { finished, jsonLines, runCli, spawnCli, startServe } from "./test/cli.ts";
 
 const MiB = 1024 * 1024;
 
-test("a killed upload resumes on the next run, re-sending at most the parts in flight", async (t) => {
+/**
+ * `sluice serve` with clients reaching the store through a fault proxy (to slow
+ * it down and count the bytes sent) and the broker through a broker proxy (to
+ * hold answers back), and a client environment pointing at both.
+ */
+async function startStack(t: TestContext) {
   const root = await mkdtemp(join(tmpdir(), "sluice-resume-"));
   t.after(() => rm(root, { recursive: true, force: true }));
   const home = join(root, "home");
   await mkdir(home);
-
-  // Clients reach the store through a proxy we can slow down, so the kill lands mid-upload.
   const storePort = await freePort();
-  const slow: Fault = { kind: "slow", bytesPerSecond: 3 * MiB };
-  const proxy = await startFaultProxy(`http://127.0.0.1:${storePort}`, () => slow);
+  const proxy = await startFaultProxy(`http://127.0.0.1:${storePort}`, () => ({ kind: "pass" }));
   t.after(() => proxy.close());
   const config = join(root, "sluice.yaml");
   await writeFile(
@@ -32,10 +36,26 @@ test("a killed upload resumes on the next run, re-sending at most the parts in f
     { cwd: root, env: { HOME: home } },
   );
   t.after(() => serve.child.kill("SIGKILL"));
+  const broker = await startBrokerProxy(serve.url);
+  t.after(() => broker.close());
+  const client = { cwd: root, env: { HOME: home, SLUICE_URL: broker.url, SLUICE_TOKEN: serve.token } };
+  return { root, proxy, serve, broker, client, stateDir: join(home, ".sluice", "uploads") };
+}
+
+/** Bytes the next connections to the store send (older connections still drain from socket buffers). */
+function countNextConnections(proxy: FaultProxy): { up: number; down: number } {
+  const counted: Fault = { kind: "pass", counter: { up: 0, down: 0 } };
+  proxy.plan = () => counted;
+  return counted.counter!;
+}
+
+test("a killed upload resumes on the next run, re-sending at most the parts in flight", async (t) => {
+  const { root, proxy, serve, client, stateDir } = await startStack(t);
+  // Slow storage, so the kill lands mid-upload.
+  const slow: Fault = { kind: "slow", bytesPerSecond: 3 * MiB };
+  proxy.plan = () => slow;
 
   const file = await randomFile(root, "big.bin", 25 * MiB);
-  const client = { cwd: root, env: { HOME: home, SLUICE_URL: serve.url, SLUICE_TOKEN: serve.token } };
-  const stateDir = join(home, ".sluice", "uploads");
   const first = spawnCli(["upload", file.path, "--concurrency", "2", "--json"], client);
   const firstDone = finished(first);
   let partsSaved = 0;
@@ -49,17 +69,16 @@ test("a killed upload resumes on the next run, re-sending at most the parts in f
   first.kill("SIGKILL");
   assert.equal((await firstDone).signal, "SIGKILL");
 
-  // Bytes of the killed run still drain from socket buffers: count only the second run's connections.
-  const secondRun: Fault = { kind: "pass", counter: { up: 0, down: 0 } };
-  proxy.plan = () => secondRun;
+  const secondRun = countNextConnections(proxy);
   const second = await runCli(["upload", file.path, "--concurrency", "2", "--json"], client);
   assert.equal(second.code, 0, second.stderr);
   const [result] = jsonLines<{ id: string; state: string; resumed: boolean }>(second.stdout);
   assert.equal(result?.resumed, true);
   assert.equal(result?.state, "ready");
-  const resent = secondRun.counter!.up;
+  const resent = secondRun.up;
   // 5 parts; parts saved before the kill are not sent again, at most the 2 in flight are.
   const allowed = (5 - partsSaved) * 5 * MiB + 64 * 1024;
+  t.diagnostic(`recovery: ${resent} of ${25 * MiB} bytes sent again (${partsSaved} parts saved)`);
   assert.ok(resent <= allowed, `sent ${resent} bytes again, allowed ${allowed}`);
   assert.deepEqual(await readdir(stateDir), [], "the resume state is gone once complete");
 
@@ -68,4 +87,46 @@ test("a killed upload resumes on the next run, re-sending at most the parts in f
   assert.equal(download.code, 0, download.stderr);
   assert.equal(await sha256File(out), file.sha256);
   assert.equal((await serve.stop()).code, 0);
+});
+
+test("killed (Ctrl-C) while the broker completes: the next run finds the upload and sends nothing again", async (t) => {
+  const { root, proxy, broker, client, stateDir } = await startStack(t);
+  const file = await randomFile(root, "done.bin", 12 * MiB);
+  broker.fault = "hold-complete";
+  const first = spawnCli(["upload", file.path, "--json"], client);
+  const firstDone = finished(first);
+  const held = await broker.held();
+  assert.equal(held.status, 200, "the broker completed the upload; the CLI never heard");
+  const completed = JSON.parse(held.body) as { id: string; state: string };
+  first.kill("SIGINT");
+  assert.equal((await firstDone).code, 130);
+  assert.equal((await readdir(stateDir)).length, 1, "the resume state is still there");
+
+  broker.fault = "pass";
+  const secondRun = countNextConnections(proxy);
+  const started = performance.now();
+  const second = await runCli(["upload", file.path, "--json"], client);
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  assert.equal(second.code, 0, second.stderr);
+  const [result] = jsonLines<{ id: string; state: string; resumed: boolean }>(second.stdout);
+  assert.deepEqual(
+    { id: result?.id, state: result?.state, resumed: result?.resumed },
+    { id: completed.id, state: "ready", resumed: true },
+  );
+  t.diagnostic(`recovery: ${seconds} s, ${secondRun.up} bytes sent again`);
+  assert.equal(secondRun.up, 0, "the second run sent no bytes to storage");
+  assert.deepEqual(await readdir(stateDir), []);
+  const ls = await runCli(["ls", "--json"], client);
+  const files = JSON.parse(ls.stdout) as Array<{ name: string }>;
+  assert.equal(files.filter((f) => f.name === "done.bin").length, 1, "one upload record, not two");
+});
+
+test("once complete answered ready, a broker blip while polling cannot turn the upload into a failure", async (t) => {
+  const { root, broker, client } = await startStack(t);
+  const file = await randomFile(root, "small.bin", 64 * 1024);
+  broker.fault = "blip-status";
+  const run = await runCli(["upload", file.path, "--json"], client);
+  assert.equal(run.code, 0, run.stderr);
+  const [result] = jsonLines<{ state: string }>(run.stdout);
+  assert.equal(result?.state, "ready");
 });

@@ -64,6 +64,17 @@ export interface ShareLink {
   [extra: string]: unknown;
 }
 
+/** A share link as listed (its token is never stored, so no URL: revoke it by id). */
+export interface LinkInfo {
+  id: string;
+  fileId: string;
+  expiresAt: string;
+  maxDownloads: number | null;
+  uses: number;
+  revokedAt: string | null;
+  createdAt: string;
+}
+
 export interface CreateUploadRequest {
   profile: string;
   name: string;
@@ -176,17 +187,17 @@ export class BrokerApi {
   async listFiles(options: { limit?: number; pageSize?: number } = {}): Promise<FileRecord[]> {
     const files: FileRecord[] = [];
     const wanted = options.limit ?? Number.POSITIVE_INFINITY;
-    let before: string | null = null;
+    let cursor: string | null = null;
     do {
       const page = Math.min(options.pageSize ?? 1000, wanted - files.length);
-      const query: string = `limit=${page}${before ? `&before=${encodeURIComponent(before)}` : ""}`;
+      const query: string = `limit=${page}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
       const answer: { files: FileRecord[]; next?: string | null } = await this.call(
         "GET",
         `/v1/files?${query}`,
       );
       files.push(...answer.files);
-      before = answer.files.length === page ? (answer.next ?? null) : null;
-    } while (before && files.length < wanted);
+      cursor = answer.files.length === page ? (answer.next ?? null) : null;
+    } while (cursor && files.length < wanted);
     return files;
   }
 
@@ -216,6 +227,10 @@ export class BrokerApi {
     return "link" in answer && typeof answer.link === "object"
       ? (answer.link as ShareLink)
       : (answer as ShareLink);
+  }
+
+  async listLinks(fileId: string): Promise<LinkInfo[]> {
+    return (await this.call<{ links: LinkInfo[] }>("GET", `/v1/files/${enc(fileId)}/links`)).links;
   }
 
   async revokeLink(id: string): Promise<void> {

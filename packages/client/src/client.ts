@@ -5,6 +5,7 @@
 import {
   BrokerApi,
   type FileRecord,
+  type LinkInfo,
   type ShareLink,
   type TokenSource,
   type UploadRecord,
@@ -55,6 +56,8 @@ export interface SluiceClient {
   remove(id: string): Promise<void>;
   share(id: string, options?: { expiresIn?: number; maxDownloads?: number }): Promise<ShareLink>;
   revoke(linkId: string): Promise<void>;
+  /** The share links of a file (revoked and expired ones too), newest first. */
+  links(fileId: string): Promise<LinkInfo[]>;
   /** Releases idle connections (lets a CLI exit at once). */
   close(): void;
 }
@@ -100,6 +103,7 @@ export function createClientWith(platform: Platform, options: ClientOptions): Sl
     remove: (id) => api.deleteFile(id),
     share: (id, shareOptions = {}) => api.createLink(id, shareOptions),
     revoke: (linkId) => api.revokeLink(linkId),
+    links: (fileId) => api.listLinks(fileId),
     close: () => (transport as { close?: () => void }).close?.(),
   };
 }

@@ -5,6 +5,7 @@ export { isSluiceError, SluiceError } from "@sluice/core";
 export type { Body, StreamBody } from "./body.ts";
 export type {
   FileRecord,
+  LinkInfo,
   PartUrl,
   ShareLink,
   StoredPart,

@@ -237,6 +237,33 @@ describe("uploads through the SDK", () => {
     assert.equal((await sluice.waitUntilSettled(result.id)).state, "ready");
   });
 
+  test("pause keeps the parts storage acknowledged in bytesSent; only the part in flight is lost", async () => {
+    const { stream, release, size } = gatedStream();
+    const sluice = client();
+    const seen: number[] = [];
+    const task = sluice.upload(stream, {
+      profile: "default",
+      size,
+      name: "pause-count.bin",
+      concurrency: 1,
+      onProgress: (p) => seen.push(p.bytesSent),
+    });
+    await untilSent(task, 5 * MiB);
+    // Part 1 is in storage (acknowledged) before the pause; part 2 waits for bytes.
+    while ((await sluice.api.listParts(task.id!)).length < 1) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    task.pause();
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(task.progress().bytesSent, 5 * MiB, "the stored part still counts while paused");
+    release();
+    task.resume();
+    await task;
+    assert.ok(
+      seen.every((bytes) => bytes >= 0) && Math.min(...seen.slice(seen.indexOf(5 * MiB))) >= 5 * MiB,
+      "progress never fell below the stored part",
+    );
+  });
+
   test("part URLs that expire mid-upload are re-signed without the caller noticing", async () => {
     const { stream, release, size } = gatedStream();
     const retries: string[] = [];

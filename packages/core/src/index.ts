@@ -1,1 +1,2 @@
 export { errors, isSluiceError, SluiceError } from "./errors.ts";
+export { ownValue } from "./lookup.ts";

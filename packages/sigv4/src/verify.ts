@@ -176,12 +176,14 @@ function parseQueryAuth(query: Map<string, string>): ParsedAuth {
   const signature = query.get("X-Amz-Signature");
   const dateTime = query.get("X-Amz-Date");
   const expires = query.get("X-Amz-Expires");
-  if (!credential || !signedHeaders || !signature || !dateTime || expires === undefined) {
+  // An empty X-Amz-Signature is a signature that does not match (403), not a malformed query.
+  if (!credential || !signedHeaders || signature === undefined || !dateTime || expires === undefined) {
     throw malformed(
       "X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Expires are all required.",
     );
   }
-  if (!/^\d{1,7}$/.test(expires) || Number(expires) < 1 || Number(expires) > MAX_PRESIGN_EXPIRY_SECONDS) {
+  // 0 is well-formed and already expired (403); negative, non-numeric or over a week is malformed.
+  if (!/^\d{1,7}$/.test(expires) || Number(expires) > MAX_PRESIGN_EXPIRY_SECONDS) {
     throw malformed(`X-Amz-Expires must be from 1 to ${MAX_PRESIGN_EXPIRY_SECONDS} seconds.`);
   }
   parseDateTime(dateTime, () =>
@@ -236,6 +238,14 @@ export function verifyRequest(options: VerifyOptions): VerifiedRequest {
   if (!via) throw fail("AccessDenied", 403, "Access Denied");
 
   const query = new Map(request.query);
+  // An authentication parameter given twice is not the request that was signed.
+  if (via === "query" && query.size < request.query.length) {
+    const seen = new Set<string>();
+    for (const [name] of request.query) {
+      if (name.startsWith("X-Amz-") && seen.has(name)) throw mismatch();
+      seen.add(name);
+    }
+  }
   const parsed = via === "header" ? parseHeaderAuth(request) : parseQueryAuth(query);
   const wrongScope = (why: string) =>
     via === "header"
@@ -263,7 +273,9 @@ export function verifyRequest(options: VerifyOptions): VerifiedRequest {
     }
   } else {
     if (signedAt - now > MAX_CLOCK_SKEW_MS) throw fail("AccessDenied", 403, "Request is not valid yet");
-    if (now > signedAt + (parsed.expires ?? 0) * 1000) throw fail("AccessDenied", 403, "Request has expired");
+    const expires = parsed.expires ?? 0;
+    if (expires === 0 || now > signedAt + expires * 1000)
+      throw fail("AccessDenied", 403, "Request has expired");
   }
 
   const secret = options.secretFor(parsed.accessKeyId);
@@ -290,25 +302,35 @@ export function verifyRequest(options: VerifyOptions): VerifiedRequest {
     throw fail("InvalidURI", 400, "Couldn't parse the specified URI.");
   }
   const scope = credentialScope(parsed.date, parsed.region, parsed.service);
-  const canonical = canonicalRequest({
-    method: request.method.toUpperCase(),
-    path,
-    query: canonicalQuery(request.query.filter(([name]) => name !== "X-Amz-Signature")),
-    signedHeaders: parsed.signedHeaders,
-    header: request.header,
-    payloadHash,
-  });
   const signingKey = deriveSigningKey({
     secretAccessKey: secret,
     date: parsed.date,
     region: parsed.region,
     service: parsed.service,
   });
-  const expected = hmacSha256(
-    signingKey,
-    stringToSign({ dateTime: parsed.dateTime, scope, canonicalRequest: canonical }),
-  ).toString("hex");
-  if (!sameSignature(expected, parsed.signature)) throw mismatch();
+  const canonicalQueryString = canonicalQuery(request.query.filter(([name]) => name !== "X-Amz-Signature"));
+  const signatureOver = (canonicalUri: string) =>
+    hmacSha256(
+      signingKey,
+      stringToSign({
+        dateTime: parsed.dateTime,
+        scope,
+        canonicalRequest: canonicalRequest({
+          method: request.method.toUpperCase(),
+          path: canonicalUri,
+          query: canonicalQueryString,
+          signedHeaders: parsed.signedHeaders,
+          header: request.header,
+          payloadHash,
+        }),
+      }),
+    ).toString("hex");
+  // The canonical URI is the path re-encoded (what the AWS SDKs sign); a signer that kept the path as
+  // it sent it (curl's aws-sigv4 keeps `%2E%2E`) signed the same request, so that is accepted too.
+  const matches =
+    sameSignature(signatureOver(path), parsed.signature) ||
+    (request.rawPath !== path && sameSignature(signatureOver(request.rawPath), parsed.signature));
+  if (!matches) throw mismatch();
   // As S3: an x-amz-* header the signer did not sign (x-amz-acl, x-amz-copy-source, x-amz-meta-*...)
   // would change what a grant allows, so the request is refused. x-amz-content-sha256 is bound anyway.
   const unsigned = request.headerNames.filter(
@@ -328,6 +350,6 @@ export function verifyRequest(options: VerifyOptions): VerifiedRequest {
     via,
     signedHeaders: parsed.signedHeaders,
     payload,
-    signing: { signature: expected, signingKey, dateTime: parsed.dateTime, scope },
+    signing: { signature: parsed.signature, signingKey, dateTime: parsed.dateTime, scope },
   };
 }

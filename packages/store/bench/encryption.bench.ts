@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { cpuSecondsFromProc, printTable } from "@sluice/core/bench";
 import { objectUrl, signHeaders } from "@sluice/sigv4";
+import { benchBody } from "./request-body.ts";
 
 // What SSE-S3 costs in the embedded store: the same PUT and GET with and
 // without x-amz-server-side-encryption: AES256 (AES-256-GCM in 64 KiB chunks),
@@ -17,18 +16,6 @@ import { objectUrl, signHeaders } from "@sluice/sigv4";
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.SLUICE_BENCH_MIB ?? 512) * MiB;
 const credentials = { accessKeyId: "BENCH", secretAccessKey: "bench-secret" };
-const block = randomBytes(MiB);
-
-function body(size: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      const n = Math.min(MiB, size - sent);
-      sent += n;
-      this.push(n > 0 ? block.subarray(0, n) : null);
-    },
-  });
-}
 
 /** One signed request; resolves with the bytes of the response body counted, not kept. */
 function exchange(options: { url: string; method: string; headers?: Record<string, string>; size?: number }) {
@@ -52,7 +39,7 @@ function exchange(options: { url: string; method: string; headers?: Record<strin
       );
     });
     req.on("error", reject);
-    if (options.size) body(options.size).pipe(req);
+    if (options.size) benchBody(options.size).pipe(req);
     else req.end();
   });
 }

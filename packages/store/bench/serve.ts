@@ -1,6 +1,7 @@
 // Child process for store.bench.ts: `serve.ts store|plain <dataDir>` prints its endpoint, so the
-// benchmark can read this process's own peak RSS from /proc.
+// benchmark can read this process's own peak RSS and CPU time from /proc.
 import { createWriteStream } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -15,10 +16,23 @@ if (mode === "store") {
   });
   console.log(store.endpoint);
 } else {
-  // The baseline: what a plain Node server does to write a request body to a file on the same disk.
+  // The baseline: a plain Node server with the store's durability: the body to a temporary file,
+  // fdatasync, rename into place, fsync of the directory, then the answer.
   let n = 0;
   const server = createServer((req, res) => {
-    pipeline(req, createWriteStream(join(dataDir, `plain-${n++}`))).then(
+    const name = `plain-${n++}`;
+    const temp = join(dataDir, `${name}.tmp`);
+    const durable = async () => {
+      await pipeline(req, createWriteStream(temp));
+      const file = await open(temp, "r+");
+      await file.datasync();
+      await file.close();
+      await rename(temp, join(dataDir, name));
+      const dir = await open(dataDir, "r");
+      await dir.sync();
+      await dir.close();
+    };
+    durable().then(
       () => res.end(),
       () => res.destroy(),
     );

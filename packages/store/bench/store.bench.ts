@@ -1,19 +1,19 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { peakRssFromProc, printTable } from "@sluice/core/bench";
+import { cpuSecondsFromProc, peakRssFromProc, printTable } from "@sluice/core/bench";
 import { objectUrl, signHeaders } from "@sluice/sigv4";
 import { build } from "esbuild";
+import { benchBody } from "./request-body.ts";
 
 // 1 GiB PUT and 1 GiB multipart (16 MiB parts, 4 at a time) against the
 // embedded store, next to a plain Node server streaming the body to a file on
-// the same disk; the store's peak RSS; the time CompleteMultipartUpload takes.
+// the same disk with the same durability (temp file, fdatasync, rename, dir
+// fsync); each server's CPU time per GiB from /proc; the store's peak RSS; the time CompleteMultipartUpload takes.
 // SLUICE_BENCH_MIB changes the size (default 1024). The store's idle RSS and
 // its peak RSS during the PUT are reported apart (a fresh store process for
 // the PUT). SLUICE_BENCH_BIG=1 adds a 5 GiB PUT (needs 5 GiB of free disk).
@@ -22,21 +22,10 @@ import { build } from "esbuild";
 // what the tsx loader (its own thread and heap) costs in RSS.
 
 const MiB = 1024 * 1024;
+const BASELINE = "node:http, durable (fdatasync, rename, dir fsync)";
 const SIZE = Number(process.env.SLUICE_BENCH_MIB ?? 1024) * MiB;
 const PART = 16 * MiB;
 const credentials = { accessKeyId: "BENCH", secretAccessKey: "bench-secret" };
-const block = randomBytes(MiB);
-
-function body(size: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      const n = Math.min(MiB, size - sent);
-      sent += n;
-      this.push(n > 0 ? block.subarray(0, n) : null);
-    },
-  });
-}
 
 function send(options: {
   url: string;
@@ -67,7 +56,7 @@ function send(options: {
     });
     req.on("error", reject);
     if (options.text !== undefined) req.end(options.text);
-    else body(length).pipe(req);
+    else benchBody(length).pipe(req);
   });
 }
 
@@ -121,18 +110,24 @@ async function measuredPut(dir: string, size: number, bundle?: string) {
     await sleep(500);
     const idle = await currentRss(store.child);
     const url = objectUrl({ endpoint: store.endpoint, bucket: "bench", key: "put.bin" });
-    const put = await timed(() => send({ url, method: "PUT", size, signed: true }));
-    return { seconds: put.seconds, idle, peak: await peakRss(store.child) };
+    const put = await timed(() => send({ url, method: "PUT", size, signed: true }), store.child);
+    return { seconds: put.seconds, cpu: put.cpu, idle, peak: await peakRss(store.child) };
   } finally {
     store.child.kill();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+/** Wall time of `fn`, and the CPU time `server` spent meanwhile (from /proc). */
+async function timed<T>(
+  fn: () => Promise<T>,
+  server?: ChildProcess,
+): Promise<{ seconds: number; cpu: number; value: T }> {
+  const cpu = server ? await cpuSecondsFromProc(server.pid!) : 0;
   const start = performance.now();
   const value = await fn();
-  return { seconds: (performance.now() - start) / 1000, value };
+  const seconds = (performance.now() - start) / 1000;
+  return { seconds, cpu: server ? (await cpuSecondsFromProc(server.pid!)) - cpu : 0, value };
 }
 
 async function parallel(count: number, limit: number, task: (index: number) => Promise<void>): Promise<void> {
@@ -149,18 +144,21 @@ export default async function bench(): Promise<void> {
   const perSecond = (bytes: number, seconds: number) => bytes / MiB / seconds;
   try {
     const plain = await spawnServer("plain", dir);
-    const plainPut = await timed(() =>
-      send({ url: `${plain.endpoint}/x`, method: "PUT", size: SIZE, signed: false }),
+    const plainPut = await timed(
+      () => send({ url: `${plain.endpoint}/x`, method: "PUT", size: SIZE, signed: false }),
+      plain.child,
     );
-    const plainParts = await timed(() =>
-      parallel(Math.ceil(SIZE / PART), 4, async (i) => {
-        await send({
-          url: `${plain.endpoint}/p${i}`,
-          method: "PUT",
-          size: Math.min(PART, SIZE - i * PART),
-          signed: false,
-        });
-      }),
+    const plainParts = await timed(
+      () =>
+        parallel(Math.ceil(SIZE / PART), 4, async (i) => {
+          await send({
+            url: `${plain.endpoint}/p${i}`,
+            method: "PUT",
+            size: Math.min(PART, SIZE - i * PART),
+            signed: false,
+          });
+        }),
+      plain.child,
     );
     plain.child.kill();
 
@@ -175,17 +173,19 @@ export default async function bench(): Promise<void> {
     const created = await send({ url: url("mp.bin", "?uploads"), method: "POST", text: "", signed: true });
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created)?.[1] as string;
     const etags: string[] = [];
-    const parts = await timed(() =>
-      parallel(Math.ceil(SIZE / PART), 4, async (i) => {
-        const size = Math.min(PART, SIZE - i * PART);
-        const result = await send({
-          url: url("mp.bin", `?partNumber=${i + 1}&uploadId=${encodeURIComponent(uploadId)}`),
-          method: "PUT",
-          size,
-          signed: true,
-        });
-        etags[i] = result.split("\n")[0] as string;
-      }),
+    const parts = await timed(
+      () =>
+        parallel(Math.ceil(SIZE / PART), 4, async (i) => {
+          const size = Math.min(PART, SIZE - i * PART);
+          const result = await send({
+            url: url("mp.bin", `?partNumber=${i + 1}&uploadId=${encodeURIComponent(uploadId)}`),
+            method: "PUT",
+            size,
+            signed: true,
+          });
+          etags[i] = result.split("\n")[0] as string;
+        }),
+      store.child,
     );
     const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
     const complete = await timed(() =>
@@ -199,16 +199,19 @@ export default async function bench(): Promise<void> {
     const multipartPeak = await peakRss(store.child);
     store.child.kill();
 
-    const rss = (run: { idle: number; peak: number }) => ({
+    const GiB = SIZE / (1024 * MiB);
+    const cpu = (run: { cpu: number }) => ({ "CPU-s/GiB": (run.cpu / GiB).toFixed(2) });
+    const rss = (run: { idle: number; peak: number; cpu: number }) => ({
+      ...cpu(run),
       "idle RSS": `${run.idle.toFixed(0)} MiB`,
       "peak RSS": `${run.peak.toFixed(0)} MiB`,
     });
     printTable({
       title: `PUT of ${SIZE / MiB} MiB (SigV4, UNSIGNED-PAYLOAD), each server in its own process`,
       unit: "MiB/s",
-      baseline: "plain node server (pipe to file)",
+      baseline: BASELINE,
       rows: [
-        { name: "plain node server (pipe to file)", value: perSecond(SIZE, plainPut.seconds) },
+        { name: BASELINE, value: perSecond(SIZE, plainPut.seconds), extra: cpu(plainPut) },
         { name: "store under tsx", value: perSecond(SIZE, put.seconds), extra: rss(put) },
         {
           name: "store bundled (as `sluice` runs it)",
@@ -223,13 +226,14 @@ export default async function bench(): Promise<void> {
     printTable({
       title: `Multipart: ${Math.ceil(SIZE / PART)} parts of 16 MiB, 4 at a time`,
       unit: "MiB/s",
-      baseline: "plain node server (pipe to file)",
+      baseline: BASELINE,
       rows: [
-        { name: "plain node server (pipe to file)", value: perSecond(SIZE, plainParts.seconds) },
+        { name: BASELINE, value: perSecond(SIZE, plainParts.seconds), extra: cpu(plainParts) },
         {
           name: "store under tsx",
           value: perSecond(SIZE, parts.seconds),
           extra: {
+            ...cpu(parts),
             complete: `${(complete.seconds * 1000).toFixed(0)} ms`,
             "peak RSS": `${multipartPeak.toFixed(0)} MiB`,
           },

@@ -42,8 +42,14 @@ export function resolveAddress(options: {
   }
   if (keyPath === "") return bucket === undefined ? {} : { bucket };
   const key = decode(keyPath);
-  if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) throw s3Error("KeyTooLongError");
+  assertValidKey(key);
   return { ...(bucket === undefined ? {} : { bucket }), key };
+}
+
+/** A key is any UTF-8 up to 1024 bytes, except NUL (which no file system or database keeps faithfully). */
+export function assertValidKey(key: string): void {
+  if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) throw s3Error("KeyTooLongError");
+  if (key.includes("\0")) throw s3Error("InvalidArgument", "Object key must not contain a NUL character.");
 }
 
 /** S3's bucket naming rules (3-63 characters, lower-case letters, digits, dots, hyphens). */

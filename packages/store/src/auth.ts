@@ -41,6 +41,8 @@ export function authenticate(target: RequestTarget, store: StoreContext): Authen
         break;
       }
     }
+    if (auth.kind === "anonymous" && target.header("authorization") !== undefined)
+      throw s3Error("InvalidArgument", "Unsupported Authorization Type");
     return { auth, body: target.raw, contentLength, trailers: new Map() };
   }
   const verified = verifyRequest({

@@ -25,11 +25,13 @@ const CATALOGUE = {
     "You did not provide the number of bytes specified by the Content-Length HTTP header.",
   ],
   InternalError: [500, "We encountered an internal error. Please try again."],
+  ServiceUnavailable: [503, "Service is unable to handle request."],
   InvalidAccessKeyId: [403, "The AWS access key Id you provided does not exist in our records."],
   InvalidArgument: [400, "Invalid Argument"],
   InvalidBucketName: [400, "The specified bucket is not valid."],
   InvalidDigest: [400, "The Content-MD5 or checksum you specified is not valid."],
   InvalidPart: [400, "One or more of the specified parts could not be found."],
+  InvalidPartNumber: [416, "The requested partnumber is not satisfiable"],
   InvalidPartOrder: [400, "The list of parts was not in ascending order."],
   InvalidRange: [416, "The requested range is not satisfiable"],
   InvalidRequest: [400, "Invalid Request"],
@@ -51,6 +53,11 @@ const CATALOGUE = {
   ],
   NotImplemented: [501, "A header or operation you provided implies functionality that is not implemented."],
   PreconditionFailed: [412, "At least one of the preconditions you specified did not hold."],
+  RequestHeaderSectionTooLarge: [400, "Your request header section exceeds the maximum allowed size."],
+  RequestTimeout: [
+    400,
+    "Your socket connection to the server was not read from or written to within the timeout period.",
+  ],
   RequestTimeTooSkewed: [403, "The difference between the request time and the server's time is too large."],
   SignatureDoesNotMatch: [
     403,
@@ -70,6 +77,19 @@ export function s3Error(code: S3ErrorCode, message?: string, headers?: Record<st
   return new SluiceError({ code, status, message: message ?? text, ...(headers ? { headers } : {}) });
 }
 
+/** The disk (or the catalog's SQLite file) ran out of space: ENOSPC, EDQUOT, SQLITE_FULL. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL";
+}
+
+/**
+ * A full disk is answered 503 ServiceUnavailable, which every S3 client
+ * retries with backoff (507 is not retried by the AWS SDKs, boto3 or rclone):
+ * space comes back as uploads expire and files are deleted.
+ */
+export const diskFull = () => s3Error("ServiceUnavailable", "The store is out of disk space; retry later.");
+
 export function newRequestId(): string {
   return randomBytes(8).toString("hex").toUpperCase();
 }
@@ -83,7 +103,8 @@ export function renderError(
   resource: string,
   requestId: string,
 ): { status: number; headers: Record<string, string>; body: string } {
-  const known = error instanceof SluiceError ? error : s3Error("InternalError");
+  const known =
+    error instanceof SluiceError ? error : isDiskFull(error) ? diskFull() : s3Error("InternalError");
   const body =
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<Error><Code>${escapeXml(known.code)}</Code><Message>${escapeXml(known.message)}</Message>` +

@@ -29,12 +29,16 @@ export interface StoreOptions {
   extensions?: StoreExtension[];
   /** Accept legacy Signature Version 2 (presigned query, `AWS key:sig` header, HMAC-SHA1 POST policy). Default false: 403. */
   allowSignatureV2?: boolean;
+  /** How long a request body may stall before the request is answered 400 RequestTimeout, in ms. Default 20 s, as S3. */
+  bodyTimeoutMs?: number;
   /** How often lifecycle rules are carried out, in ms. Default 1 hour. */
   lifecycleIntervalMs?: number;
   /** How long a lifecycle "day" is, in ms. Default 86,400,000 (tests shorten it). */
   dayMs?: number;
   /** Webhooks that bucket notification configurations may name by ARN. */
   notificationTargets?: NotificationTarget[];
+  /** Below this many free bytes on dataDir's disk, health() reports the store not ready. Default 256 MiB. */
+  minFreeBytes?: number;
 }
 
 /** Options with defaults applied, validated once at start. */
@@ -70,9 +74,11 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     maxObjectSize: options.maxObjectSize ?? 5 * GiB,
     extensions: [...builtinExtensions(), ...(options.extensions ?? [])],
     allowSignatureV2: options.allowSignatureV2 ?? false,
+    bodyTimeoutMs: positive(options.bodyTimeoutMs, "bodyTimeoutMs") ?? 20_000,
     lifecycleIntervalMs: positive(options.lifecycleIntervalMs, "lifecycleIntervalMs") ?? 3_600_000,
     dayMs: positive(options.dayMs, "dayMs") ?? 86_400_000,
     notificationTargets: resolveNotificationTargets(options.notificationTargets ?? []),
+    minFreeBytes: options.minFreeBytes ?? 256 * 1024 ** 2,
     secrets,
   };
 }

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, statfs } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { authenticate } from "./auth.ts";
 import type { Operation, RequestTarget, S3Request, S3Response, StoreContext } from "./context.ts";
 import { newRequestId, renderError, s3Error } from "./errors.ts";
 import { StoreEvents } from "./events.ts";
+import { applyFraming, MAX_HEADER_BYTES } from "./framing.ts";
 import { CORE_OPERATIONS } from "./ops/index.ts";
 import { resolveOptions, type StoreOptions } from "./options.ts";
 import { route } from "./router.ts";
@@ -21,6 +22,8 @@ export interface RunningStore {
   port: number;
   /** Object created/removed events, emitted after each commit. */
   events: StoreEvents;
+  /** Free space on the data directory's disk; not ok below the minFreeBytes option. */
+  health(): Promise<{ ok: boolean; freeBytes: number }>;
   close(): Promise<void>;
 }
 
@@ -146,7 +149,7 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     ...resolved.extensions.flatMap((extension) => extension.operations ?? []),
   ];
 
-  const server = createServer((raw, res) => {
+  const handle = (raw: IncomingMessage, res: ServerResponse) => {
     // A client hanging up mid-body is answered by whoever reads the body (IncompleteBody), never an uncaught error.
     raw.on("error", () => {});
     const id = newRequestId();
@@ -165,6 +168,7 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
       send(raw, res, response);
     };
     try {
+      checkFraming(raw, res, id);
       target = targetOf(raw, store, id);
       const current = target;
       answer(current, store, operations).then((response) => {
@@ -174,8 +178,9 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     } catch (error) {
       fail(error);
     }
-  });
-  server.on("clientError", (_error, socket) => socket.destroy());
+  };
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handle);
+  const checkFraming = applyFraming(server, { bodyTimeoutMs: resolved.bodyTimeoutMs, handle });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(resolved.port, resolved.host, () => resolve());
@@ -187,6 +192,11 @@ export async function startStore(options: StoreOptions): Promise<RunningStore> {
     endpoint: `http://${hostForUrl}:${port}`,
     port,
     events: store.events,
+    async health() {
+      const stats = await statfs(resolved.dataDir);
+      const freeBytes = Number(stats.bavail) * Number(stats.bsize);
+      return { ok: freeBytes >= resolved.minFreeBytes, freeBytes };
+    },
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -56,6 +56,8 @@ const parser = new XMLParser({
  */
 export function parseXml(text: string, root: string): Record<string, unknown> {
   if (text.trim() === "" || XMLValidator.validate(text) !== true) throw s3Error("MalformedXML");
+  // No document type, so no entity declarations to expand (billion laughs, external entities).
+  if (/<!(DOCTYPE|ENTITY)/i.test(text)) throw s3Error("MalformedXML");
   let parsed: Record<string, unknown>;
   try {
     parsed = parser.parse(text) as Record<string, unknown>;

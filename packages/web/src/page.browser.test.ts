@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromiumTier } from "@sluice/core/testing";
+import { axeViolations, chromiumTier } from "@sluice/core/testing";
 import type { Browser, Page } from "playwright-core";
 import { launch, PROFILES, row, signIn, startSite, throttleUploads } from "./test/browser.ts";
 import { writePng, writeRandomFile } from "./test/files.ts";
@@ -17,13 +17,11 @@ const BIG = 40 * MiB;
 const BIG_PARTS = 8;
 
 async function settledState(page: Page, name: string, timeout = 60_000): Promise<string> {
-  const handle = row(page, name);
-  await handle
-    .and(page.locator(":is([data-state=ready],[data-state=rejected],[data-state=failed])"))
-    .waitFor({
-      timeout,
-    });
-  return (await handle.getAttribute("data-state"))!;
+  const settled = row(page, name).and(
+    page.locator(":is([data-state=ready],[data-state=rejected],[data-state=failed])"),
+  );
+  await settled.waitFor({ timeout });
+  return (await settled.getAttribute("data-state"))!;
 }
 
 /** Drops an in-page file on the drop zone, as a drag from the desktop would. */
@@ -207,6 +205,83 @@ describe("drop-in page in Chromium", {
       sentAfterReload.size < BIG_PARTS,
       `${sentAfterReload.size} of ${BIG_PARTS} parts sent after reload`,
     );
+    await page.close();
+  });
+
+  test("axe finds no violation in light or dark mode; Choose files shows a focus ring", async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    for (const colorScheme of ["light", "dark"] as const) {
+      const page = await browser.newPage({ colorScheme });
+      await page.goto(site.harness.url);
+      assert.deepEqual(await axeViolations(page), [], `sign-in page, ${colorScheme}`);
+      await signIn(page, site);
+      // One name per scheme: the second pass's list also shows the first pass's file.
+      const name = `a11y-${colorScheme}.txt`;
+      await writeFile(join(site.dir, name), "accessible\n");
+      await page.setInputFiles("#picker", join(site.dir, name));
+      assert.equal(await settledState(page, name), "ready");
+      assert.deepEqual(await axeViolations(page), [], `file list, ${colorScheme}`);
+
+      await page.locator("#profile").focus();
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "picker");
+      const ring = await page
+        .locator("label[for=picker]")
+        .evaluate(
+          (label) => `${getComputedStyle(label).outlineStyle} ${getComputedStyle(label).outlineWidth}`,
+        );
+      assert.equal(ring, "solid 3px", "the keyboard focus on the hidden input shows on its button");
+      await page.close();
+    }
+  });
+
+  test("the list shows upload times newest first and filters by name; the picker accepts the profile's types", async (t) => {
+    const site = await startSite({
+      profiles: {
+        default: PROFILES.default,
+        images: { maxSize: "1MiB", types: ["image/png", "image/webp"] },
+      },
+    });
+    t.after(() => site.close());
+    for (const name of ["report.txt", "report.txt", "other.txt"]) {
+      const res = await site.harness.api("/v1/uploads", {
+        method: "POST",
+        json: { profile: "default", name, size: 3, type: "text/plain" },
+      });
+      const grant = (await res.json()) as {
+        upload: { id: string };
+        put: { url: string; headers: Record<string, string> };
+      };
+      const headers = { ...grant.put.headers };
+      delete headers["content-length"];
+      await fetch(grant.put.url, { method: "PUT", headers, body: "hi\n" });
+      await site.harness.api(`/v1/uploads/${grant.upload.id}/complete`, { method: "POST", json: {} });
+      await new Promise((r) => setTimeout(r, 20)); // distinct creation times
+    }
+    const page = await browser.newPage();
+    await signIn(page, site);
+    await page.locator("li.file").nth(2).waitFor();
+    const metas = await page.locator("li.file .meta").allTextContents();
+    assert.ok(
+      metas.every((m) => /· \d{4}-\d\d-\d\d \d\d:\d\d$/.test(m)),
+      metas.join(" | "),
+    );
+    const names = await page.locator("li.file .name").allTextContents();
+    assert.deepEqual(names, ["other.txt", "report.txt", "report.txt"], "newest first");
+
+    await page.fill("#filter", "REPORT");
+    await page.waitForFunction(() => document.querySelectorAll("li.file").length === 2);
+    await page.fill("#filter", "nothing like it");
+    await page.locator("#empty:not([hidden])", { hasText: "No file matches" }).waitFor();
+    await page.fill("#filter", "");
+
+    assert.equal(
+      await page.locator("#picker").getAttribute("accept"),
+      "image/png,text/plain,application/octet-stream",
+    );
+    await page.selectOption("#profile", "images");
+    assert.equal(await page.locator("#picker").getAttribute("accept"), "image/png,image/webp");
     await page.close();
   });
 

@@ -37,12 +37,17 @@ export function uploadPage(host: PageHost): Response {
     </div>
     <div id="dropzone" class="dropzone">
       <p>Drop files here, or</p>
-      <label for="picker" class="button">Choose files</label>
+      <!-- The input comes first: its :focus-visible draws the ring on the label that follows. -->
       <input id="picker" type="file" multiple class="visually-hidden">
+      <label for="picker" class="button">Choose files</label>
     </div>
     <p id="status" role="status" class="hint"></p>
 
     <h2 id="files-title">Files</h2>
+    <div class="row">
+      <label for="filter">Filter by name</label>
+      <input id="filter" type="search" autocomplete="off" spellcheck="false">
+    </div>
     <ul id="files" class="files" aria-labelledby="files-title"></ul>
     <p id="empty" class="hint" hidden>No files yet.</p>
   </section>

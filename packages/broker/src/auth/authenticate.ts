@@ -37,11 +37,13 @@ export function createAuthenticator(options: {
       request.headers.get("x-api-key") ?? (bearer?.startsWith(API_KEY_PREFIX) ? bearer : undefined);
     if (apiKey !== undefined) {
       if (!config.auth.apiKeys) throw errors.unauthorized("API keys are disabled", "InvalidApiKey");
-      const principal = await verifyApiKey(db, apiKey);
+      const principal = await verifyApiKey(db, apiKey, request.headers.get("x-sluice-user") ?? undefined);
       if (!principal) throw errors.unauthorized("Invalid API key", "InvalidApiKey");
       return principal;
     }
     if (!bearer) throw errors.unauthorized();
+    if (request.headers.has("x-sluice-user"))
+      throw errors.forbidden("Only server keys act on behalf of a user", "NotServerKey");
     return jwt.verify(bearer);
   };
 }

@@ -4,7 +4,7 @@
 import { errors, SluiceError } from "@sluice/core";
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import type { BrokerConfig } from "../config/schema.ts";
-import type { Principal } from "./principal.ts";
+import { type Principal, USER_ID } from "./principal.ts";
 
 type JwtConfig = BrokerConfig["auth"]["jwt"];
 
@@ -12,12 +12,13 @@ export interface JwtVerifier {
   verify(token: string): Promise<Principal>;
 }
 
-const SEGMENT = /^[^\u0000-\u001f\u007f]{1,256}$/;
-
 function claimString(payload: JWTPayload, claim: string): string | undefined {
   const value = payload[claim];
-  return typeof value === "string" && SEGMENT.test(value) ? value : undefined;
+  return typeof value === "string" && USER_ID.test(value) ? value : undefined;
 }
+
+/** The claim that limits a token to some upload profiles (tokens minted by POST /v1/tokens). */
+export const PROFILES_CLAIM = "sluice_profiles";
 
 /** How long a verified token is trusted without checking its signature again, and how many are kept. */
 const VERIFIED_TTL_MS = 60_000;
@@ -86,7 +87,12 @@ export function createJwtVerifier(options: { jwt: JwtConfig; secret?: string }):
     const user = claimString(payload, jwt.userClaim);
     const tenant = claimString(payload, jwt.tenantClaim) ?? jwt.defaultTenant;
     if (!user || !tenant) throw errors.unauthorized("Token lacks the user or tenant claim", "InvalidToken");
-    return { principal: { tenant, user, via: "jwt" }, expiresAt: (payload.exp ?? 0) * 1000 };
+    const expiresAt = (payload.exp ?? 0) * 1000;
+    const profiles = payload[PROFILES_CLAIM];
+    if (profiles === undefined) return { principal: { tenant, user, via: "jwt" }, expiresAt };
+    if (!Array.isArray(profiles) || !profiles.every((p) => typeof p === "string"))
+      throw errors.unauthorized("Token has a malformed profiles claim", "InvalidToken");
+    return { principal: { tenant, user, via: "jwt", profiles }, expiresAt };
   }
 
   return {
@@ -110,10 +116,13 @@ export async function signToken(options: {
   user: string;
   jwt: JwtConfig;
   expiresIn?: string | number;
+  /** Limit the token to these upload profiles. */
+  profiles?: string[];
 }): Promise<string> {
   let builder = new SignJWT({
     [options.jwt.tenantClaim]: options.tenant,
     [options.jwt.userClaim]: options.user,
+    ...(options.profiles ? { [PROFILES_CLAIM]: options.profiles } : {}),
   })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setIssuedAt()

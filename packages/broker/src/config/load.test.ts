@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isSluiceError } from "@sluice/core";
 import { loadConfig } from "./load.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 
 function tempFile(name: string, text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), "sluice-config-")), name);
@@ -24,9 +24,27 @@ function configErrorMessage(fn: () => unknown): string {
   assert.fail("expected an InvalidConfig error");
 }
 
+describe("sizes and durations in messages", () => {
+  it("speak the unit the value was written in", () => {
+    assert.equal(formatSize(parseSize("50MiB")!), "50 MiB");
+    assert.equal(formatSize(parseSize("50MB")!), "50 MB");
+    assert.equal(formatSize(parseSize("5GiB")!), "5 GiB");
+    assert.equal(formatSize(1000), "1 KB");
+    assert.equal(formatSize(1500), "1.5 KiB");
+    assert.equal(formatSize(17), "17 B");
+    assert.equal(formatDuration(2_592_000), "30d");
+    assert.equal(formatDuration(5400), "90m");
+    assert.equal(formatDuration(45), "45s");
+  });
+});
+
 describe("config", () => {
   it("parses sizes and durations", () => {
-    assert.equal(parseSize("5MB"), 5 * 1024 * 1024);
+    assert.equal(parseSize("5MB"), 5_000_000, "MB is SI");
+    assert.equal(parseSize("5MiB"), 5 * 1024 * 1024, "MiB is binary");
+    assert.equal(parseSize("64KB"), 64_000);
+    assert.equal(parseSize("2GiB"), 2 * 1024 ** 3);
+    assert.equal(parseSize("20GB"), 20e9);
     assert.equal(parseSize("1.5 GiB"), 1.5 * 1024 ** 3);
     assert.equal(parseSize(42), 42);
     assert.equal(parseSize("5 parsecs"), undefined);
@@ -57,9 +75,10 @@ describe("config", () => {
 `,
     );
     const config = loadConfig({ file });
-    assert.equal(config.profiles.avatar?.maxSize, 5 * 1024 ** 2);
+    assert.equal(config.profiles.avatar?.maxSize, 5_000_000, "5MB: megabytes, as written");
     assert.equal(config.profiles.avatar?.method, "post");
-    assert.equal(config.profiles.installer?.partSize, 16 * 1024 ** 2);
+    assert.equal(config.profiles.installer?.partSize, 16_000_000);
+    assert.equal(config.profiles.installer?.maxSize, 20e9);
     assert.equal(config.profiles.default, undefined, "configured profiles replace the default");
   });
 

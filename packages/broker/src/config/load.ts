@@ -24,6 +24,7 @@ export const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_STORAGE_FORCE_PATH_STYLE: { path: ["storage", "forcePathStyle"] },
   SLUICE_STORAGE_CONDITIONAL_WRITES: { path: ["storage", "capabilities", "conditionalWrites"] },
   SLUICE_STORAGE_CHECKSUMS: { path: ["storage", "capabilities", "checksums"] },
+  SLUICE_STORE_ALLOW_SIGNATURE_V2: { path: ["store", "allowSignatureV2"] },
   SLUICE_DATABASE_URL: { path: ["database", "url"] },
   SLUICE_JWT_SECRET: { path: ["auth", "jwt", "secret"] },
   SLUICE_JWKS_URL: { path: ["auth", "jwt", "jwksUrl"] },
@@ -31,6 +32,8 @@ export const ENV_FIELDS: Record<string, { path: string[]; list?: boolean }> = {
   SLUICE_JWT_AUDIENCE: { path: ["auth", "jwt", "audience"] },
   SLUICE_CORS_ORIGINS: { path: ["cors", "origins"], list: true },
   SLUICE_EVENTS_TOKEN: { path: ["events", "token"] },
+  SLUICE_WEBHOOK_URL: { path: ["webhooks", "url"] },
+  SLUICE_WEBHOOK_SECRETS: { path: ["webhooks", "secrets"], list: true },
   SLUICE_LOG_LEVEL: { path: ["log", "level"] },
 };
 

@@ -8,7 +8,10 @@ import { parseDuration, parseSize } from "./units.ts";
 export const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseSize(value);
   if (bytes === undefined) {
-    ctx.addIssue({ code: "custom", message: `expected a size such as "5MB" or a number of bytes` });
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a size such as "5MB" (5,000,000 bytes), "5MiB" (5×1024² bytes) or a number of bytes`,
+    });
     return z.NEVER;
   }
   return bytes;
@@ -39,6 +42,27 @@ const booleanish = z.union([
 ]);
 const integerish = z.coerce.number().int();
 
+/** Metadata keys: also the `metadata.<key>` query parameter of GET /v1/files. */
+export const metadataKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "metadata keys: 1-64 letters, digits, _ and -");
+
+/**
+ * What a profile asks of an upload's metadata: keys that must be present, and
+ * (optionally) the only keys allowed, each with its value type.
+ */
+const metadataRulesSchema = z
+  .object({
+    required: z.array(metadataKey).default([]),
+    /** Allowed keys and their types; any other key is refused. Unset: any key. */
+    keys: z.record(metadataKey, z.enum(["string", "number", "boolean"])).optional(),
+  })
+  .strict()
+  .refine((m) => !m.keys || m.required.every((k) => k in m.keys!), {
+    message: "every required key must be listed in keys",
+    path: ["required"],
+  });
+
 export const profileSchema = z
   .object({
     minSize: size.prefault(0),
@@ -48,9 +72,13 @@ export const profileSchema = z
     /** put: one presigned PUT; post: browser form policy; multipart: parts; auto: PUT below multipartThreshold. */
     method: z.enum(["put", "post", "multipart", "auto"]).default("auto"),
     /** Preferred multipart part size; raised when the file would need more than 10,000 parts. */
-    partSize: size.prefault("8MB"),
-    multipartThreshold: size.prefault("64MB"),
+    partSize: size.prefault("8MiB"),
+    multipartThreshold: size.prefault("64MiB"),
     grantExpiry: duration.prefault("15m"),
+    /** How long a multipart upload may take from grant to completion (its part URLs are signed lazily). */
+    multipartLifetime: duration.prefault("24h"),
+    /** A multipart upload with no part stored for this long (counted from the grant before the first part) is aborted. */
+    multipartIdle: duration.prefault("6h"),
     downloadExpiry: duration.prefault("5m"),
     /** Extra key segment before the tenant, e.g. "avatars". */
     keyPrefix: z
@@ -67,6 +95,8 @@ export const profileSchema = z
     scanFailOpen: z.boolean().default(false),
     /** Re-encode JPEG, PNG, WebP, GIF, AVIF and TIFF images without EXIF/XMP/IPTC (GPS), orientation applied. */
     stripMetadata: z.boolean().default(false),
+    /** Rules for the `metadata` of uploads with this profile. */
+    metadata: metadataRulesSchema.optional(),
     /** Server-side encryption storage must apply: signed into every grant, so an upload without it is refused. */
     encryption: z.enum(["none", "AES256", "aws:kms"]).default("none"),
     /** aws:kms only: the KMS key (id, ARN or alias); default the bucket's AWS managed key. */
@@ -102,6 +132,32 @@ export const BUILTIN_DERIVATIVES = {
   "thumb-256": { width: 256, height: 256, fit: "cover", format: "webp", quality: 80 },
 } as const satisfies Record<string, z.output<typeof derivativePresetSchema>>;
 
+export const WEBHOOK_EVENT_TYPES = [
+  "file.ready",
+  "file.rejected",
+  "file.deleted",
+  "upload.expired",
+  "link.used",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of the key. */
+const webhookSecret = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "expected a Standard Webhooks secret: whsec_ and base64");
+
+const webhookEndpointSchema = z
+  .object({
+    url: z.url(),
+    /** Every active secret signs each message (rotation: add the new one, later drop the old one). */
+    secrets: z.array(webhookSecret).min(1),
+    /** Event types sent; default all. */
+    events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional(),
+    /** Only events of files with these profiles; default all. */
+    profiles: z.array(z.string()).min(1).optional(),
+  })
+  .strict();
+
 const jwtAlgorithm = z.enum([
   "HS256",
   "HS384",
@@ -131,7 +187,15 @@ export const configSchema = z
         /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
         trustProxy: booleanish.default(false),
         /** Largest JSON body accepted by the API. */
-        bodyLimit: size.prefault("64KB"),
+        bodyLimit: size.prefault("64KiB"),
+      })
+      .strict()
+      .prefault({}),
+    /** The embedded store `sluice serve` starts when storage.endpoint is not set. */
+    store: z
+      .object({
+        /** Accept legacy Signature Version 2 (presigned URLs, `AWS key:sig`, SHA-1 POST policies) as RGW and old S3 regions do. */
+        allowSignatureV2: booleanish.default(false),
       })
       .strict()
       .prefault({}),
@@ -149,6 +213,8 @@ export const configSchema = z
         secretAccessKey: z.string().min(1).optional(),
         sessionToken: z.string().min(1).optional(),
         forcePathStyle: booleanish.default(true),
+        /** Embedded store (`sluice serve`): below this free space on its disk, /readyz reports storage not ready. */
+        minFreeSpace: size.prefault("256MB"),
         capabilities: z
           .object({
             /** Storage honours If-None-Match: * (write-once grants). */
@@ -305,15 +371,59 @@ export const configSchema = z
       .object({
         /** How long a broker holds a job before another may take it over (renewed while it runs). */
         leaseTime: duration.prefault("60s"),
-        /** Steps run at the same time by one broker. */
+        /**
+         * Names this broker's job leases; a restart with the same id takes its leases back at once.
+         * Default: derived from the host name and the data directory. Give each broker its own.
+         */
+        workerId: z.string().min(1).max(200).optional(),
+        /** Jobs (pipeline steps, deletions) run at the same time by one broker. */
         concurrency: integerish.min(1).max(256).default(4),
-        /** Tries of one step before it gives up (a scan then rejects, or fails open): about 4 minutes of retries by default. */
+        /** Tries of one job before it gives up (a scan then rejects, or fails open): about 4 minutes of retries by default. */
         attempts: integerish.min(1).max(100).default(8),
         /** Wait before the first retry; doubled each time up to maxRetryDelay. */
         retryDelay: duration.prefault("2s"),
         maxRetryDelay: duration.prefault("5m"),
       })
       .strict()
+      .prefault({}),
+    webhooks: z
+      .object({
+        /** Shorthand for one endpoint named `default` (all events, all profiles). */
+        url: z.url().optional(),
+        /** The `default` endpoint's secrets. */
+        secrets: z.array(webhookSecret).min(1).optional(),
+        /** Named endpoints of the application; the name is what the delivery log shows. */
+        endpoints: z
+          .record(
+            z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, "endpoint names: letters, digits, _ and -"),
+            webhookEndpointSchema,
+          )
+          .prefault({}),
+        /** How long delivered (or given up) events and their delivery log are kept. */
+        retention: duration.prefault("30d"),
+        /** Time one attempt may take (connect, send, answer). */
+        timeout: duration.prefault("10s"),
+        retry: z
+          .object({
+            /** Wait before the first retry; doubled on each failure up to `max`. */
+            initial: duration.prefault("5s"),
+            max: duration.prefault("1h"),
+            /** A delivery still failing this long after its event is given up. */
+            giveUpAfter: duration.prefault("24h"),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .refine((w) => (w.url === undefined) === (w.secrets === undefined), {
+        message: "url and secrets go together",
+        path: ["secrets"],
+      })
+      .transform(({ url, secrets, ...webhooks }) =>
+        url && secrets
+          ? { ...webhooks, endpoints: { default: { url, secrets }, ...webhooks.endpoints } }
+          : webhooks,
+      )
       .prefault({}),
     log: z
       .object({
@@ -340,11 +450,21 @@ export const configSchema = z
           message: "scan: true needs scanning.clamd ({host, port} or {socket})",
         });
       for (const [i, derivative] of (profile.derivatives ?? []).entries()) {
-        if (derivative in config.derivatives) continue;
+        if (Object.hasOwn(config.derivatives, derivative)) continue;
         ctx.addIssue({
           code: "custom",
           path: ["profiles", name, "derivatives", i],
           message: `unknown derivative "${derivative}" (known: ${Object.keys(config.derivatives).join(", ")})`,
+        });
+      }
+    }
+    for (const [name, endpoint] of Object.entries(config.webhooks.endpoints)) {
+      for (const [i, profile] of (endpoint.profiles ?? []).entries()) {
+        if (!config.profiles || profile in config.profiles) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["webhooks", "endpoints", name, "profiles", i],
+          message: `unknown profile "${profile}"`,
         });
       }
     }

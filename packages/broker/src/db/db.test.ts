@@ -122,15 +122,15 @@ describeOnEachDatabase("metadata store", (handle, database) => {
     const id = await enqueueJob(handle().db, { kind: "verify", uploadId: "u1" });
     const now = Date.now() + 1;
     const claims = await Promise.all(
-      Array.from({ length: 5 }, () => claimJob(handle().db, { now, leaseMs: 1000 })),
+      Array.from({ length: 5 }, () => claimJob(handle().db, { now, leaseMs: 1000, workerId: "w1" })),
     );
     const mine = claims.filter((j) => j?.id === id);
     assert.equal(mine.length, 1);
     assert.equal(
-      await claimJob(handle().db, { now: now + 10, leaseMs: 1000 }).then((j) => j?.id === id),
+      await claimJob(handle().db, { now: now + 10, leaseMs: 1000, workerId: "w1" }).then((j) => j?.id === id),
       false,
     );
-    const again = await claimJob(handle().db, { now: now + 2000, leaseMs: 1000 });
+    const again = await claimJob(handle().db, { now: now + 2000, leaseMs: 1000, workerId: "w1" });
     assert.equal(again?.id, id, "lease expired: the job is claimable again (crash recovery)");
     assert.equal(again?.attempts, 2);
     await failJob(handle().db, {
@@ -142,7 +142,7 @@ describeOnEachDatabase("metadata store", (handle, database) => {
     });
     assert.equal((await getJob(handle().db, id))?.state, "failed");
     const other = await enqueueJob(handle().db, { kind: "verify", uploadId: "u2", now: now });
-    const claimed = await claimJob(handle().db, { now: now + 5000, leaseMs: 1000 });
+    const claimed = await claimJob(handle().db, { now: now + 5000, leaseMs: 1000, workerId: "w1" });
     assert.equal(claimed?.id, other);
     await finishJob(handle().db, other);
     assert.equal((await getJob(handle().db, other))?.state, "done");

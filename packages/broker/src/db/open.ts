@@ -76,6 +76,9 @@ export async function openDatabase(
     // An idle connection dropped by the server (restart, failover) must not crash the broker:
     // the pool replaces it, the next query reconnects.
     pool.on("error", (error) => options.onConnectionError?.(error));
+    // A checked-out client whose connection the server ends (restart) emits 'error' outside any
+    // query; without a listener that would be an uncaught exception. The query in flight fails on its own.
+    pool.on("connect", (client) => client.on("error", (error) => options.onConnectionError?.(error)));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const path = sqlitePath(url);

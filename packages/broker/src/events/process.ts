@@ -1,11 +1,13 @@
 // Storage event records (S3 notification JSON, as sent by AWS S3, MinIO, RGW
 // and the embedded store), however they arrive: webhook, SQS or direct Lambda
-// invocation. An ObjectCreated record completes the matching upload exactly as
-// the client's own /complete would; both paths are idempotent.
+// invocation. An ObjectCreated record of a quarantined object completes its
+// pending upload exactly as the client's own /complete would (both paths are
+// idempotent); one whose upload is past pending is a stray left by a grant
+// used again, deleted at once (uploads/quarantine.ts).
 import type { BrokerContext } from "../context.ts";
-import { getUploadByKey } from "../db/uploads.ts";
-import { completeUpload } from "../uploads/complete.ts";
-import { incomingPrefixesOf } from "../uploads/form.ts";
+import { audit } from "../db/audit.ts";
+import { completeUpload, deleteObject } from "../uploads/complete.ts";
+import { quarantineOwner } from "../uploads/quarantine.ts";
 
 export interface StorageEventRecord {
   eventName: string;
@@ -21,17 +23,6 @@ function eventKey(raw: string): string | undefined {
   }
 }
 
-/** The upload an object belongs to: by its key, or by the form grant prefix it was posted under. */
-async function uploadOf(ctx: BrokerContext, key: string) {
-  const exact = await getUploadByKey(ctx.db, key);
-  if (exact) return exact;
-  for (const prefix of incomingPrefixesOf(key)) {
-    const row = await getUploadByKey(ctx.db, prefix);
-    if (row?.method === "form") return row;
-  }
-  return undefined;
-}
-
 export async function processStorageEvents(
   ctx: BrokerContext,
   records: StorageEventRecord[],
@@ -40,12 +31,23 @@ export async function processStorageEvents(
   let ignored = 0;
   for (const record of records) {
     const key = eventKey(record.s3.object.key);
-    const row =
-      key && record.s3.bucket.name === ctx.target.bucket && record.eventName.includes("ObjectCreated")
-        ? await uploadOf(ctx, key)
-        : undefined;
+    const created = record.s3.bucket.name === ctx.target.bucket && record.eventName.includes("ObjectCreated");
+    const row = key && created ? await quarantineOwner(ctx, key) : undefined;
+    if (!key || !row) {
+      ignored++;
+      continue;
+    }
+    // Verification is reading it (and pins its ETag); ready, rejected, aborted, expired: a stray.
+    if (row.state !== "pending") {
+      if (row.state !== "uploaded" || key !== row.incoming_key) {
+        await deleteObject(ctx, key);
+        await audit(ctx.db, { action: "storage.stray-delete", subject: key, detail: { upload: row.id } });
+      }
+      ignored++;
+      continue;
+    }
     // Multipart uploads are completed by the broker itself (it checks every part).
-    if (row?.state !== "pending" || row.method === "multipart") {
+    if (row.method === "multipart") {
       ignored++;
       continue;
     }

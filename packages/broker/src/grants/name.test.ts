@@ -18,6 +18,41 @@ describe("file names", () => {
     assert.equal(normaliseName("invoice\u202Efdp.exe"), "invoicefdp.exe");
   });
 
+  it("removes every bidi mark, embedding, override and isolate, and zero-width characters", () => {
+    const invisible = [
+      "\u200E",
+      "\u200F",
+      "\u061C", // LRM, RLM, ALM
+      "\u202A",
+      "\u202B",
+      "\u202C",
+      "\u202D",
+      "\u202E", // embeddings, overrides, PDF
+      "\u2066",
+      "\u2067",
+      "\u2068",
+      "\u2069", // isolates
+      "\u200B",
+      "\u200C",
+      "\u200D",
+      "\u2060",
+      "\uFEFF",
+      "\u00AD", // zero-width, BOM, soft hyphen
+      "\u2028",
+      "\u2029",
+    ];
+    for (const char of invisible) {
+      assert.equal(
+        normaliseName(`evil${char}fdp.exe`),
+        "evilfdp.exe",
+        `U+${char.codePointAt(0)!.toString(16)}`,
+      );
+    }
+    assert.equal(normaliseName("evil\u202Efdp\u202C\u200E.exe"), "evilfdp.exe");
+    assert.equal(normaliseName("\u2067\u200B"), "file", "nothing visible left");
+    assert.equal(normaliseName("café ☕.txt"), "café ☕.txt", "visible characters stay");
+  });
+
   it("caps the length at 200 UTF-8 bytes, keeping the extension and whole characters", () => {
     const name = normaliseName(`${"é".repeat(300)}.pdf`);
     assert.ok(Buffer.byteLength(name) <= 200);

@@ -2,8 +2,12 @@
 // line or a Content-Disposition header.
 
 const MAX_NAME_BYTES = 200;
-// C0/C1 controls, bidi overrides/isolates (used to disguise extensions), BOM.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+// Controls (C0, C1) and every format character (Unicode Cf): bidi marks
+// U+200E/U+200F/U+061C, embeddings and overrides U+202A–U+202E, isolates
+// U+2066–U+2069 (an override makes `evil\u202Efdp.exe` show as `evilexe.pdf`),
+// zero-width U+200B–U+200D, U+2060, BOM, soft hyphen; and the line and
+// paragraph separators U+2028/U+2029. None of them belongs in a file name.
+const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
 function truncateUtf8(value: string, maxBytes: number): string {
   let out = "";

@@ -1,6 +1,7 @@
 // Checks a grant request against its upload profile and picks the method.
 import { errors } from "@sluice/core";
 import type { Profile } from "../config/schema.ts";
+import { formatSize } from "../config/units.ts";
 import type { UploadMethod } from "../db/schema.ts";
 
 /** Single PUT/POST objects are limited to 5 GiB by S3. */
@@ -24,13 +25,13 @@ export function typeAllowed(type: string, patterns: string[]): boolean {
 export function checkAgainstProfile(profile: Profile, request: { size: number; type: string }): void {
   if (request.size > profile.maxSize) {
     throw errors.tooLarge(
-      `File is larger than this profile allows (${profile.maxSize} bytes)`,
+      `File is ${formatSize(request.size)}, larger than this profile allows (${formatSize(profile.maxSize)})`,
       "FileTooLarge",
     );
   }
   if (request.size < profile.minSize) {
     throw errors.badRequest(
-      `File is smaller than this profile allows (${profile.minSize} bytes)`,
+      `File is ${formatSize(request.size)}, smaller than this profile allows (${formatSize(profile.minSize)})`,
       "FileTooSmall",
     );
   }

@@ -25,6 +25,21 @@ export function signedUploadHeaders(
   return headers;
 }
 
+/**
+ * The headers a client repeats when it follows a redirect with its body
+ * (curl -L -T, Python requests, Go): its own Content-Length and, when it sent
+ * one, Content-Type. Nothing it would have to add (If-None-Match, checksums,
+ * encryption) can be signed: the one-request route refuses profiles that need those.
+ */
+export function redirectedUploadHeaders(upload: {
+  size: number;
+  type: string | undefined;
+}): Record<string, string> {
+  return upload.type === undefined
+    ? { "content-length": String(upload.size) }
+    : { "content-length": String(upload.size), "content-type": upload.type };
+}
+
 export function putGrant(
   target: StorageTarget,
   upload: {
@@ -35,9 +50,13 @@ export function putGrant(
     expiresIn: number;
     /** Server-side encryption headers (grants/encryption.ts), signed like the rest. */
     encryption: Record<string, string>;
+    /** Sign only what a redirected client repeats (the one-request route); its declared type, if any. */
+    redirected?: { type: string | undefined };
   },
 ): PutGrant {
-  const headers = signedUploadHeaders(target, upload);
+  const headers = upload.redirected
+    ? redirectedUploadHeaders({ size: upload.size, type: upload.redirected.type })
+    : signedUploadHeaders(target, upload);
   const url = presignUrl({
     method: "PUT",
     url: publicObjectUrl(target, upload.key),

@@ -73,7 +73,14 @@ describe("hostile input on every route", () => {
       }
     }
     assert.deepEqual(failures, []);
-    for (const query of ["?limit=0", "?limit=abc", "?before=yesterday", "?state=pending", "?limit=99999"]) {
+    for (const query of [
+      "?limit=0",
+      "?limit=abc",
+      "?before=yesterday",
+      "?state=pending",
+      "?limit=99999",
+      "?cursor=bm9wZQ",
+    ]) {
       const res = await h.api(`/v1/files${query}`);
       assert.equal(res.status, 400, query);
     }

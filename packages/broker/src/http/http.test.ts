@@ -39,9 +39,18 @@ describe("HTTP surface", () => {
     const doc = (await (await fetch(`${h.url}/openapi.json`)).json()) as {
       openapi: string;
       paths: Record<string, Record<string, unknown>>;
+      webhooks: Record<string, { post: { requestBody: unknown } }>;
       components: { schemas: Record<string, unknown> };
     };
     assert.equal(doc.openapi, "3.1.0");
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), [
+      "file.deleted",
+      "file.ready",
+      "file.rejected",
+      "link.used",
+      "upload.expired",
+    ]);
+    assert.ok(doc.components.schemas.FileReadyEvent && doc.components.schemas.Metadata);
     for (const path of [
       "/v1/uploads",
       "/v1/uploads/{id}",
@@ -52,6 +61,12 @@ describe("HTTP surface", () => {
       "/v1/files/{id}/links",
       "/v1/links/{id}",
       "/l/{token}",
+      "/v1/links",
+      "/v1/audit",
+      "/v1/tokens",
+      "/v1/webhooks/deliveries",
+      "/v1/webhooks/deliveries/{id}",
+      "/v1/webhooks/deliveries/{id}/replay",
     ]) {
       assert.ok(doc.paths[path], `documents ${path}`);
     }

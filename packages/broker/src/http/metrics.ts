@@ -14,13 +14,17 @@ export class Metrics {
   readonly #histogram = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
   inc(name: string, labels: Labels = {}, help = name): void {
+    this.add(name, 1, labels, help);
+  }
+
+  add(name: string, amount: number, labels: Labels = {}, help = name): void {
     let counter = this.#counters.get(name);
     if (!counter) {
       counter = { help, values: new Map() };
       this.#counters.set(name, counter);
     }
     const key = labelText(labels);
-    counter.values.set(key, (counter.values.get(key) ?? 0) + 1);
+    counter.values.set(key, (counter.values.get(key) ?? 0) + amount);
   }
 
   /** Records one HTTP request duration (seconds) by route. */

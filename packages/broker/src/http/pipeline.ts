@@ -3,6 +3,7 @@
 // (storage events excepted), per-user grant rate limit.
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
+import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import type { Logger } from "pino";
 import type { Authenticate } from "../auth/authenticate.ts";
@@ -10,6 +11,7 @@ import type { BrokerConfig } from "../config/schema.ts";
 import { type AppEnv, clientIp } from "./env.ts";
 import type { Metrics } from "./metrics.ts";
 import { limitBody, requestLog, requireAuth } from "./middleware.ts";
+import { isOneRequestUpload, ONE_REQUEST_PREFIX } from "./one-request.ts";
 import type { RateLimits } from "./rateLimit.ts";
 
 /** Probes and documents are never rate-limited. */
@@ -48,24 +50,25 @@ export function mountMiddleware(
       }),
     );
   }
-  app.use(
-    "/v1/*",
-    limitBody({
-      maxSize: config.server.bodyLimit,
-      onError: () => {
-        throw errors.tooLarge("Request body too large", "BodyTooLarge");
-      },
-    }),
-  );
+  // A one-request upload declares the file's size but sends its body to storage (routes/put.ts).
+  const limited = limitBody({
+    maxSize: config.server.bodyLimit,
+    onError: () => {
+      throw errors.tooLarge("Request body too large", "BodyTooLarge");
+    },
+  });
+  app.use("/v1/*", (c, next) => (isOneRequestUpload(c.req.path) ? next() : limited(c, next)));
   const userAuth = requireAuth(options.authenticate);
   // Storage events authenticate with their own token (routes/events.ts).
   app.use("/v1/*", (c, next) => (c.req.path === "/v1/events/s3" ? next() : userAuth(c, next)));
   const perUser = rateLimits.grants;
   if (perUser) {
-    app.post("/v1/uploads", async (c, next) => {
+    const countGrant: MiddlewareHandler<AppEnv> = async (c, next) => {
       const p = c.get("principal");
       await perUser.hit(`${p.tenant}/${encodeURIComponent(p.user)}`);
       await next();
-    });
+    };
+    app.post("/v1/uploads", countGrant);
+    app.put(`${ONE_REQUEST_PREFIX}*`, countGrant);
   }
 }

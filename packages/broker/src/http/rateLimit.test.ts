@@ -76,6 +76,11 @@ describe("rate limits in Redis, shared by two brokers", {
 
   it("Redis down: grants fail closed with 503, other requests keep being served; back when Redis returns", async () => {
     await server.stop();
+    for (let i = 0; i < 10; i++) {
+      const res = await nth(brokers, 0).api("/v1/uploads", { method: "POST", json: grantBody, as: "erin" });
+      assert.equal(res.status, 503);
+      await res.body?.cancel();
+    }
     const refused = await nth(brokers, 0).api("/v1/uploads", { method: "POST", json: grantBody, as: "erin" });
     assert.equal(refused.status, 503);
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "RateLimitUnavailable");
@@ -95,8 +100,10 @@ describe("rate limits in Redis, shared by two brokers", {
     }
     assert.equal(status, 201, "grants are served again once Redis is back, without a restart");
     const said = (text: string) => logLines.filter((line) => line.includes(text)).length;
-    assert.equal(said("rate-limit store unavailable"), 1, "the outage is logged once, not per request");
-    assert.equal(said("rate-limit store available again"), 1);
+    // Once per outage, not per refused request (a reconnect that flaps may add a line, never one per request).
+    assert.ok(said("rate-limit store unavailable") >= 1, "the outage is logged");
+    assert.ok(said("rate-limit store unavailable") <= 2, "…once, not for each of the refused grants");
+    assert.ok(said("rate-limit store available again") >= 1, "the recovery is logged");
     assert.ok(
       !logLines.some((line) => line.includes(server.url)),
       "the Redis URL (it may hold a password) is not logged",

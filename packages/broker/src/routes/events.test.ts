@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { setupBucketEvents } from "../admin.ts";
 import { getUpload } from "../db/uploads.ts";
 import { PNG, postForm, settled, stored, type UploadJson } from "../test/form.ts";
-import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
+import { grant, type Harness, incomingKey, putBytes, startHarness } from "../test/harness.ts";
 import { completeUpload } from "../uploads/complete.ts";
 
 const EVENTS_TOKEN = "events-token-for-tests-0123456789abcdef";
@@ -52,9 +52,9 @@ describe("storage event notifications", () => {
   it("completes the upload from the event, idempotently with the client's call", async () => {
     const g = await grant(h, { name: "my notes.txt", size: 5, type: "text/plain" });
     assert.equal((await putBytes(g.put, Buffer.from("notes"))).status, 200);
-    const res = await send(h, event(g.upload.key));
+    const res = await send(h, event(incomingKey(g.upload.key)));
     assert.deepEqual(await res.json(), { completed: 1, ignored: 0 });
-    const again = await send(h, event(g.upload.key));
+    const again = await send(h, event(incomingKey(g.upload.key)));
     assert.deepEqual(await again.json(), { completed: 0, ignored: 1 });
     const client = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
     assert.equal(client.status, 200);
@@ -86,9 +86,26 @@ describe("storage event notifications", () => {
       ignored: 1,
     });
     assert.equal((await upload(h, g.upload.id)).state, "ready");
+    assert.ok(!(await stored(h, `${g.upload.key}again.png`)), "the stray is deleted at once");
     // The browser's redirect arriving late changes nothing.
     const late = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
     assert.equal(((await late.json()) as UploadJson).key, row.key);
+  });
+
+  it("a PUT grant used again after ready: the event deletes the stray at once, the file stays", async () => {
+    const g = await grant(h, { name: "once.txt", size: 5, type: "text/plain" });
+    assert.equal((await putBytes(g.put, Buffer.from("first"))).status, 200);
+    const done = await h.api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST" });
+    assert.equal(((await done.json()) as UploadJson).state, "ready");
+    // Promotion emptied the quarantine key, so even a write-once grant can write it again.
+    assert.equal((await putBytes(g.put, Buffer.from("again"))).status, 200);
+    assert.deepEqual(await (await send(h, event(incomingKey(g.upload.key)))).json(), {
+      completed: 0,
+      ignored: 1,
+    });
+    assert.ok(!(await stored(h, incomingKey(g.upload.key))), "stray deleted");
+    const dl = await h.api(`/v1/files/${g.upload.id}/download`);
+    assert.equal(await (await fetch(dl.headers.get("location")!)).text(), "first");
   });
 
   it("rejects a form upload of a forbidden type from the event and removes it", async () => {
@@ -127,7 +144,7 @@ describe("storage event notifications", () => {
 
   it("ignores other buckets, unknown keys and events before the bytes exist", async () => {
     const g = await grant(h, { name: "later.txt", size: 5, type: "text/plain" });
-    assert.deepEqual(await (await send(h, event(g.upload.key, "other"))).json(), {
+    assert.deepEqual(await (await send(h, event(incomingKey(g.upload.key), "other"))).json(), {
       completed: 0,
       ignored: 1,
     });
@@ -135,7 +152,10 @@ describe("storage event notifications", () => {
       completed: 0,
       ignored: 1,
     });
-    assert.deepEqual(await (await send(h, event(g.upload.key))).json(), { completed: 0, ignored: 1 });
+    assert.deepEqual(await (await send(h, event(incomingKey(g.upload.key)))).json(), {
+      completed: 0,
+      ignored: 1,
+    });
     assert.equal(
       ((await (await h.api(`/v1/uploads/${g.upload.id}`)).json()) as { state: string }).state,
       "pending",

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { listAudit } from "../db/audit.ts";
 import { openDatabase } from "../db/open.ts";
-import { testDatabases } from "../test/databases.ts";
+import { insertUpload } from "../db/uploads.ts";
+import { testDatabases, uploadRow } from "../test/databases.ts";
 import { grant, type Harness, putBytes, sha256Hex, startHarness } from "../test/harness.ts";
 
 async function readyFile(h: Harness, name: string, data: Uint8Array, as = "alice") {
@@ -45,6 +46,28 @@ for (const database of testDatabases()) {
         [fileId],
       );
       assert.equal(files[0]!.name, "Grüße «report».txt");
+    });
+
+    it("pages with the `next` cursor: files sharing a millisecond are each listed once", async () => {
+      const at = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const row = uploadRow({ tenant: "acme", user_id: "pager", state: "ready", created_at: at });
+        await insertUpload(h.context().db, row);
+        ids.push(row.id);
+      }
+      const seen: string[] = [];
+      let next: string | null = null;
+      do {
+        const query: string = next ? `&cursor=${encodeURIComponent(next)}` : "";
+        const page = (await (await h.api(`/v1/files?limit=3${query}`, { as: "pager" })).json()) as {
+          files: Array<{ id: string }>;
+          next: string | null;
+        };
+        seen.push(...page.files.map((f) => f.id));
+        next = page.next;
+      } while (next);
+      assert.deepEqual(seen, ids.sort().reverse());
     });
 
     it("download: 302 to a presigned GET with an RFC 6266 filename, or JSON", async () => {
@@ -93,7 +116,7 @@ for (const database of testDatabases()) {
       );
       const statuses = hits.map((r) => r.status);
       assert.equal(statuses.filter((s) => s === 302).length, 3);
-      assert.equal(statuses.filter((s) => s === 404).length, 47);
+      assert.equal(statuses.filter((s) => s === 410).length, 47, "used up: 410 Gone");
       const location = hits.find((r) => r.status === 302)!.headers.get("location")!;
       assert.ok(
         Number(new URL(location).searchParams.get("X-Amz-Expires")) <= 60,
@@ -111,13 +134,28 @@ for (const database of testDatabases()) {
         "only the owner revokes",
       );
       assert.equal((await h.api(`/v1/links/${link.id}`, { method: "DELETE" })).status, 204);
-      assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404, "revoked at once");
+      const revoked = await fetch(link.url, { redirect: "manual" });
+      assert.equal(revoked.status, 410, "revoked at once: Gone");
+      assert.equal(((await revoked.json()) as { error: { code: string } }).error.code, "LinkGone");
+      const page = await fetch(link.url, {
+        redirect: "manual",
+        headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
+      });
+      assert.equal(page.status, 410);
+      assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+      assert.match(
+        await page.text(),
+        /<h1>Link unavailable<\/h1><p>This link was revoked by its owner\.<\/p>/,
+      );
       const short = await share(h, fileId, { expiresIn: 1 });
       await new Promise((r) => setTimeout(r, 1100));
-      assert.equal((await fetch(short.url, { redirect: "manual" })).status, 404, "expired");
+      assert.equal((await fetch(short.url, { redirect: "manual" })).status, 410, "expired");
       for (const token of ["x", "A".repeat(32), "../../etc/passwd", "%00"]) {
-        assert.equal((await fetch(`${h.url}/l/${token}`, { redirect: "manual" })).status, 404);
+        assert.equal((await fetch(`${h.url}/l/${token}`, { redirect: "manual" })).status, 404, "unknown");
       }
+      const unknownPage = await fetch(`${h.url}/l/${"A".repeat(32)}`, { headers: { accept: "text/html" } });
+      assert.equal(unknownPage.status, 404);
+      assert.match(await unknownPage.text(), /Link unavailable/);
       assert.equal(
         (await h.api(`/v1/files/${fileId}/links`, { method: "POST", json: { expiresIn: 10 ** 9 } })).status,
         400,
@@ -130,7 +168,7 @@ for (const database of testDatabases()) {
       const before = (await (await h.api(`/v1/files/${id}/download?json`)).json()) as { url: string };
       assert.equal((await h.api(`/v1/files/${id}`, { method: "DELETE" })).status, 204);
       assert.equal((await h.api(`/v1/files/${id}`)).status, 404);
-      assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404);
+      assert.equal((await fetch(link.url, { redirect: "manual" })).status, 410, "the link existed: Gone");
       assert.equal((await fetch(before.url)).status, 404, "object removed from storage");
     });
 

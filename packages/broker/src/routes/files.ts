@@ -3,29 +3,39 @@ import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
 import type { Context } from "hono";
+import { type Principal, requireServer, scopeOf } from "../auth/principal.ts";
+import { formatDuration } from "../config/units.ts";
 import type { BrokerContext } from "../context.ts";
-import { audit } from "../db/audit.ts";
+import { actorDetail, audit } from "../db/audit.ts";
 import { listChecks } from "../db/checks.ts";
 import { getDerivative, listDerivatives } from "../db/derivatives.ts";
-import { insertLink } from "../db/links.ts";
+import { insertLink, listLinks } from "../db/links.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { getOwnedUpload, listFiles, transitionUpload } from "../db/uploads.ts";
+import { decodeFileCursor, encodeFileCursor, getOwnedUpload, listFiles } from "../db/uploads.ts";
 import { downloadUrl } from "../downloads/presign.ts";
 import { type AppEnv, createRouter } from "../http/env.ts";
 import { newLinkToken } from "../links/tokens.ts";
-import { removeStorage } from "../uploads/complete.ts";
+import { metadataFilters } from "../uploads/metadata.ts";
+import { transitionWithEvent } from "../uploads/outbox.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
-import { removeDerivatives } from "../verification/derivatives.ts";
+import { removeDeletedFile } from "../verification/delete-file.ts";
 import { errorResponses, IdParams, json, UploadSchema } from "./schemas.ts";
 
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  before: z.iso
-    .datetime()
+  cursor: z
+    .string()
+    .max(200)
     .optional()
-    .openapi({ description: "Cursor: createdAt of the last file of the previous page" }),
+    .openapi({ description: "Where to resume: `next` of the previous page" }),
+  before: z.iso.datetime().optional().openapi({ description: "Only files created before this instant" }),
   state: z.enum(["uploaded", "ready", "rejected"]).optional(),
+  user: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ description: "Server keys: only this user's files (default: the whole tenant)" }),
 });
 const DownloadQuery = z.object({
   json: z.string().optional().openapi({ description: "Answer JSON {url, expiresAt} instead of 302" }),
@@ -53,6 +63,18 @@ const LinkSchema = z
   })
   .openapi("Link");
 
+const LinkInfoSchema = z
+  .object({
+    id: z.string(),
+    fileId: z.string(),
+    expiresAt: z.string(),
+    maxDownloads: z.number().int().nullable(),
+    uses: z.number().int(),
+    revokedAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("LinkInfo");
+
 const tags = ["files"];
 const routes = {
   list: createRoute({
@@ -60,10 +82,18 @@ const routes = {
     path: "/v1/files",
     operationId: "listFiles",
     tags,
-    summary: "The caller's files, newest first",
+    summary: "The caller's files, newest first (a server key: the tenant's)",
+    description:
+      "Filter on metadata with `metadata.<key>=<value>` (and `serverMetadata.<key>=<value>`), e.g. `?metadata.ticket=9`: numbers and booleans match their JSON text; several filters all apply.",
     request: { query: ListQuery },
     responses: {
-      200: json(z.object({ files: z.array(UploadSchema), next: z.string().nullable() }), "Files"),
+      200: json(
+        z.object({
+          files: z.array(UploadSchema),
+          next: z.string().nullable().openapi({ description: "Cursor of the next page; null on the last" }),
+        }),
+        "Files",
+      ),
       ...errorResponses,
     },
   }),
@@ -83,7 +113,14 @@ const routes = {
     tags,
     summary: "Delete a file (object removed, links die)",
     request: { params: IdParams },
-    responses: { 204: { description: "Deleted" }, ...errorResponses },
+    responses: {
+      204: { description: "Deleted" },
+      202: json(
+        z.object({ id: z.string(), state: z.literal("deleting") }),
+        "Deleted; storage refused to remove the object now, a durable job retries until it does",
+      ),
+      ...errorResponses,
+    },
   }),
   download: createRoute({
     method: "get",
@@ -111,6 +148,14 @@ const routes = {
       ...errorResponses,
     },
   }),
+  links: createRoute({
+    method: "get",
+    path: "/v1/files/{id}/links",
+    tags,
+    summary: "The file's share links, newest first (their tokens are never stored: revoke by id)",
+    request: { params: IdParams },
+    responses: { 200: json(z.object({ links: z.array(LinkInfoSchema) }), "Links"), ...errorResponses },
+  }),
   link: createRoute({
     method: "post",
     path: "/v1/files/{id}/links",
@@ -129,8 +174,8 @@ const DEFAULT_LINK_EXPIRY = 86_400;
 
 export function fileRoutes(ctx: BrokerContext) {
   const app = createRouter();
-  const file = async (id: string, principal: { tenant: string; user: string }, readyOnly = false) => {
-    const row = await getOwnedUpload(ctx.db, id, principal);
+  const file = async (id: string, principal: Principal, readyOnly = false) => {
+    const row = await getOwnedUpload(ctx.db, id, scopeOf(principal));
     if (!row || row.state === "pending" || row.state === "aborted" || row.state === "expired")
       throw errors.notFound("No such file");
     if (readyOnly && row.state !== "ready")
@@ -195,15 +240,27 @@ export function fileRoutes(ctx: BrokerContext) {
 
   app.openapi(routes.list, async (c) => {
     const query = c.req.valid("query");
+    const after = query.cursor === undefined ? undefined : decodeFileCursor(query.cursor);
+    if (query.cursor !== undefined && !after)
+      throw errors.badRequest("cursor is not one this API gave", "InvalidCursor");
+    const principal = c.get("principal");
+    if (query.user !== undefined) requireServer(principal);
+    const scope =
+      query.user !== undefined ? { tenant: principal.tenant, user: query.user } : scopeOf(principal);
     const rows = await listFiles(ctx.db, {
-      owner: c.get("principal"),
+      owner: scope,
+      metadata: metadataFilters(c.req.query()),
       limit: query.limit,
+      after,
       before: query.before ? Date.parse(query.before) : undefined,
-      states: query.state ? [query.state] : undefined,
+      state: query.state,
     });
     const last = rows.length === query.limit ? rows[rows.length - 1] : undefined;
     return c.json(
-      { files: await views(rows), next: last ? new Date(last.created_at).toISOString() : null },
+      {
+        files: await views(rows),
+        next: last ? encodeFileCursor({ createdAt: last.created_at, id: last.id }) : null,
+      },
       200,
     );
   });
@@ -216,23 +273,26 @@ export function fileRoutes(ctx: BrokerContext) {
   app.openapi(routes.remove, async (c) => {
     const principal = c.get("principal");
     const row = await file(c.req.valid("param").id, principal);
-    const removed = await transitionUpload(ctx.db, {
+    const removed = await transitionWithEvent(ctx, {
+      event: "file.deleted",
       id: row.id,
       from: ["uploaded", "ready", "rejected"],
       to: "aborted",
       patch: { reason: "deleted" },
     });
+    const storage = removed ? await removeDeletedFile(ctx, row) : "deleted";
     if (removed) {
-      await removeStorage(ctx, row);
-      await removeDerivatives(ctx, row);
       await audit(ctx.db, {
         action: "file.delete",
-        tenant: principal.tenant,
-        user: principal.user,
+        tenant: row.tenant,
+        user: row.user_id,
         subject: row.id,
         ip: c.get("ip"),
+        detail: { storage, ...actorDetail(principal).detail },
       });
     }
+    // 202: the file is deleted for everyone; storage's copy goes by a retried job.
+    if (storage === "deleting") return c.json({ id: row.id, state: "deleting" as const }, 202);
     return c.body(null, 204);
   });
 
@@ -255,6 +315,23 @@ export function fileRoutes(ctx: BrokerContext) {
     });
   });
 
+  app.openapi(routes.links, async (c) => {
+    const principal = c.get("principal");
+    const row = await file(c.req.valid("param").id, principal);
+    const rows = await listLinks(ctx.db, { owner: principal, uploadId: row.id, limit: 1000 });
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const links = rows.map((link) => ({
+      id: link.id,
+      fileId: link.upload_id,
+      expiresAt: new Date(link.expires_at).toISOString(),
+      maxDownloads: link.max_downloads,
+      uses: link.uses,
+      revokedAt: iso(link.revoked_at),
+      createdAt: new Date(link.created_at).toISOString(),
+    }));
+    return c.json({ links }, 200);
+  });
+
   app.openapi(routes.link, async (c) => {
     const principal = c.get("principal");
     const row = await file(c.req.valid("param").id, principal, true);
@@ -262,7 +339,7 @@ export function fileRoutes(ctx: BrokerContext) {
     const expiresIn = body.expiresIn ?? DEFAULT_LINK_EXPIRY;
     if (expiresIn > ctx.config.links.maxExpiry) {
       throw errors.badRequest(
-        `expiresIn is limited to ${ctx.config.links.maxExpiry} seconds`,
+        `expiresIn is limited to ${formatDuration(ctx.config.links.maxExpiry)} (${ctx.config.links.maxExpiry} seconds)`,
         "ExpiryTooLong",
       );
     }
@@ -272,8 +349,8 @@ export function fileRoutes(ctx: BrokerContext) {
       id: randomUUID(),
       token_hash: hash,
       upload_id: row.id,
-      tenant: principal.tenant,
-      user_id: principal.user,
+      tenant: row.tenant,
+      user_id: row.user_id,
       expires_at: now + expiresIn * 1000,
       max_downloads: body.maxDownloads ?? null,
       revoked_at: null,
@@ -282,11 +359,16 @@ export function fileRoutes(ctx: BrokerContext) {
     await insertLink(ctx.db, link);
     await audit(ctx.db, {
       action: "link.create",
-      tenant: principal.tenant,
-      user: principal.user,
+      tenant: row.tenant,
+      user: row.user_id,
       subject: row.id,
       ip: c.get("ip"),
-      detail: { link: link.id, expiresIn, maxDownloads: link.max_downloads },
+      detail: {
+        link: link.id,
+        expiresIn,
+        maxDownloads: link.max_downloads,
+        ...actorDetail(principal).detail,
+      },
     });
     const base = ctx.config.server.publicUrl ?? new URL(c.req.url).origin;
     return c.json(

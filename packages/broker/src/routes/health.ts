@@ -1,4 +1,4 @@
-// Liveness, readiness (database + storage reachable) and Prometheus metrics.
+// Liveness, readiness (database + storage reachable, plus the checks given) and Prometheus metrics.
 import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { Hono } from "hono";
 import { sql } from "kysely";
@@ -8,8 +8,18 @@ export function healthRoutes(ctx: BrokerContext) {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
-    const checks = { database: false, storage: false };
+    const checks: Record<string, boolean> = { database: false, storage: false };
     await Promise.all([
+      ...Object.entries(ctx.readiness).map(([name, check]) =>
+        check().then(
+          (ok) => {
+            checks[name] = ok;
+          },
+          () => {
+            checks[name] = false;
+          },
+        ),
+      ),
       sql`select 1`.execute(ctx.db).then(
         () => {
           checks.database = true;
@@ -23,7 +33,7 @@ export function healthRoutes(ctx: BrokerContext) {
         () => undefined,
       ),
     ]);
-    const ok = checks.database && checks.storage;
+    const ok = Object.values(checks).every(Boolean);
     return c.json({ ok, checks }, ok ? 200 : 503);
   });
   app.get("/metrics", async (c) => {

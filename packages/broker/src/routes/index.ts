@@ -2,21 +2,30 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { BrokerContext } from "../context.ts";
 import type { AppEnv } from "../http/env.ts";
+import { apiKeyRoutes } from "./apiKeys.ts";
 import { eventRoutes } from "./events.ts";
 import { fileRoutes } from "./files.ts";
 import { healthRoutes } from "./health.ts";
 import { linkRoutes, publicLinkRoutes } from "./links.ts";
 import { profileRoutes } from "./profiles.ts";
+import { oneRequestRoutes } from "./put.ts";
+import { serverRoutes } from "./server.ts";
 import { uploadRoutes } from "./uploads.ts";
+import { registerWebhookPayloads, webhookRoutes } from "./webhooks.ts";
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>, ctx: BrokerContext): void {
   app.route("/", uploadRoutes(ctx));
+  app.route("/", oneRequestRoutes(ctx));
   app.route("/", fileRoutes(ctx));
   app.route("/", linkRoutes(ctx));
   app.route("/", publicLinkRoutes(ctx));
   app.route("/", eventRoutes(ctx));
+  app.route("/", serverRoutes(ctx));
+  app.route("/", webhookRoutes(ctx));
+  registerWebhookPayloads(app);
   app.route("/", healthRoutes(ctx));
   app.route("/", profileRoutes(ctx));
+  app.route("/", apiKeyRoutes(ctx));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "eventsToken", { type: "http", scheme: "bearer" });
   // `servers` names the URL clients use: server.publicUrl, else the origin the request came to.

@@ -3,11 +3,13 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DeleteTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { rgwTier } from "@sluice/core/testing";
 import { setupBucketEvents } from "../admin.ts";
+import { deleteObjects } from "../storage/delete-objects.ts";
 import { formBody, PNG, postForm, settled, stored } from "../test/form.ts";
-import { grant, type Harness, putBytes, sha256Hex, startHarness } from "../test/harness.ts";
+import { grant, type Harness, putBytes, sha256Hex, signParts, startHarness } from "../test/harness.ts";
 
 const tier = rgwTier();
 const MiB = 1024 * 1024;
@@ -73,13 +75,7 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
   it("multipart: parts pinned to their length, completion checked against ListParts", async () => {
     const data = randomBytes(7 * MiB);
     const g = await grant(h, { name: "big.bin", size: data.length, type: "application/octet-stream" });
-    const res = await h.api(`/v1/uploads/${g.upload.id}/parts`, {
-      method: "POST",
-      json: { partNumbers: [1, 2] },
-    });
-    const { parts } = (await res.json()) as {
-      parts: Array<{ partNumber: number; url: string; headers: Record<string, string> }>;
-    };
+    const parts = await signParts(h, g.upload.id, [1, 2]);
     const etags = [];
     for (const part of parts) {
       const start = (part.partNumber - 1) * 5 * MiB;
@@ -95,6 +91,18 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
     assert.equal(((await done.json()) as { state: string }).state, "ready");
   });
 
+  it("deletes objects in batches with DeleteObjects (Content-MD5), not one at a time", async () => {
+    const { s3, target, log } = h.context();
+    const keys = Array.from({ length: 3 }, () => `acme/alice/${randomUUID()}/x.txt`);
+    for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key, Body: "x" }));
+    const lines: string[] = [];
+    const spy = Object.create(log, { info: { value: (_: unknown, message: string) => lines.push(message) } });
+    assert.equal(await deleteObjects({ s3, bucket: target.bucket, log: spy }, [...keys, "acme/missing"]), 0);
+    assert.deepEqual(lines, [], "no fallback to single deletes");
+    for (const Key of keys)
+      await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: target.bucket, Key })));
+  });
+
   it("share link redirects to a presigned GET that RGW serves", async () => {
     const data = Buffer.from("shared over rgw\n");
     const g = await grant(h, { name: "s.txt", size: data.length, type: "text/plain" });
@@ -106,7 +114,7 @@ describe("broker against Ceph RGW", { skip: tier.available ? false : tier.reason
     const first = await fetch(link.url, { redirect: "manual" });
     assert.equal(first.status, 302);
     assert.equal(await (await fetch(first.headers.get("location")!)).text(), data.toString());
-    assert.equal((await fetch(link.url, { redirect: "manual" })).status, 404);
+    assert.equal((await fetch(link.url, { redirect: "manual" })).status, 410, "used up: Gone");
   });
 
   it("form grant: fields posted as a browser would, redirect, completion, ready, same bytes", async () => {

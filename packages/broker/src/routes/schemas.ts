@@ -48,6 +48,13 @@ export const UploadSchema = z
     createdAt: z.string(),
     expiresAt: z.string(),
     completedAt: z.string().nullable(),
+    metadata: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .openapi({ description: "The application's context set at grant time ({} when none)" }),
+    serverMetadata: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .openapi({ description: "Context set by a server key ({} when none)" }),
+    user: z.string().openapi({ description: "The owner (the user the file was uploaded by or for)" }),
     partSize: z.number().int().nullable().optional(),
     partCount: z.number().int().nullable().optional(),
     derivatives: z

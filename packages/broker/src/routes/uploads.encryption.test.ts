@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { parseConfig } from "../config/load.ts";
-import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
+import { grant, type Harness, putBytes, signParts, startHarness } from "../test/harness.ts";
 
 const MiB = 1024 * 1024;
 
@@ -58,11 +58,8 @@ describe("server-side encryption per profile", () => {
       type: "application/octet-stream",
     });
     assert.equal(g.upload.method, "multipart");
-    const signed = (await (
-      await h.api(`/v1/uploads/${g.upload.id}/parts`, { method: "POST", json: { partNumbers: [1, 2] } })
-    ).json()) as { parts: Array<{ partNumber: number; url: string }> };
     const parts = [];
-    for (const part of signed.parts) {
+    for (const part of await signParts(h, g.upload.id, [1, 2])) {
       const start = (part.partNumber - 1) * 5 * MiB;
       const body = data.subarray(start, Math.min(start + 5 * MiB, data.length));
       const res = await fetch(part.url, { method: "PUT", body });

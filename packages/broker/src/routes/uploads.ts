@@ -1,13 +1,16 @@
 // /v1/uploads: grants, status, lazily signed parts, stored parts, completion, abort.
 import { createRoute, z } from "@hono/zod-openapi";
 import { errors } from "@sluice/core";
+import { type Principal, scopeOf, uploaderOf } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
 import { getOwnedUpload } from "../db/uploads.ts";
 import { MAX_OBJECT_SIZE } from "../grants/profile.ts";
 import { createRouter } from "../http/env.ts";
 import { abortUpload, completeUpload } from "../uploads/complete.ts";
 import { createFormUpload, createUpload, reissueGrant } from "../uploads/create.ts";
+import { MetadataSchema } from "../uploads/metadata.ts";
 import { listStoredParts, MAX_PARTS_PER_BATCH, signParts } from "../uploads/parts.ts";
+import { ctxProfile } from "../uploads/profile.ts";
 import { uploadView } from "../uploads/view.ts";
 import { ErrorSchema, errorResponses, IdParams, json, SignedRequestSchema, UploadSchema } from "./schemas.ts";
 
@@ -22,6 +25,17 @@ const CreateUploadBody = z
       .max(64)
       .optional()
       .openapi({ description: "SHA-256 of the file, hex or base64; storage then verifies it" }),
+    metadata: MetadataSchema.optional().openapi({
+      description: "The application's context, returned on the file and carried in every webhook",
+    }),
+    serverMetadata: MetadataSchema.optional().openapi({
+      description: "Context only a server key may set (403 otherwise): a user cannot forge it",
+    }),
+    onBehalfOf: z
+      .string()
+      .max(256)
+      .optional()
+      .openapi({ description: "Server keys: the user the upload is for (or the X-Sluice-User header)" }),
   })
   .strict()
   .openapi("CreateUpload");
@@ -36,7 +50,8 @@ const CreateFormUploadBody = z
     redirect: z
       .string()
       .max(512)
-      .regex(/^\/(?![/\\])/, "must be a path on this broker, e.g. /form/done")
+      // Printable ASCII only: URL parsing drops tabs and newlines and reads `\` as `/`.
+      .regex(/^\/(?![/\\])[\x21-\x7e]*$/, "must be a path on this broker, e.g. /form/done")
       .openapi({
         description: "Path on this broker storage redirects the browser to; `?upload=<id>` is added",
       }),
@@ -167,23 +182,39 @@ const routes = {
   }),
 };
 
+/**
+ * A redirect target on this broker: the parsed URL (not the raw string) must
+ * keep the broker's origin and be a plain path (no query, fragment or `..`).
+ */
+export function brokerPath(raw: string, base: string): URL {
+  const origin = new URL(base).origin;
+  const url = new URL(raw, origin);
+  const plain = url.search === "" && url.hash === "" && url.pathname === raw && !/\/\.\.?(\/|$)/.test(raw);
+  if (url.origin !== origin || !plain || raw.includes("\\")) {
+    throw errors.badRequest("redirect must be a path on this broker, e.g. /form/done", "InvalidRedirect");
+  }
+  return url;
+}
+
 export function uploadRoutes(ctx: BrokerContext) {
   const app = createRouter();
-  const owned = async (id: string, principal: { tenant: string; user: string }) => {
-    const row = await getOwnedUpload(ctx.db, id, principal);
+  const owned = async (id: string, principal: Principal) => {
+    const row = await getOwnedUpload(ctx.db, id, scopeOf(principal));
     if (!row) throw errors.notFound("No such upload");
     return row;
   };
 
   app.openapi(routes.create, async (c) => {
     const body = c.req.valid("json");
-    const owner = c.get("principal");
     const ip = c.get("ip");
     if ("form" in body) {
-      const redirect = new URL(body.redirect, ctx.config.server.publicUrl ?? new URL(c.req.url).origin);
+      const owner = uploaderOf(c.get("principal"));
+      const redirect = brokerPath(body.redirect, ctx.config.server.publicUrl ?? new URL(c.req.url).origin);
       return c.json(await createFormUpload(ctx, { owner, request: { ...body, redirect }, ip }), 201);
     }
-    return c.json(await createUpload(ctx, { owner, request: body, ip }), 201);
+    const { onBehalfOf, ...request } = body;
+    const owner = uploaderOf(c.get("principal"), onBehalfOf);
+    return c.json(await createUpload(ctx, { owner, request, ip }), 201);
   });
 
   app.openapi(routes.get, async (c) =>
@@ -193,9 +224,7 @@ export function uploadRoutes(ctx: BrokerContext) {
   app.openapi(routes.signParts, async (c) => {
     const row = await owned(c.req.valid("param").id, c.get("principal"));
     const parts = signParts(ctx, row, c.req.valid("json").partNumbers);
-    const expiresAt = new Date(
-      Date.now() + (ctx.config.profiles[row.profile]?.grantExpiry ?? 900) * 1000,
-    ).toISOString();
+    const expiresAt = new Date(Date.now() + ctxProfile(ctx, row).grantExpiry * 1000).toISOString();
     return c.json({ parts, expiresAt }, 200);
   });
 
@@ -219,7 +248,7 @@ export function uploadRoutes(ctx: BrokerContext) {
     const after = await completeUpload(ctx, { row, parts: body.parts, source: "client", ip: c.get("ip") });
     // Give verification a moment so most clients see `ready` in this answer.
     if (after.state === "uploaded") await ctx.waitForVerification(row.id, 5000);
-    return c.json(uploadView((await getOwnedUpload(ctx.db, row.id, c.get("principal")))!), 200);
+    return c.json(uploadView((await getOwnedUpload(ctx.db, row.id, scopeOf(c.get("principal"))))!), 200);
   });
 
   app.openapi(routes.abort, async (c) => {

@@ -102,6 +102,7 @@ export function uploadRow(overrides: Partial<NewUpload> = {}): NewUpload {
     size: 6 * 1024 ** 3,
     sha256: null,
     key: `t1/alice/${id}/a.txt`,
+    incoming_key: `t1/alice/${id}/incoming/a.txt`,
     method: "put",
     state: "pending",
     reason: null,

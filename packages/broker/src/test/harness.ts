@@ -65,11 +65,12 @@ export async function startHarness(
   }
   const config = parseConfig({
     dataDir: join(dir, "broker"),
-    storage,
     database: { url: options.databaseUrl },
     auth: { jwt: { secret: TEST_SECRET } },
     log: { level: "silent" },
     ...options.config,
+    // Storage settings of the test's config (capabilities) go with the store the harness started.
+    storage: { ...storage, ...(options.config?.storage as Record<string, unknown> | undefined) },
     // Port 0 even when a test sets other server options: a fixed port collides with `npm start`.
     server: { port: 0, ...(options.config?.server as Record<string, unknown> | undefined) },
   });
@@ -127,12 +128,18 @@ export interface GrantJson {
     key: string;
     method: string;
     name: string;
+    expiresAt: string;
     partSize?: number;
     partCount?: number;
   };
   put: { url: string; headers: Record<string, string> };
   post: { url: string; fields: Record<string, string> };
   multipart: { partSize: number; partCount: number };
+}
+
+/** Where a grant for the file `key` writes: its quarantine (uploads/quarantine.ts). */
+export function incomingKey(key: string): string {
+  return key.replace(/\/([^/]+)$/, "/incoming/$1");
 }
 
 /** Requests a grant and fails loudly with the broker's error body. */
@@ -151,4 +158,18 @@ export async function putBytes(
   const headers = { ...put.headers };
   delete headers["content-length"];
   return fetch(put.url, { method: "PUT", headers, body: data as Uint8Array<ArrayBuffer> });
+}
+
+export interface PartUrl {
+  partNumber: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** Presigns parts of a multipart upload, failing loudly with the broker's error body. */
+export async function signParts(h: Harness, id: string, partNumbers: number[]): Promise<PartUrl[]> {
+  const res = await h.api(`/v1/uploads/${id}/parts`, { method: "POST", json: { partNumbers } });
+  const body = (await res.json()) as { parts: PartUrl[] };
+  if (res.status !== 200) throw new Error(`parts failed ${res.status}: ${JSON.stringify(body)}`);
+  return body.parts;
 }

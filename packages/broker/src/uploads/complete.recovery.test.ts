@@ -48,7 +48,7 @@ async function partsSent(h: Harness, data: Uint8Array) {
     etags.push({ partNumber: part.partNumber, etag: sent.headers.get("etag")! });
   }
   const row = (await getUpload(h.context().db, g.upload.id))!;
-  return { id: g.upload.id, key: row.key, multipartId: row.multipart_id!, etags };
+  return { id: g.upload.id, key: row.incoming_key, multipartId: row.multipart_id!, etags };
 }
 
 const complete = (h: Harness, id: string, etags?: Array<{ partNumber: number; etag: string }>) =>

@@ -14,15 +14,18 @@ import type { UploadRow } from "../db/schema.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
 import { notUploaded, storageError } from "../storage/target.ts";
-import { incomingPrefix, isUnresolved, resolveFormObject } from "./form.ts";
-import { completeMultipart } from "./parts.ts";
+import { resolveFormObject } from "./form.ts";
+import { transitionWithEvent } from "./outbox.ts";
+import { completeMultipart, multipartGone } from "./parts.ts";
+import { incomingPrefixOf, isUnresolved } from "./quarantine.ts";
+import { withinQuota } from "./quota.ts";
 
 async function headObject(ctx: BrokerContext, row: UploadRow) {
   try {
     return await ctx.s3.send(
       new HeadObjectCommand({
         Bucket: ctx.target.bucket,
-        Key: row.key,
+        Key: row.incoming_key,
         ...(row.sha256 ? { ChecksumMode: "ENABLED" } : {}),
       }),
     );
@@ -63,7 +66,8 @@ export async function rejectUpload(
     patch?: Partial<UploadRow>;
   },
 ): Promise<UploadRow | undefined> {
-  const rejected = await transitionUpload(ctx.db, {
+  const rejected = await transitionWithEvent(ctx, {
+    event: "file.rejected",
     id: options.row.id,
     from: options.from,
     to: "rejected",
@@ -71,7 +75,7 @@ export async function rejectUpload(
   });
   if (!rejected) return undefined;
   await deleteObject(ctx, options.row.key);
-  if (options.row.method === "form") await deleteUnder(ctx, incomingPrefix(options.row));
+  await deleteUnder(ctx, incomingPrefixOf(options.row));
   await auditUpload(ctx.db, rejected, { action: "upload.reject", detail: { reason: options.reason } });
   ctx.metrics.inc("sluice_uploads_rejected_total", {}, "Uploads rejected after upload");
   return rejected;
@@ -119,7 +123,7 @@ export async function completeUpload(
   // "gone": storage completed it already (a crash before we recorded it, or a
   // concurrent completion); the HEAD below decides whether the object is the one granted.
   const multipart = row.method === "multipart" ? await completeMultipart(ctx, row, options.parts) : undefined;
-  if (row.method === "form" && isUnresolved(row)) {
+  if (isUnresolved(row)) {
     const found = await resolveFormObject(ctx, row).catch(async (error) => {
       // The storage event and the browser's redirect arrive together: when the
       // other completion moved the file first, continue from where it stands.
@@ -132,17 +136,12 @@ export async function completeUpload(
       await rejectUpload(ctx, { row, from: ["pending"], reason: found.problem, patch: found.found });
       return (await getUpload(ctx.db, row.id))!;
     }
-    // The copy is the file now; anything else posted with the form is a stray.
-    await deleteUnder(ctx, row.key);
     return completeUpload(ctx, { ...options, row: found.row });
   }
 
   const head = await headObject(ctx, row).catch((error) => {
     if (multipart === "gone" && error instanceof SluiceError && error.code === "NotUploaded")
-      throw errors.conflict(
-        "Storage no longer holds this multipart upload; upload again",
-        "MultipartUploadGone",
-      );
+      throw multipartGone();
     throw error;
   });
   const problem = mismatch(row, head);
@@ -150,17 +149,24 @@ export async function completeUpload(
     await rejectUpload(ctx, { row, from: ["pending"], reason: problem });
     return (await getUpload(ctx.db, row.id))!;
   }
-  // The profile's pipeline (checksum, sniff, scan, strip, derivatives) runs as jobs.
-  const verify = ctx.pipeline.needed(row);
-  const done = await ctx.db.transaction().execute(async (trx) => {
+  // The pipeline runs its checks on the object as it is now (its ETag), then
+  // promotes it out of quarantine: every upload goes through it, even unchecked ones.
+  // The quota is checked again (its bytes were reserved at the grant): a lowered quota holds.
+  const owner = { tenant: row.tenant, user: row.user_id };
+  const quota = { quotas: ctx.config.quotas, owner, size: 0, pending: false };
+  const done = await withinQuota(ctx.db, quota, async (trx) => {
     const moved = await transitionUpload(trx, {
       id: row.id,
       from: ["pending"],
-      to: verify ? "uploaded" : "ready",
+      to: "uploaded",
       patch: { etag: head.ETag ?? null, completed_at: Date.now() },
     });
-    if (moved && verify) await ctx.pipeline.start(trx, moved);
+    if (moved) await ctx.pipeline.start(trx, moved);
     return moved;
+  }).catch(async (error) => {
+    if ((error as SluiceError).code !== "QuotaExceeded") throw error;
+    await rejectUpload(ctx, { row, from: ["pending"], reason: "storage quota exceeded" });
+    return undefined;
   });
   if (done) {
     await auditUpload(ctx.db, row, {
@@ -169,7 +175,7 @@ export async function completeUpload(
       detail: { source: options.source, size: row.size },
     });
     ctx.metrics.inc("sluice_uploads_completed_total", { source: options.source }, "Uploads completed");
-    if (verify) ctx.kickWorker();
+    ctx.kickWorker();
   }
   return (await getUpload(ctx.db, row.id))!;
 }
@@ -183,14 +189,14 @@ export async function abortUpload(ctx: BrokerContext, row: UploadRow): Promise<U
   return (await getUpload(ctx.db, row.id))!;
 }
 
-/** Removes what storage may hold for an upload: the multipart upload and the object. */
+/** Removes what storage may hold for an upload: the multipart upload, the file, its quarantine. */
 export async function removeStorage(ctx: BrokerContext, row: UploadRow): Promise<void> {
   if (row.multipart_id) {
     try {
       await ctx.s3.send(
         new AbortMultipartUploadCommand({
           Bucket: ctx.target.bucket,
-          Key: row.key,
+          Key: row.incoming_key,
           UploadId: row.multipart_id,
         }),
       );
@@ -200,5 +206,5 @@ export async function removeStorage(ctx: BrokerContext, row: UploadRow): Promise
     }
   }
   await deleteObject(ctx, row.key);
-  if (row.method === "form") await deleteUnder(ctx, incomingPrefix(row));
+  await deleteUnder(ctx, incomingPrefixOf(row));
 }

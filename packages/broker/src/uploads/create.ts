@@ -2,12 +2,12 @@
 // record the pending upload, and sign the grant for the chosen method.
 import { randomUUID } from "node:crypto";
 import { CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
-import { errors } from "@sluice/core";
+import { errors, ownValue } from "@sluice/core";
 import type { Principal } from "../auth/principal.ts";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { insertUpload, transitionUpload, usage } from "../db/uploads.ts";
+import { insertUpload, transitionUpload } from "../db/uploads.ts";
 import { encryptionHeaders, encryptionParams } from "../grants/encryption.ts";
 import { planParts } from "../grants/multipart.ts";
 import { keyName, keySegment, normaliseName } from "../grants/name.ts";
@@ -15,8 +15,11 @@ import { formGrant, type PostGrant, postGrant } from "../grants/post.ts";
 import { checkAgainstProfile, chooseMethod, MAX_SINGLE_UPLOAD, parseMediaType } from "../grants/profile.ts";
 import { type PutGrant, putGrant } from "../grants/put.ts";
 import { storageError } from "../storage/target.ts";
-import { formPrefix } from "./form.ts";
+import { removeStorage } from "./complete.ts";
+import { checkMetadata, insertMetadataRows, type Metadata, readMetadata } from "./metadata.ts";
 import { ctxProfile } from "./profile.ts";
+import { incomingPrefix, quarantineKey } from "./quarantine.ts";
+import { checkQuota, withinQuota } from "./quota.ts";
 import { type UploadView, uploadView } from "./view.ts";
 
 export interface CreateUploadRequest {
@@ -26,6 +29,10 @@ export interface CreateUploadRequest {
   type: string;
   /** Hex or base64 SHA-256 of the whole file. */
   sha256?: string;
+  /** The application's context, checked against the profile's rules. */
+  metadata?: Metadata;
+  /** Context only a server key may set. */
+  serverMetadata?: Metadata;
 }
 
 export interface GrantResponse {
@@ -35,9 +42,6 @@ export interface GrantResponse {
   multipart?: { partSize: number; partCount: number };
 }
 
-/** Multipart uploads may take long; their part URLs are signed lazily, so the record lives a day. */
-const MULTIPART_LIFETIME_MS = 24 * 3600 * 1000;
-
 export function normaliseSha256(value: string | undefined): string | null {
   if (value === undefined) return null;
   if (/^[0-9a-f]{64}$/i.test(value)) return value.toLowerCase();
@@ -46,7 +50,7 @@ export function normaliseSha256(value: string | undefined): string | null {
   throw errors.badRequest("sha256 must be 64 hex digits or the base64 of 32 bytes", "InvalidChecksum");
 }
 
-function pickProfile(ctx: BrokerContext, name: string | undefined) {
+function pickProfile(ctx: BrokerContext, name: string | undefined, owner: Principal) {
   const profiles = ctx.config.profiles;
   const chosen =
     name ??
@@ -55,29 +59,15 @@ function pickProfile(ctx: BrokerContext, name: string | undefined) {
       : Object.keys(profiles).length === 1
         ? Object.keys(profiles)[0]
         : undefined);
-  const profile = chosen === undefined ? undefined : profiles[chosen];
+  const profile = chosen === undefined ? undefined : ownValue(profiles, chosen);
   if (!chosen || !profile)
     throw errors.badRequest(
       name ? `Unknown profile ${JSON.stringify(name)}` : "profile is required",
       "UnknownProfile",
     );
+  if (owner.profiles && !owner.profiles.includes(chosen))
+    throw errors.forbidden(`This token may not upload with profile ${chosen}`, "ProfileNotAllowed");
   return { name: chosen, profile };
-}
-
-/** Throws when `size` more bytes (and, with `pending`, one more pending upload) would exceed the user's quota. */
-export async function checkQuota(
-  ctx: BrokerContext,
-  options: { owner: Principal; size: number; pending: boolean },
-): Promise<void> {
-  const { maxBytesPerUser, maxPendingPerUser } = ctx.config.quotas;
-  if (maxBytesPerUser === undefined && maxPendingPerUser === undefined) return;
-  const used = await usage(ctx.db, options.owner);
-  if (maxBytesPerUser !== undefined && used.bytes + options.size > maxBytesPerUser) {
-    throw errors.tooLarge("Storage quota exceeded", "QuotaExceeded");
-  }
-  if (options.pending && maxPendingPerUser !== undefined && used.pending >= maxPendingPerUser) {
-    throw errors.tooManyRequests(60, "Too many uploads in progress");
-  }
 }
 
 /** The upload's folder: `[keyPrefix/]tenant/user/id`; the file is stored at `{folder}/{safe name}`. */
@@ -92,6 +82,7 @@ function pendingRow(options: {
   profile: string;
   file: Pick<UploadRow, "name" | "type" | "size" | "sha256">;
   key: string;
+  incomingKey: string;
   method: UploadRow["method"];
   lifetimeMs: number;
 }): UploadRow {
@@ -103,6 +94,7 @@ function pendingRow(options: {
     user_id: options.owner.user,
     profile: options.profile,
     key: options.key,
+    incoming_key: options.incomingKey,
     method: options.method,
     state: "pending",
     reason: null,
@@ -115,17 +107,29 @@ function pendingRow(options: {
     updated_at: now,
     expires_at: now + options.lifetimeMs,
     completed_at: null,
+    metadata: null,
+    server_metadata: null,
   };
 }
 
-/** Records a pending upload and audits the grant in one transaction. */
+/**
+ * Records a pending upload and audits the grant in one transaction, with its
+ * bytes (`reserve`) and its pending slot taken from the user's quota.
+ */
 async function recordGrant(
   ctx: BrokerContext,
-  options: { row: UploadRow; ip?: string; detail: Record<string, unknown> },
+  options: { row: UploadRow; reserve: number; ip?: string; detail: Record<string, unknown> },
 ): Promise<void> {
   const { row } = options;
-  await ctx.db.transaction().execute(async (trx) => {
+  const owner = { tenant: row.tenant, user: row.user_id };
+  const quota = { quotas: ctx.config.quotas, owner, size: options.reserve, pending: true };
+  await withinQuota(ctx.db, quota, async (trx) => {
     await insertUpload(trx, row);
+    await insertMetadataRows(trx, {
+      uploadId: row.id,
+      metadata: readMetadata(row.metadata),
+      serverMetadata: readMetadata(row.server_metadata),
+    });
     await auditUpload(trx, row, { action: "upload.grant", ip: options.ip, detail: options.detail });
   });
   ctx.metrics.inc("sluice_grants_total", { method: row.method }, "Upload grants issued");
@@ -133,29 +137,44 @@ async function recordGrant(
 
 export async function createUpload(
   ctx: BrokerContext,
-  options: { owner: Principal; request: CreateUploadRequest; ip?: string },
+  options: {
+    owner: Principal;
+    request: CreateUploadRequest;
+    ip?: string;
+    /** One request (PUT /v1/put): a single PUT whatever the size, signed for a redirected client. */
+    redirected?: { type: string | undefined };
+  },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   const type = parseMediaType(request.type);
   if (!type) throw errors.badRequest("type must be a media type such as image/png", "InvalidType");
   checkAgainstProfile(profile, { size: request.size, type });
-  const method = chooseMethod(profile, request.size);
+  if (request.serverMetadata && !owner.server)
+    throw errors.forbidden("serverMetadata is set by server keys only", "ServerMetadataForbidden");
+  checkMetadata(profile, request.metadata ?? {});
+  const method = options.redirected ? "put" : chooseMethod(profile, request.size);
   const sha256 = normaliseSha256(request.sha256);
-  await checkQuota(ctx, { owner, size: request.size, pending: true });
+  // Fails early without a lock; recordGrant checks again atomically.
+  await checkQuota(ctx.db, { quotas: ctx.config.quotas, owner, size: request.size, pending: true });
 
   const id = randomUUID();
   const name = normaliseName(request.name);
   const expiresIn = profile.grantExpiry;
+  const folder = uploadFolder({ owner, keyPrefix: profile.keyPrefix, id });
   const row = pendingRow({
     id,
     owner,
     profile: profileName,
     file: { name, type, size: request.size, sha256 },
-    key: `${uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })}/${keyName(name)}`,
+    key: `${folder}/${keyName(name)}`,
+    incomingKey: quarantineKey(folder, keyName(name)),
     method,
-    lifetimeMs: method === "multipart" ? Math.max(MULTIPART_LIFETIME_MS, expiresIn * 1000) : expiresIn * 1000,
+    // Multipart uploads may take long (profile.multipartLifetime); their part URLs are signed lazily.
+    lifetimeMs: (method === "multipart" ? Math.max(profile.multipartLifetime, expiresIn) : expiresIn) * 1000,
   });
+  if (request.metadata) row.metadata = JSON.stringify(request.metadata);
+  if (request.serverMetadata) row.server_metadata = JSON.stringify(request.serverMetadata);
 
   if (method === "multipart") {
     const plan = planParts(row.size, profile.partSize);
@@ -165,10 +184,14 @@ export async function createUpload(
   }
   await recordGrant(ctx, {
     row,
+    reserve: row.size,
     ip: options.ip,
     detail: { method, size: row.size, type, profile: profileName },
+  }).catch(async (error) => {
+    if (row.multipart_id) await removeStorage(ctx, row);
+    throw error;
   });
-  return signGrant(ctx, row, { expiresIn });
+  return signGrant(ctx, row, { expiresIn, redirected: options.redirected });
 }
 
 export interface CreateFormUploadRequest {
@@ -187,8 +210,7 @@ export async function createFormUpload(
   options: { owner: Principal; request: CreateFormUploadRequest; ip?: string },
 ): Promise<GrantResponse> {
   const { owner, request } = options;
-  const { name: profileName, profile } = pickProfile(ctx, request.profile);
-  await checkQuota(ctx, { owner, size: profile.minSize, pending: true });
+  const { name: profileName, profile } = pickProfile(ctx, request.profile, owner);
   const id = randomUUID();
   const expiresIn = profile.grantExpiry;
   const row = pendingRow({
@@ -196,11 +218,19 @@ export async function createFormUpload(
     owner,
     profile: profileName,
     file: { name: "", type: "application/octet-stream", size: 0, sha256: null },
-    key: formPrefix(uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })),
+    // Until completion finds the file, both keys are the grant's prefix.
+    key: incomingPrefix(uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })),
+    incomingKey: incomingPrefix(uploadFolder({ owner, keyPrefix: profile.keyPrefix, id })),
     method: "form",
     lifetimeMs: expiresIn * 1000,
   });
-  await recordGrant(ctx, { row, ip: options.ip, detail: { method: "form", profile: profileName } });
+  // The file's size is only known at completion (uploads/form.ts checks it then); the profile's minimum now.
+  await recordGrant(ctx, {
+    row,
+    reserve: profile.minSize,
+    ip: options.ip,
+    detail: { method: "form", profile: profileName },
+  });
   const redirect = new URL(request.redirect);
   redirect.hash = "";
   redirect.searchParams.set("upload", id);
@@ -215,7 +245,7 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
     const created = await ctx.s3.send(
       new CreateMultipartUploadCommand({
         Bucket: ctx.target.bucket,
-        Key: row.key,
+        Key: row.incoming_key,
         ContentType: row.type,
         Metadata: { "upload-id": row.id },
         ...encryptionParams(ctxProfile(ctx, row)),
@@ -232,21 +262,27 @@ async function createMultipart(ctx: BrokerContext, row: UploadRow): Promise<stri
 function signGrant(
   ctx: BrokerContext,
   row: UploadRow,
-  options: { expiresIn: number; redirect?: string },
+  options: { expiresIn: number; redirect?: string; redirected?: { type: string | undefined } },
 ): GrantResponse {
   const { expiresIn } = options;
   const upload = uploadView(row);
   const profile = ctxProfile(ctx, row);
   const encryption = encryptionHeaders(profile);
-  if (row.method === "put") return { upload, put: putGrant(ctx.target, { ...row, expiresIn, encryption }) };
+  // Grants write quarantine only (uploads/quarantine.ts).
+  const key = row.incoming_key;
+  if (row.method === "put")
+    return {
+      upload,
+      put: putGrant(ctx.target, { ...row, key, expiresIn, encryption, redirected: options.redirected }),
+    };
   if (row.method === "post")
-    return { upload, post: postGrant(ctx.target, { ...row, expiresIn, encryption }) };
+    return { upload, post: postGrant(ctx.target, { ...row, key, expiresIn, encryption }) };
   if (row.method === "form") {
     if (!options.redirect) throw errors.conflict("Form grants are not re-issued", "FormGrant");
     const post = formGrant(ctx.target, {
       encryption,
       id: row.id,
-      prefix: row.key,
+      prefix: key,
       minSize: profile.minSize,
       maxSize: Math.min(profile.maxSize, MAX_SINGLE_UPLOAD),
       expiresIn,

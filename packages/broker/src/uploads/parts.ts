@@ -1,7 +1,7 @@
 // Multipart coordination: lazily signed part URLs, the stored parts (resume),
 // and completion that checks the client's ETags against ListParts.
 import { CompleteMultipartUploadCommand, ListPartsCommand, type Part } from "@aws-sdk/client-s3";
-import { errors } from "@sluice/core";
+import { errors, SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { type PartGrant, partGrants, partLength } from "../grants/multipart.ts";
@@ -23,7 +23,7 @@ export function signParts(ctx: BrokerContext, row: UploadRow, partNumbers: numbe
   const open = requireOpenMultipart(row);
   if (row.expires_at < Date.now()) throw errors.conflict("Upload expired", "UploadExpired");
   const expiresIn = ctxProfile(ctx, row).grantExpiry;
-  return partGrants(ctx.target, { key: row.key, size: row.size, expiresIn, ...open }, partNumbers);
+  return partGrants(ctx.target, { key: row.incoming_key, size: row.size, expiresIn, ...open }, partNumbers);
 }
 
 export async function listStoredParts(ctx: BrokerContext, row: UploadRow): Promise<Part[]> {
@@ -35,7 +35,7 @@ export async function listStoredParts(ctx: BrokerContext, row: UploadRow): Promi
       const page = await ctx.s3.send(
         new ListPartsCommand({
           Bucket: ctx.target.bucket,
-          Key: row.key,
+          Key: row.incoming_key,
           UploadId: multipartId,
           PartNumberMarker: marker,
         }),
@@ -44,10 +44,15 @@ export async function listStoredParts(ctx: BrokerContext, row: UploadRow): Promi
       marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
     } while (marker);
   } catch (error) {
+    if (isNotFound(error)) throw multipartGone();
     throw storageError(error);
   }
   return parts;
 }
+
+/** Storage no longer has the multipart upload: completed (the caller may check the object) or aborted. */
+export const multipartGone = () =>
+  errors.conflict("Storage no longer holds this multipart upload; upload again", "MultipartUploadGone");
 
 const unquote = (etag: string | undefined) => (etag ?? "").replace(/^W\//, "").replace(/"/g, "");
 
@@ -57,9 +62,8 @@ const unquote = (etag: string | undefined) => (etag ?? "").replace(/^W\//, "").r
  * (NoSuchUpload), or the write-once completion found the object in place (412).
  */
 function alreadyCompleted(error: unknown): boolean {
-  const cause = error instanceof Error && "cause" in error ? error.cause : error;
-  const status = (cause as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
-  return isNotFound(cause) || status === 412 || (cause as Error)?.name === "PreconditionFailed";
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  return isNotFound(error) || status === 412 || (error as Error)?.name === "PreconditionFailed";
 }
 
 /**
@@ -78,7 +82,7 @@ export async function completeMultipart(
   try {
     listed = await listStoredParts(ctx, row);
   } catch (error) {
-    if (alreadyCompleted(error)) return "gone";
+    if (error instanceof SluiceError && error.code === "MultipartUploadGone") return "gone";
     throw error;
   }
   const stored = new Map(listed.map((p) => [p.PartNumber, p]));
@@ -101,7 +105,7 @@ export async function completeMultipart(
     await ctx.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: ctx.target.bucket,
-        Key: row.key,
+        Key: row.incoming_key,
         UploadId: multipartId,
         MultipartUpload: { Parts: completed },
         ...(ctx.target.capabilities.conditionalWrites ? { IfNoneMatch: "*" } : {}),

@@ -16,8 +16,9 @@ import { type Broker, createBroker } from "../app.ts";
 import { signToken } from "../auth/jwt.ts";
 import { parseConfig } from "../config/load.ts";
 import { listAudit } from "../db/audit.ts";
+import { uploadRow } from "../test/databases.ts";
 import { PNG, postForm } from "../test/form.ts";
-import { type GrantJson, putBytes, TEST_SECRET } from "../test/harness.ts";
+import { type GrantJson, incomingKey, putBytes, TEST_SECRET } from "../test/harness.ts";
 import { sweep } from "./sweeper.ts";
 
 describe("sweeper", () => {
@@ -37,6 +38,8 @@ describe("sweeper", () => {
         default: { grantExpiry: "60s", multipartThreshold: "6MB" },
         // Outlives the stray age, so a sweep can meet a pending form upload's object.
         slow: { grantExpiry: "3h" },
+        week: { multipartThreshold: "6MB", multipartLifetime: "7d" },
+        brief: { multipartThreshold: "6MB", multipartLifetime: "1h", multipartIdle: "10m" },
       },
       sweeper: { strayAge: "1h" },
     });
@@ -71,7 +74,9 @@ describe("sweeper", () => {
     assert.equal((await api(`/v1/uploads/${neverSent.upload.id}`)).state, "expired");
     assert.equal((await api(`/v1/uploads/${sentNotCompleted.upload.id}`)).state, "expired");
     await assert.rejects(
-      broker.context.s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: sentNotCompleted.upload.key })),
+      broker.context.s3.send(
+        new HeadObjectCommand({ Bucket: "sluice", Key: incomingKey(sentNotCompleted.upload.key) }),
+      ),
       "the object is gone",
     );
     assert.equal((await sweep(broker.context, { now: later })).expired, 0, "idempotent");
@@ -80,6 +85,44 @@ describe("sweeper", () => {
       entries.map((e) => e.action),
       ["upload.grant", "upload.expire"],
     );
+  });
+
+  it("expires a backlog far beyond one batch in one sweep, deleting its objects in batches", async () => {
+    const { db, s3 } = broker.context;
+    const expiredAt = Date.now() - 1000;
+    const rows = Array.from({ length: 1234 }, () => uploadRow({ tenant: "acme", expires_at: expiredAt }));
+    for (let i = 0; i < rows.length; i += 400)
+      await db
+        .insertInto("uploads")
+        .values(rows.slice(i, i + 400))
+        .execute();
+    const written = rows.slice(0, 5);
+    // What their grants wrote, in quarantine (no grant writes a file's own key).
+    for (const row of written)
+      await s3.send(new PutObjectCommand({ Bucket: "sluice", Key: row.incoming_key, Body: "x" }));
+    const live = uploadRow({ tenant: "acme" });
+    await db.insertInto("uploads").values(live).execute();
+
+    const result = await sweep(broker.context);
+    assert.equal(result.expired, rows.length);
+    const states = await db
+      .selectFrom("uploads")
+      .select(["state"])
+      .where("id", "in", [rows[0]!.id, rows[1233]!.id, live.id])
+      .orderBy("expires_at")
+      .execute();
+    assert.deepEqual(
+      states.map((r) => r.state),
+      ["expired", "expired", "pending"],
+    );
+    for (const row of written) {
+      await assert.rejects(
+        s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: row.incoming_key })),
+        "the object is gone",
+      );
+    }
+    const audited = await listAudit(db, { action: "upload.expire", limit: 10_000 });
+    assert.equal(audited.filter((e) => rows.some((r) => r.id === e.subject)).length, rows.length);
   });
 
   it("aborts unknown multipart uploads and deletes stray objects, keeping live ones", async () => {
@@ -106,7 +149,7 @@ describe("sweeper", () => {
     const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: "sluice" }));
     assert.deepEqual(
       (open.Uploads ?? []).map((u) => u.Key).sort(),
-      [live.upload.key, "backups/big.dump"].sort(),
+      [incomingKey(live.upload.key), "backups/big.dump"].sort(),
     );
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: "backups/db.dump" }));
     await s3.send(new HeadObjectCommand({ Bucket: "sluice", Key: kept.upload.key }));
@@ -187,5 +230,50 @@ describe("sweeper", () => {
     assert.equal((await api(`/v1/uploads/${pending.upload.id}`)).state, "expired");
     for (const key of pendingKeys) assert.ok(!(await exists(key)), key);
     assert.ok(await exists(file.key));
+  });
+
+  it("multipart lifetime is the profile's, longer or shorter than a day", async () => {
+    const lifetime = async (profile: string) => {
+      const g = await api("/v1/uploads", { profile, name: "l.bin", size: 7 * 1024 * 1024, type: "x/y" });
+      return (Date.parse(g.upload.expiresAt) - Date.now()) / 3_600_000;
+    };
+    assert.ok(Math.abs((await lifetime("week")) - 7 * 24) < 0.1);
+    assert.ok(Math.abs((await lifetime("brief")) - 1) < 0.1);
+    assert.ok(Math.abs((await lifetime("default")) - 24) < 0.1, "a day by default");
+  });
+
+  it("aborts multipart uploads idle for the profile's multipartIdle, by the last part stored", async () => {
+    const { s3, db } = broker.context;
+    const multipart = async () => {
+      const g = await api("/v1/uploads", { name: "idle.bin", size: 7 * 1024 * 1024, type: "x/y" });
+      assert.equal(g.upload.method, "multipart");
+      return g.upload;
+    };
+    const neverSent = await multipart();
+    const active = await multipart();
+    const [part] = (
+      (await api(`/v1/uploads/${active.id}/parts`, { partNumbers: [1] })) as unknown as {
+        parts: Array<{ url: string }>;
+      }
+    ).parts;
+    assert.equal((await fetch(part!.url, { method: "PUT", body: randomBytes(7 * 1024 * 1024) })).status, 200);
+    // Both were granted 7 hours ago (default multipartIdle 6 h); only `active` stored a part since.
+    const sevenHoursAgo = Date.now() - 7 * 3_600_000;
+    await db
+      .updateTable("uploads")
+      .set({ created_at: sevenHoursAgo })
+      .where("id", "in", [neverSent.id, active.id])
+      .execute();
+
+    const first = await sweep(broker.context, { storage: true });
+    assert.equal(first.idleMultipart, 1);
+    assert.equal((await api(`/v1/uploads/${neverSent.id}`)).state, "expired");
+    assert.equal((await api(`/v1/uploads/${active.id}`)).state, "pending", "its last part is recent");
+
+    const later = await sweep(broker.context, { now: Date.now() + 6.5 * 3_600_000, storage: true });
+    assert.ok(later.idleMultipart >= 1, "(with the earlier tests' multipart grants, idle by then too)");
+    assert.equal((await api(`/v1/uploads/${active.id}`)).state, "expired");
+    const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: "sluice" }));
+    assert.ok(!(open.Uploads ?? []).some((u) => u.Key === active.key), "its parts are gone from storage");
   });
 });

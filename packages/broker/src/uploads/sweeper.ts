@@ -2,51 +2,109 @@
 // multipart uploads nobody will finish, and objects no upload record owns.
 import {
   AbortMultipartUploadCommand,
-  HeadObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
+import { SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
-import { audit, auditUpload } from "../db/audit.ts";
-import { getUploadByKey, listExpiredPending, transitionUpload } from "../db/uploads.ts";
-import { isNotFound } from "../storage/s3.ts";
+import { audit, auditUpload, auditUploads } from "../db/audit.ts";
+import type { UploadRow } from "../db/schema.ts";
+import { expirePending, getUploadByKey, listExpiredPending, listPendingMultipart } from "../db/uploads.ts";
+import { pruneEvents } from "../db/webhooks.ts";
+import { deleteObjects, eachLimited } from "../storage/delete-objects.ts";
+import { objectExists } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
-import { incomingPrefixesOf } from "./form.ts";
+import { enqueueEvent, transitionWithEvent } from "./outbox.ts";
+import { listStoredParts } from "./parts.ts";
+import { ctxProfile } from "./profile.ts";
+import { quarantineKept, quarantineOwner } from "./quarantine.ts";
 
 export interface SweepResult {
   expired: number;
+  /** Multipart uploads aborted for having no part stored for their profile's multipartIdle. */
+  idleMultipart: number;
   abortedMultipart: number;
   strays: number;
+  /** Webhook events (with their delivery log) past webhooks.retention. */
+  prunedEvents: number;
 }
 
+/** Grants expired per statement (bound-parameter limits of the audit insert). */
 const BATCH = 500;
+/** Multipart aborts and form-prefix listings in flight at once. */
+const PARALLEL_REMOVALS = 8;
 
-/** True when storage holds an object at the upload's key (a multipart upload storage completed). */
-async function objectExists(ctx: BrokerContext, key: string): Promise<boolean> {
+/**
+ * Pending grants past their expiry become `expired`, all of them, 500 per
+ * transaction (state change and audit rows together); what was written for
+ * them is removed with DeleteObjects, 1000 keys a request. A delete that fails
+ * leaves an object of an expired upload, which the storage sweep removes.
+ */
+async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
+  let count = 0;
+  // Storage completed some multipart uploads the broker never heard of (killed in between,
+  // event lost): those files are whole, so they are completed and checked, not thrown away.
+  for (const row of await listExpiredPending(ctx.db, now, BATCH, "multipart")) {
+    if (await objectExists(ctx.s3, ctx.target.bucket, row.incoming_key))
+      await completeUpload(ctx, { row, source: "sweeper" });
+  }
+  for (;;) {
+    const expired = await ctx.db.transaction().execute(async (trx) => {
+      const rows = await expirePending(trx, now, BATCH);
+      await auditUploads(trx, rows, { action: "upload.expire" });
+      for (const row of rows) await enqueueEvent(trx, ctx, { type: "upload.expired", row });
+      return rows;
+    });
+    if (expired.length > 0) ctx.kickWebhooks();
+    // A single PUT or POST wrote one object, in quarantine: batched deletes. The others list or abort.
+    const separate = expired.filter((row) => row.multipart_id || row.method === "form");
+    const objects = expired.filter((row) => !separate.includes(row)).map((row) => row.incoming_key);
+    await deleteObjects({ s3: ctx.s3, bucket: ctx.target.bucket, log: ctx.log }, objects);
+    await eachLimited(separate, PARALLEL_REMOVALS, (row) => removeStorage(ctx, row));
+    count += expired.length;
+    if (expired.length < BATCH) return count;
+  }
+}
+
+/** When a part of the upload was last stored, or undefined when none was (or storage lost the upload). */
+async function lastPartAt(ctx: BrokerContext, row: UploadRow): Promise<number | undefined> {
   try {
-    await ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.target.bucket, Key: key }));
-    return true;
+    const parts = await listStoredParts(ctx, row);
+    return parts.reduce<number | undefined>((last, part) => {
+      const at = part.LastModified?.getTime();
+      return at !== undefined && (last === undefined || at > last) ? at : last;
+    }, undefined);
   } catch (error) {
-    if (isNotFound(error)) return false;
+    if (error instanceof SluiceError && error.code === "MultipartUploadGone") return undefined;
     throw error;
   }
 }
 
-/** Pending grants past their expiry become `expired`; anything written for them is removed. */
-async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
+/**
+ * Pending multipart uploads with no part stored for their profile's
+ * multipartIdle (counted from the grant when no part came) are aborted: their
+ * parts stop holding storage long before the upload's lifetime runs out.
+ */
+async function abortIdleMultipart(ctx: BrokerContext, now: number): Promise<number> {
+  const idle = (row: UploadRow) => ctxProfile(ctx, row).multipartIdle * 1000;
+  const shortest = Math.min(...Object.values(ctx.config.profiles).map((p) => p.multipartIdle * 1000));
   let count = 0;
-  for (const row of await listExpiredPending(ctx.db, now, BATCH)) {
-    // Storage completed it but the broker never heard (killed in between, event lost):
-    // the file is whole, so it is completed and checked, not thrown away.
-    if (row.method === "multipart" && (await objectExists(ctx, row.key))) {
-      await completeUpload(ctx, { row, source: "sweeper" });
-      continue;
-    }
-    const expired = await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now });
+  for (const row of await listPendingMultipart(ctx.db, { createdBefore: now - shortest, limit: BATCH })) {
+    const last = (await lastPartAt(ctx, row)) ?? row.created_at;
+    if (now - last <= idle(row)) continue;
+    // Storage may have completed it meanwhile (completion checks that first).
+    if (await objectExists(ctx.s3, ctx.target.bucket, row.incoming_key)) continue;
+    const expired = await transitionWithEvent(ctx, {
+      event: "upload.expired",
+      id: row.id,
+      from: ["pending"],
+      to: "expired",
+      now,
+    });
     if (!expired) continue;
     await removeStorage(ctx, row);
-    await auditUpload(ctx.db, row, { action: "upload.expire" });
+    await auditUpload(ctx.db, row, { action: "upload.expire", detail: { idleSince: last } });
     count++;
   }
   return count;
@@ -58,23 +116,17 @@ const BROKER_KEY = /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 /** Image derivatives live beside their file, at `{file key}~derivatives/{name}`. */
 const DERIVATIVE_SUFFIX = /~derivatives\/[^/]+$/;
 
-/** A form grant's prefix: `{upload folder}/incoming/` (uploads/form.ts). */
-const INCOMING_PREFIX =
-  /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\/$/;
+/** A grant's quarantine, `{upload folder}/incoming/…` (uploads/quarantine.ts). */
+const QUARANTINED =
+  /(^|\/)[^/]+\/[^/]+\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/incoming\//;
 
 /** True when the key has the broker's shape but the broker does not expect it to hold data. */
 async function unowned(ctx: BrokerContext, key: string, multipartId?: string): Promise<boolean> {
-  // Posted with a form grant: the name after the prefix is the browser's and may hold
-  // slashes (RGW keeps the path a form sends). Kept only while its upload waits for completion.
-  const prefixes = incomingPrefixesOf(key).filter((prefix) => INCOMING_PREFIX.test(prefix));
-  if (prefixes.length > 0) {
-    if (multipartId !== undefined) return true;
-    for (const prefix of prefixes) {
-      const row = await getUploadByKey(ctx.db, prefix);
-      if (row?.method === "form" && row.state === "pending") return false;
-    }
-    return true;
-  }
+  // Written by a grant: kept only while its upload may complete or is being verified.
+  // The name after the prefix may hold slashes (RGW keeps a form's path).
+  const owner = await quarantineOwner(ctx, key);
+  if (owner) return !quarantineKept(owner, key, multipartId);
+  if (QUARANTINED.test(key)) return true;
   const fileKey = key.replace(DERIVATIVE_SUFFIX, "");
   if (!BROKER_KEY.test(fileKey)) return false;
   const row = await getUploadByKey(ctx.db, fileKey);
@@ -144,13 +196,27 @@ export async function sweep(
   options: { now?: number; storage?: boolean } = {},
 ): Promise<SweepResult> {
   const now = options.now ?? Date.now();
-  const result: SweepResult = { expired: await expireGrants(ctx, now), abortedMultipart: 0, strays: 0 };
+  const result: SweepResult = {
+    expired: await expireGrants(ctx, now),
+    idleMultipart: 0,
+    abortedMultipart: 0,
+    strays: 0,
+    prunedEvents: await pruneEvents(ctx.db, now - ctx.config.webhooks.retention * 1000),
+  };
   if (options.storage) {
+    result.idleMultipart = await abortIdleMultipart(ctx, now);
     const olderThan = now - ctx.config.sweeper.strayAge * 1000;
     result.abortedMultipart = await abortAbandonedMultipart(ctx, olderThan);
     result.strays = await deleteStrays(ctx, olderThan);
   }
-  if (result.expired || result.abortedMultipart || result.strays) ctx.log.info(result, "sweep");
+  if (
+    result.expired ||
+    result.idleMultipart ||
+    result.abortedMultipart ||
+    result.strays ||
+    result.prunedEvents
+  )
+    ctx.log.info(result, "sweep");
   return result;
 }
 

@@ -1,5 +1,6 @@
 // The JSON shape of an upload / file, shared by every route that returns one.
 import type { UploadRow } from "../db/schema.ts";
+import { readMetadata } from "./metadata.ts";
 
 export function uploadView(row: UploadRow) {
   return {
@@ -7,6 +8,7 @@ export function uploadView(row: UploadRow) {
     state: row.state,
     method: row.method,
     profile: row.profile,
+    user: row.user_id,
     name: row.name,
     type: row.type,
     size: row.size,
@@ -16,6 +18,8 @@ export function uploadView(row: UploadRow) {
     createdAt: new Date(row.created_at).toISOString(),
     expiresAt: new Date(row.expires_at).toISOString(),
     completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
+    metadata: readMetadata(row.metadata),
+    serverMetadata: readMetadata(row.server_metadata),
     ...(row.method === "multipart" ? { partSize: row.part_size, partCount: row.part_count } : {}),
   };
 }

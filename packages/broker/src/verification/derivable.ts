@@ -2,6 +2,7 @@
 // file's own key, `{key}~derivatives/{name}.{ext}`, one level below the
 // broker's key shape, so the sweeper never takes them for strays and one
 // prefix listing finds them all when the file goes.
+import { ownValue } from "@sluice/core";
 import type { DerivativePreset } from "../config/schema.ts";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
@@ -14,7 +15,7 @@ export function derivativesFor(ctx: BrokerContext, row: UploadRow): Array<[strin
   if (names.length === 0 || !isDecodableImage(row.type)) return [];
   // A preset removed from the configuration since the grant is skipped.
   return names.flatMap((name) => {
-    const preset = ctx.config.derivatives[name];
+    const preset = ownValue(ctx.config.derivatives, name);
     return preset ? [[name, preset] as [string, DerivativePreset]] : [];
   });
 }

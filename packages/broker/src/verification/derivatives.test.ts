@@ -236,7 +236,7 @@ describe("derivatives step across a restart", () => {
       await finishJob(db, sniff.id);
       await updateCheck(db, { uploadId: file.id, step: "sniff", patch: { status: "passed" } });
       await enqueueJob(db, { kind: stepJobKind("derivatives"), uploadId: file.id });
-      leased = await claimJob(db, { now: Date.now(), leaseMs: 3000 });
+      leased = await claimJob(db, { now: Date.now(), leaseMs: 3000, workerId: "other" });
       assert.equal(leased?.kind, stepJobKind("derivatives"));
     } finally {
       await close();

@@ -1,8 +1,8 @@
-// The derivatives step: the original streamed from storage to a temporary
-// file, each preset of the profile rendered with sharp, stored beside the file
-// and recorded. An image that does not decode is rejected with the reason. A
-// crash only delays the step (leased job); a re-run overwrites the same keys
-// and rows.
+// The derivatives step: the quarantined original, as checked, streamed to a
+// temporary file, each preset of the profile rendered with sharp, stored
+// beside the file and recorded. An image that does not decode is rejected with
+// the reason. A crash only delays the step (leased job); a re-run overwrites
+// the same keys and rows.
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
@@ -13,12 +13,11 @@ import { derivativeKey, derivativesFor, derivativesPrefix } from "./derivable.ts
 import { renderDerivatives } from "./images.ts";
 import { withObjectFile } from "./object-file.ts";
 import type { PipelineStep } from "./step.ts";
-import { GONE } from "./verify.ts";
 
 /** Renders and stores the upload's derivatives; returns a rejection reason, or nothing when done. */
-async function makeDerivatives(ctx: BrokerContext, row: UploadRow): Promise<string | undefined | "gone"> {
+export async function makeDerivatives(ctx: BrokerContext, row: UploadRow): Promise<string | undefined> {
   const presets = derivativesFor(ctx, row);
-  return withObjectFile(ctx, row.key, async ({ file }) => {
+  return withObjectFile(ctx, row, async ({ file }) => {
     const result = await renderDerivatives({ file, presets, maxPixels: ctx.config.images.maxPixels });
     if (!result.ok) return result.reason;
     for (const image of result.images) {
@@ -61,7 +60,6 @@ export const derivativesStep: PipelineStep = {
   enabled: (ctx, row) => derivativesFor(ctx, row).length > 0,
   async run(ctx, row) {
     const reason = await makeDerivatives(ctx, row);
-    if (reason === "gone") return GONE;
     if (reason) return { status: "rejected", reason };
     const made = await listDerivatives(ctx.db, [row.id]);
     return {

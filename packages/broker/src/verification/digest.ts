@@ -3,16 +3,19 @@
 // checksum support, and multipart uploads (parts are signed by length only).
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
+import { getQuarantined } from "../uploads/quarantine.ts";
 
 export function needsDigest(ctx: BrokerContext, row: UploadRow): boolean {
   return row.sha256 !== null && (row.method === "multipart" || !ctx.target.capabilities.checksums);
 }
 
-export async function objectSha256(ctx: BrokerContext, key: string): Promise<string> {
-  const object = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.target.bucket, Key: key }));
+export async function objectSha256(
+  ctx: BrokerContext,
+  row: Pick<UploadRow, "incoming_key" | "etag">,
+): Promise<string> {
+  const object = await getQuarantined(ctx, row);
   const hash = createHash("sha256");
   for await (const chunk of object.Body as Readable) hash.update(chunk as Buffer);
   return hash.digest("hex");

@@ -55,11 +55,13 @@ describe("pipeline worker pool", () => {
     while (running < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(most, 3, "three scans in flight, never more");
-    const scans = await Promise.all(ids.map(async (id) => (await fileOf(h, id)).checks.at(-1)!));
+    const files = await Promise.all(ids.map((id) => fileOf(h, id)));
     assert.deepEqual(
-      scans.map((c) => c.step),
-      Array(6).fill("scan"),
+      files.map((f) => f.checks.map((c) => c.step)),
+      Array(6).fill(["size", "sniff", "scan", "promote"]),
+      "promotion out of quarantine comes last",
     );
+    const scans = files.map((f) => f.checks.find((c) => c.step === "scan")!);
     assert.deepEqual(scans.map((c) => c.status).sort(), [
       "queued",
       "queued",

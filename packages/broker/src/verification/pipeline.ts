@@ -1,11 +1,13 @@
 // One pipeline per upload, declared by its profile: the ordered steps below
-// that the profile turns on. Each step runs as a durable job of its own (kind
+// that the profile turns on, then promotion out of quarantine, always last. Each step runs as a durable job of its own (kind
 // `step:{name}`), with its status, timing and error recorded as the upload's
 // check, so the file record says why a file is not ready yet. A passed or
 // skipped step queues the next one in the same transaction; after the last
 // one the file is ready. A rejecting step rejects the file and cancels the
 // rest. A step that throws is retried with backoff (the file stays
-// `uploaded`); after the retry budget its `exhausted` decides.
+// `uploaded`); after the retry budget its `exhausted` decides. A step that
+// finds the quarantined object changed since completion (its grant was used
+// again) rejects the file: what was checked is gone.
 //
 // New steps plug in by being added to PIPELINE at their place.
 import type { Kysely } from "kysely";
@@ -15,28 +17,34 @@ import { enqueueJob, retryDelay } from "../db/jobs.ts";
 import type { CheckRow, CheckStatus, Database, JobRow, UploadRow } from "../db/schema.ts";
 import { getUpload } from "../db/uploads.ts";
 import { rejectUpload } from "../uploads/complete.ts";
+import { isQuarantineChange } from "../uploads/quarantine.ts";
 import { derivativesStep, removeDerivatives } from "./derivatives.ts";
 import { needsDigest } from "./digest.ts";
+import { promoteStep } from "./promote.ts";
 import { markReady } from "./ready.ts";
 import { scanStep } from "./scan.ts";
 import type { PipelineStep, StepOutcome } from "./step.ts";
 import { stripStep } from "./strip.ts";
 import { checksumStep, sniffStep } from "./verify.ts";
 
-/** Every step, in the order they run: integrity, content type, malware, metadata, thumbnails. */
+/**
+ * Every step, in the order they run: integrity, content type, malware,
+ * metadata, thumbnails, then promotion, the only write of the file's key.
+ */
 export const PIPELINE: readonly PipelineStep[] = [
   checksumStep,
   sniffStep,
   scanStep,
   stripStep,
   derivativesStep,
+  promoteStep,
 ];
 
 const JOB_PREFIX = "step:";
 export const stepJobKind = (step: string) => `${JOB_PREFIX}${step}`;
 export const isStepJob = (job: JobRow) => job.kind.startsWith(JOB_PREFIX);
 
-/** The profile's steps for this upload; none means it is ready at completion. */
+/** The profile's steps for this upload (promotion always among them). */
 export function pipelineSteps(ctx: BrokerContext, row: UploadRow): PipelineStep[] {
   return PIPELINE.filter((step) => step.enabled(ctx, row));
 }
@@ -120,6 +128,16 @@ export async function runStep(ctx: BrokerContext, job: JobRow): Promise<void> {
     outcome = step ? await step.run(ctx, row) : { status: "skipped", detail: "step no longer exists" };
   } catch (caught) {
     const error = caught instanceof Error ? caught : new Error(String(caught));
+    if (isQuarantineChange(error)) {
+      await settle(ctx, {
+        row,
+        checks,
+        check,
+        outcome: { status: "rejected", reason: error.message },
+        ms: elapsed(),
+      });
+      return;
+    }
     const { attempts, retryDelay: base, maxRetryDelay } = ctx.config.jobs;
     const last = job.attempts >= attempts;
     if (!last || !step?.exhausted) {

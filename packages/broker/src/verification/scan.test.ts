@@ -19,7 +19,7 @@ import {
 import { listAudit } from "../db/audit.ts";
 import { createS3Client } from "../storage/s3.ts";
 import { storageTarget } from "../storage/target.ts";
-import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
+import { grant, type Harness, incomingKey, putBytes, startHarness } from "../test/harness.ts";
 
 const clamd = clamdTier();
 const zip = zipTier();
@@ -80,6 +80,11 @@ async function objectExists(h: Harness, key: string): Promise<boolean> {
   }
 }
 
+/** Whether storage holds the file's quarantined object or its promoted copy. */
+async function anyStored(h: Harness, file: FileJson): Promise<boolean> {
+  return (await objectExists(h, incomingKey(file.key))) || (await objectExists(h, file.key));
+}
+
 const statuses = (file: FileJson) => file.checks.map((c) => `${c.step}:${c.status}`);
 
 describe("malware scanning with a real clamd", { skip: clamd.available ? false : clamd.reason }, () => {
@@ -116,7 +121,7 @@ describe("malware scanning with a real clamd", { skip: clamd.available ? false :
     });
     const file = await until(h, id, settled);
     assert.equal(file.state, "ready");
-    assert.deepEqual(statuses(file), ["size:passed", "sniff:passed", "scan:passed"]);
+    assert.deepEqual(statuses(file), ["size:passed", "sniff:passed", "scan:passed", "promote:passed"]);
     const scan = file.checks.find((c) => c.step === "scan")!;
     assert.match(scan.detail!, /^clean/);
     assert.equal(typeof scan.ms, "number");
@@ -128,8 +133,8 @@ describe("malware scanning with a real clamd", { skip: clamd.available ? false :
     const file = await until(h, id, settled);
     assert.equal(file.state, "rejected");
     assert.equal(file.reason, "malware found: Sluice.Test.EICAR.UNOFFICIAL");
-    assert.deepEqual(statuses(file), ["size:passed", "sniff:passed", "scan:failed"]);
-    assert.equal(await objectExists(h, file.key), false, "the infected object is deleted");
+    assert.deepEqual(statuses(file), ["size:passed", "sniff:passed", "scan:failed", "promote:cancelled"]);
+    assert.equal(await anyStored(h, file), false, "the infected object is deleted, never promoted");
     const audit = await listAudit(h.context().db, { subject: id, action: "upload.reject" });
     assert.deepEqual(JSON.parse(audit[0]!.detail!), {
       reason: "malware found: Sluice.Test.EICAR.UNOFFICIAL",
@@ -254,7 +259,7 @@ describe("scan limits and an unreachable clamd", () => {
     const scan = file.checks.find((c) => c.step === "scan")!;
     assert.deepEqual([scan.status, scan.attempts], ["failed", 3]);
     assert.match(scan.detail!, /ClamdUnavailable|ECONNREFUSED/);
-    assert.equal(await objectExists(h, file.key), false);
+    assert.equal(await anyStored(h, file), false);
   });
 
   it("with scanFailOpen the file becomes ready unscanned, and that is audited", async () => {
@@ -311,6 +316,6 @@ describe("oversize: reject", () => {
     });
     const file = await until(h, big, settled);
     assert.equal(file.state, "rejected");
-    assert.equal(file.reason, "file is larger than the scan limit (4096 bytes)");
+    assert.equal(file.reason, "file is larger than the scan limit (4 KB)", "in the configuration's units");
   });
 });

@@ -1,4 +1,4 @@
-// The scan step: the object streamed from storage to clamd (profiles with
+// The scan step: the quarantined object, as checked, streamed from storage to clamd (profiles with
 // `scan: true`), then the library users' own scanners. A file is never ready
 // unscanned unless the configuration says so: clamd down or timing out retries
 // the step with backoff (the file stays `uploaded`); once the retry budget is
@@ -6,19 +6,15 @@
 // `scanFailOpen: true`; a file over `scanning.maxSize` is rejected or, with
 // `oversize: skip`, let through unscanned. Both let-throughs are audited.
 import type { Readable } from "node:stream";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { formatSize } from "../config/units.ts";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { isNotFound } from "../storage/s3.ts";
 import { ctxProfile } from "../uploads/profile.ts";
+import { getQuarantined } from "../uploads/quarantine.ts";
 import { clamdScan } from "./clamd.ts";
 import { runScanners } from "./scanners.ts";
 import type { PipelineStep, StepOutcome } from "./step.ts";
-import { GONE } from "./verify.ts";
-
-const MiB = 1024 * 1024;
-const amount = (bytes: number) => (bytes < MiB ? `${bytes} bytes` : `${(bytes / MiB).toFixed(1)} MiB`);
 
 async function unscanned(
   ctx: BrokerContext,
@@ -38,18 +34,11 @@ function oversize(ctx: BrokerContext, row: UploadRow, limit: string): Promise<St
   return { status: "rejected", reason: `file is ${reason}` };
 }
 
-/** clamd's verdict on the object; undefined when the object is gone. */
-async function scanWithClamd(ctx: BrokerContext, row: UploadRow): Promise<StepOutcome | undefined> {
+/** clamd's verdict on the quarantined object. */
+async function scanWithClamd(ctx: BrokerContext, row: UploadRow): Promise<StepOutcome> {
   const { clamd, maxSize, timeout } = ctx.config.scanning;
-  if (row.size > maxSize) return oversize(ctx, row, amount(maxSize));
-  let body: Readable;
-  try {
-    const object = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.target.bucket, Key: row.key }));
-    body = object.Body as Readable;
-  } catch (error) {
-    if (isNotFound(error)) return GONE;
-    throw error;
-  }
+  if (row.size > maxSize) return oversize(ctx, row, formatSize(maxSize));
+  const body = (await getQuarantined(ctx, row)).Body as Readable;
   const started = performance.now();
   try {
     const verdict = await clamdScan({ address: clamd!, body, timeoutMs: timeout * 1000 });
@@ -61,7 +50,7 @@ async function scanWithClamd(ctx: BrokerContext, row: UploadRow): Promise<StepOu
     body.destroy();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { status: "passed", detail: `clean (${amount(row.size)} in ${seconds.toFixed(2)} s)` };
+  return { status: "passed", detail: `clean (${formatSize(row.size)} in ${seconds.toFixed(2)} s)` };
 }
 
 export const scanStep: PipelineStep = {

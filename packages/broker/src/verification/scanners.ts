@@ -1,8 +1,8 @@
 // Content scanners supplied by library users (malware scanning, content
 // policy): each reads the object as a stream and may reject it with a reason.
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
+import { getQuarantined } from "../uploads/quarantine.ts";
 
 export interface ScannedFile {
   id: string;
@@ -11,6 +11,7 @@ export interface ScannedFile {
   name: string;
   type: string;
   size: number;
+  /** The quarantined object being checked (the file's own key only exists once it is ready). */
   key: string;
 }
 
@@ -28,10 +29,10 @@ export async function runScanners(ctx: BrokerContext, row: UploadRow): Promise<s
     name: row.name,
     type: row.type,
     size: row.size,
-    key: row.key,
+    key: row.incoming_key,
   };
   const open = async () => {
-    const object = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.target.bucket, Key: row.key }));
+    const object = await getQuarantined(ctx, row);
     return object.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
   };
   for (const scanner of ctx.scanners) {

@@ -135,7 +135,7 @@ describe("stripMetadata: images served without EXIF/XMP/IPTC", {
     );
     assert.deepEqual(
       file.checks.map((c) => c.step),
-      ["size", "sniff", "strip", "derivatives"],
+      ["size", "sniff", "strip", "derivatives", "promote"],
     );
     const [entry] = await listAudit(h.context().db, { subject: file.id, action: "upload.strip" });
     const detail = JSON.parse(entry!.detail!);
@@ -194,7 +194,7 @@ describe("stripMetadata: images served without EXIF/XMP/IPTC", {
     assert.equal(file.reason, "image is larger than 10000 pixels");
     assert.deepEqual(
       file.checks.map((c) => `${c.step}:${c.status}`),
-      ["size:passed", "sniff:passed", "strip:failed", "derivatives:cancelled"],
+      ["size:passed", "sniff:passed", "strip:failed", "derivatives:cancelled", "promote:cancelled"],
     );
   });
 

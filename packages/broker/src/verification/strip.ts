@@ -1,7 +1,8 @@
-// The strip step (profiles with `stripMetadata: true`): the image re-encoded
-// without EXIF/XMP/IPTC, orientation applied, replaces the uploaded object
-// before the file is promoted; the file's size and SHA-256 become the cleaned
-// file's, and the change is audited. Images the step cannot re-encode (HEIC,
+// The strip step (profiles with `stripMetadata: true`): the quarantined image,
+// as checked, re-encoded without EXIF/XMP/IPTC, orientation applied, replaces
+// the quarantined object (never the file's key: promotion copies it there);
+// the file's size, SHA-256 and ETag become the cleaned file's, so the steps
+// after it and the promotion read exactly these bytes, and the change is audited. Images the step cannot re-encode (HEIC,
 // SVG, over `images.maxPixels`, corrupt) are rejected rather than served with
 // their metadata. Files that are not images pass untouched.
 import { createHash } from "node:crypto";
@@ -11,11 +12,11 @@ import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { auditUpload } from "../db/audit.ts";
 import { updateUpload } from "../db/uploads.ts";
+import { encryptionParams } from "../grants/encryption.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { isStrippable, stripImage } from "./images.ts";
 import { withObjectFile } from "./object-file.ts";
 import type { PipelineStep } from "./step.ts";
-import { GONE } from "./verify.ts";
 
 async function fileSha256(file: string): Promise<string> {
   const hash = createHash("sha256");
@@ -35,7 +36,7 @@ export const stripStep: PipelineStep = {
         status: "rejected",
         reason: `metadata cannot be removed from ${type} images (JPEG, PNG, WebP, GIF, AVIF and TIFF can)`,
       };
-    const outcome = await withObjectFile(ctx, row.key, async ({ file, dir }) => {
+    return withObjectFile(ctx, row, async ({ file, dir }) => {
       const output = join(dir, "stripped");
       const result = await stripImage({
         input: file,
@@ -50,10 +51,11 @@ export const stripStep: PipelineStep = {
       const put = await ctx.s3.send(
         new PutObjectCommand({
           Bucket: ctx.target.bucket,
-          Key: row.key,
+          Key: row.incoming_key,
           Body: createReadStream(output),
           ContentLength: size,
           ContentType: row.type,
+          ...encryptionParams(ctxProfile(ctx, row)),
         }),
       );
       await updateUpload(ctx.db, row.id, { size, sha256, etag: put.ETag ?? null });
@@ -70,6 +72,5 @@ export const stripStep: PipelineStep = {
         detail: `${found}${turned}${frames}; re-encoded ${row.size} → ${size} bytes, sha256 ${sha256}`,
       } as const;
     });
-    return outcome === "gone" ? GONE : outcome;
   },
 };

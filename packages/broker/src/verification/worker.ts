@@ -1,44 +1,50 @@
-// In-process worker pool for the durable job table: up to `concurrency` jobs
-// at once, each claimed with a lease, so jobs left by a crashed broker are
-// picked up again after a restart. A slot that frees up claims the next due
-// job at once; otherwise the table is polled every pollMs.
-import type { Kysely } from "kysely";
+// In-process worker pool for a durable queue (the job table, the webhook
+// outbox): up to `concurrency` items at once, each claimed with a lease under
+// the worker's id, so what a crashed broker held is taken back at once when it
+// restarts (same id), or by any worker once the lease runs out. A slot that
+// frees up claims the next due item at once; otherwise the queue is polled
+// every pollMs.
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { type Backoff, claimJob, failJob, finishJob, renewJob, retryDelay } from "../db/jobs.ts";
-import type { Database, JobRow } from "../db/schema.ts";
+import type { WorkQueue } from "../db/jobs.ts";
 
 export interface Worker {
   readonly running: boolean;
   start(): void;
-  /** Stops claiming and waits for the jobs in hand. */
+  /** Stops claiming and waits for the items in hand. */
   stop(): Promise<void>;
   kick(): void;
-  /** Resolves when a job finished or a pass found nothing due, or after timeoutMs. */
+  /** Resolves when an item finished or a pass found nothing due, or after timeoutMs. */
   idle(timeoutMs: number): Promise<void>;
 }
 
-export function createWorker(options: {
-  db: Kysely<Database>;
+/** A broker's default worker id: its host and data directory, so the same broker keeps the same id. */
+export function defaultWorkerId(dataDir: string): string {
+  return `${hostname()}:${createHash("sha256").update(dataDir).digest("hex").slice(0, 12)}`;
+}
+
+export function createWorker<T extends { id: string }>(options: {
+  queue: WorkQueue<T>;
   log: Logger;
-  handle(job: JobRow): Promise<void>;
-  /** Jobs run at the same time (default 1). */
+  handle(item: T): Promise<void>;
+  /** Items handled at the same time (default 1). */
   concurrency?: number;
   pollMs?: number;
   leaseMs?: number;
-  maxAttempts?: number;
-  backoff?: Backoff;
 }): Worker {
+  const { queue } = options;
   const concurrency = options.concurrency ?? 1;
   const pollMs = options.pollMs ?? 1000;
   const leaseMs = options.leaseMs ?? 60_000;
-  const maxAttempts = options.maxAttempts ?? 5;
-  const backoff = options.backoff ?? { retryDelayMs: 2000, maxRetryDelayMs: 60_000 };
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let claiming: Promise<void> | undefined;
   let again = false;
   const inFlight = new Set<Promise<void>>();
   let waiters: Array<() => void> = [];
+  // Leases this worker id holds were taken by its previous process: free them before the first claim.
+  let reclaimed = false;
 
   function wakeWaiters(): void {
     const done = waiters;
@@ -46,39 +52,38 @@ export function createWorker(options: {
     for (const resolve of done) resolve();
   }
 
-  async function run(job: JobRow): Promise<void> {
-    // Long jobs (a whole-object digest, a scan) keep their lease alive; a crash lets it run out.
+  async function run(item: T): Promise<void> {
+    // Long items (a whole-object digest, a scan) keep their lease alive; a crash lets it run out.
     const heartbeat = setInterval(() => {
-      renewJob(options.db, { id: job.id, until: Date.now() + leaseMs }).catch(() => undefined);
+      queue.renew({ id: item.id, until: Date.now() + leaseMs }).catch(() => undefined);
     }, leaseMs / 3);
     try {
-      await options.handle(job);
-      await finishJob(options.db, job.id);
+      await options.handle(item);
+      await queue.finish(item);
     } catch (error) {
-      options.log.warn({ job: job.id, kind: job.kind, err: (error as Error).message }, "job failed");
-      await failJob(options.db, {
-        job,
-        error: (error as Error).message,
-        maxAttempts,
-        now: Date.now(),
-        backoff,
-      }).catch((e) =>
-        options.log.error({ job: job.id, err: (e as Error).message }, "could not record job failure"),
-      );
+      options.log.warn({ job: item.id, err: (error as Error).message }, "job failed");
+      const due = await queue.fail({ item, error: (error as Error).message, now: Date.now() }).catch((e) => {
+        options.log.error({ job: item.id, err: (e as Error).message }, "could not record job failure");
+        return undefined;
+      });
       // A retry due before the next poll is claimed when due.
-      const wait = retryDelay(job.attempts, backoff);
-      if (wait < pollMs) setTimeout(pass, wait).unref();
+      if (due !== undefined && due - Date.now() < pollMs) setTimeout(pass, due - Date.now()).unref();
     } finally {
       clearInterval(heartbeat);
     }
   }
 
-  /** Claims due jobs until every slot is busy or nothing is due. */
+  /** Claims due items until every slot is busy or nothing is due. */
   async function fill(): Promise<void> {
+    if (!reclaimed) {
+      const count = (await queue.release?.()) ?? 0;
+      reclaimed = true;
+      if (count > 0) options.log.info({ jobs: count }, "reclaimed job leases");
+    }
     while (running && inFlight.size < concurrency) {
-      const job = await claimJob(options.db, { now: Date.now(), leaseMs });
-      if (!job) return;
-      const task: Promise<void> = run(job).finally(() => {
+      const item = await queue.claim({ now: Date.now(), leaseMs });
+      if (!item) return;
+      const task: Promise<void> = run(item).finally(() => {
         inFlight.delete(task);
         wakeWaiters();
         pass();

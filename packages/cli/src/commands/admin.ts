@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { BrokerConfig } from "@sluice/broker";
+import { errors } from "@sluice/core";
 import { Command } from "commander";
 import { globalFlags, printJson } from "../context.ts";
 import { usageError } from "../exit-codes.ts";
@@ -40,20 +41,62 @@ export function apikeyCommand(): Command {
       .requiredOption("--tenant <tenant>", "tenant the key belongs to")
       .requiredOption("--user <user>", "user the key acts as")
       .option("--name <name>", "label, e.g. the machine using it")
+      .option(
+        "--server",
+        "scope server: the application's backend, tenant-wide (acts on behalf of any user, reads the audit log, mints tokens)",
+      )
       .action(
-        async (flags: ConfigFlags & { tenant: string; user: string; name?: string }, command: Command) => {
+        async (
+          flags: ConfigFlags & { tenant: string; user: string; name?: string; server?: boolean },
+          command: Command,
+        ) => {
           const { createApiKey } = await import("@sluice/broker");
           const key = await createApiKey(await brokerConfig(flags), {
             tenant: flags.tenant,
             user: flags.user,
+            scope: flags.server ? "server" : "user",
             ...(flags.name ? { name: flags.name } : {}),
           });
           if (globalFlags(command).json) return printJson(key);
           process.stdout.write(
-            `API key ${key.id} for ${flags.tenant}/${flags.user}:\n${key.key}\nIt is shown only now; store it in a secret manager.\n`,
+            `${flags.server ? "Server" : "API"} key ${key.id} for ${flags.tenant}/${flags.user}:\n${key.key}\nIt is shown only now; store it in a secret manager.\n`,
           );
         },
       ),
+  );
+  apikey.addCommand(
+    withConfigFlags(new Command("list"))
+      .description("list API keys (ids, owners, labels; never the keys), newest first")
+      .option("--tenant <tenant>", "only this tenant's keys")
+      .option("--user <user>", "only this user's keys")
+      .action(async (flags: ConfigFlags & { tenant?: string; user?: string }, command: Command) => {
+        const { listApiKeysIn } = await import("@sluice/broker");
+        const keys = await listApiKeysIn(await brokerConfig(flags), {
+          ...(flags.tenant ? { tenant: flags.tenant } : {}),
+          ...(flags.user ? { user: flags.user } : {}),
+        });
+        if (globalFlags(command).json) return printJson(keys);
+        if (keys.length === 0) return void process.stdout.write("no API keys\n");
+        for (const key of keys) {
+          const state = key.revokedAt ? `revoked ${key.revokedAt}` : "live";
+          process.stdout.write(
+            `${key.id}  ${key.tenant}/${key.user}  ${key.name || "-"}  created ${key.createdAt}  ${state}\n`,
+          );
+        }
+      }),
+  );
+  apikey.addCommand(
+    withConfigFlags(new Command("revoke"))
+      .description("revoke an API key: every broker on this database refuses it from its next request")
+      .argument("<id>", "key id, as printed by create or list")
+      .action(async (id: string, flags: ConfigFlags, command: Command) => {
+        const { revokeApiKeyById } = await import("@sluice/broker");
+        if (!(await revokeApiKeyById(await brokerConfig(flags), id))) {
+          throw errors.notFound(`No live API key ${id}`, "NoSuchApiKey");
+        }
+        if (globalFlags(command).json) return printJson({ revoked: id });
+        process.stdout.write(`revoked ${id}\n`);
+      }),
   );
   return apikey;
 }

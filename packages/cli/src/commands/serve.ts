@@ -3,7 +3,9 @@
  * under one data directory. With storage configured (file or SLUICE_STORAGE_*),
  * no embedded store is started and the broker uses that endpoint.
  */
+import { randomBytes } from "node:crypto";
 import { rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { RunningBroker } from "@sluice/broker";
 import { Command } from "commander";
@@ -18,6 +20,7 @@ interface ServeFlags {
   host?: string;
   port?: number;
   storePort: number;
+  allowSigv2?: boolean;
 }
 
 export function serveCommand(): Command {
@@ -28,11 +31,14 @@ export function serveCommand(): Command {
     .option("--host <host>", "interface to listen on (default 127.0.0.1)")
     .option("-p, --port <n>", "broker port (default 8080; 0 picks a free one)", parsePort)
     .option("--store-port <n>", "embedded store port (0 picks a free one)", parsePort, 9000)
+    .option(
+      "--allow-sigv2",
+      "embedded store also accepts Signature Version 2 (or config store.allowSignatureV2)",
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: the broker takes most of a second to import, other commands skip it.
-      const { loadConfig, startBroker, isUnspecifiedHost, machineAddress, reachableUrl } = await import(
-        "@sluice/broker"
-      );
+      const { loadConfig, setupBucketEvents, startBroker, isUnspecifiedHost, machineAddress, reachableUrl } =
+        await import("@sluice/broker");
       const { createWebPages } = await import("@sluice/web");
       const env = process.env;
       const dataDir = resolve(flags.data ?? env.SLUICE_DATA_DIR ?? ".sluice");
@@ -40,16 +46,39 @@ export function serveCommand(): Command {
         ...(flags.host ? { host: flags.host } : {}),
         ...(flags.port !== undefined ? { port: flags.port } : {}),
       };
-      const configured = loadConfig({ file: flags.config, env, overrides: { dataDir, server } });
+      let configured = loadConfig({ file: flags.config, env, overrides: { dataDir, server } });
       const host = configured.server.host;
 
-      const embedded = configured.storage.endpoint
+      // The embedded store tells the broker of every stored object (signed webhook to
+      // /v1/events/s3), so an upload whose client dies after the bytes completes anyway,
+      // as S3 → SQS does on AWS. The store needs the broker's URL first: its port is fixed now.
+      const events = configured.storage.endpoint
+        ? undefined
+        : {
+            arn: `arn:aws:sns:${configured.storage.region}:sluice:broker`,
+            token: configured.events.token ?? randomBytes(32).toString("hex"),
+            port: configured.server.port || (await freePort(host)),
+          };
+      if (events) {
+        server.port = events.port;
+        configured = loadConfig({ file: flags.config, env, overrides: { dataDir, server } });
+      }
+      const embedded = !events
         ? undefined
         : await startEmbeddedStore({
             dataDir,
             host,
             port: flags.storePort,
             region: configured.storage.region,
+            minFreeBytes: configured.storage.minFreeSpace,
+            notificationTargets: [
+              {
+                arn: events.arn,
+                url: `http://${loopback(host)}:${events.port}/v1/events/s3`,
+                secret: events.token,
+              },
+            ],
+            allowSignatureV2: flags.allowSigv2 === true || configured.store.allowSignatureV2,
           });
       let broker: RunningBroker;
       try {
@@ -76,14 +105,20 @@ export function serveCommand(): Command {
                   accessKeyId: embedded.credentials.accessKeyId,
                   secretAccessKey: embedded.credentials.secretAccessKey,
                 },
+                events: { token: events!.token },
               },
             })
           : configured;
-        broker = await startBroker(config, { web: createWebPages() }).catch(
+        // /readyz says so when the embedded store's disk runs low.
+        const readiness: Record<string, () => Promise<boolean>> = embedded
+          ? { storeDiskSpace: async () => (await embedded.store.health()).ok }
+          : {};
+        broker = await startBroker(config, { web: createWebPages(), readiness }).catch(
           (error: NodeJS.ErrnoException) => {
             throw listenError(error, "broker", config.server.port, "--port");
           },
         );
+        if (events) await setupBucketEvents(config, { arn: events.arn });
       } catch (error) {
         await embedded?.store.close();
         throw error;
@@ -116,6 +151,24 @@ export function serveCommand(): Command {
       await rm(session, { force: true });
       process.stderr.write("Stopped.\n");
     });
+}
+
+/** A free TCP port on `host` (the broker's, known before the store that must call it starts). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The address the store reaches the broker at: loopback when the broker listens on every interface. */
+function loopback(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 /** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once. */

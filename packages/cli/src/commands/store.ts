@@ -29,12 +29,14 @@ export function storeCommand(): Command {
     .option("-d, --data <dir>", "data directory", ".sluice")
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .option("--port <n>", "port (0 picks a free one)", parsePort, 9000)
-    .action(async (flags: { data: string; host: string; port: number }) => {
+    .option("--allow-sigv2", "also accept legacy Signature Version 2 (old clients, SHA-1 POST policies)")
+    .action(async (flags: { data: string; host: string; port: number; allowSigv2?: boolean }) => {
       const dataDir = resolve(flags.data);
       const { store, credentials } = await startEmbeddedStore({
         dataDir,
         host: flags.host,
         port: flags.port,
+        allowSignatureV2: flags.allowSigv2 === true,
       });
       // Like `sluice serve` prints its development token: the credentials were generated for this
       // data directory (kept in a 0600 file) and an S3 client needs them to talk to the store.

@@ -112,7 +112,9 @@ export function uploadCommand(): Command {
             });
             running.add(task);
             const result = await task.done.finally(() => running.delete(task));
-            const settled = flags.wait ? await client.waitUntilSettled(result.id) : result.upload;
+            // ready and rejected are final: no later poll (say, through a broker blip) can change them.
+            const final = result.upload.state === "ready" || result.upload.state === "rejected";
+            const settled = flags.wait && !final ? await client.waitUntilSettled(result.id) : result.upload;
             return { file: label(file), result, settled };
           } catch (error) {
             return { file: label(file), error };

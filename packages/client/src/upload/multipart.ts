@@ -6,7 +6,7 @@
  */
 import { SluiceError } from "@sluice/core";
 import type { Body } from "../body.ts";
-import type { UploadGrant } from "../broker-api.ts";
+import type { UploadGrant, UploadRecord } from "../broker-api.ts";
 import { BufferPool } from "../buffer-pool.ts";
 import { type PartRange, planParts } from "../part-plan.ts";
 import type { ResumeRecord } from "../resume-state.ts";
@@ -55,6 +55,8 @@ export async function sendParts(
   });
   const urls = state.urls;
   urls.upcoming = () => queue.map((part) => part.partNumber);
+  // Remembered before the first part: a run killed at any point after the grant finds its upload again.
+  await persist(context, state);
 
   const worker = async () => {
     for (let part = queue.shift(); part; part = queue.shift()) {
@@ -140,24 +142,32 @@ async function persist(context: UploadContext, state: MultipartState): Promise<v
 /**
  * Rebuilds the state of an unfinished upload from what storage actually
  * holds (not only from what we remember: a part may have landed after the
- * process died). Returns undefined when the upload can no longer be resumed.
+ * process died). An upload the broker already completed (the run was killed
+ * while it answered) is finished as it is. Undefined when the upload can no
+ * longer be resumed.
  */
 export async function resumeMultipart(
   context: UploadContext,
   record: ResumeRecord,
-): Promise<MultipartState | undefined> {
+): Promise<MultipartState | { finished: UploadRecord } | undefined> {
   if (record.size !== context.source.size || record.profile !== context.profile) return undefined;
   try {
     const upload = await context.api.getUpload(record.uploadId);
+    if (upload.state === "uploaded" || upload.state === "ready") return { finished: upload };
     if (upload.state !== "pending") return undefined;
-    const stored = await context.api.listParts(record.uploadId, context.signal);
     const plan = planParts(record.size, record.partSize);
     const done = new Map<number, string>();
-    for (const part of stored) {
-      const expected = plan[part.partNumber - 1];
-      // A part of the wrong size (say, cut short) is sent again.
-      if (expected && (part.size === undefined || part.size === expected.end - expected.start)) {
-        done.set(part.partNumber, part.etag);
+    if (plan.every((part) => record.parts[String(part.partNumber)])) {
+      // Storage acknowledged every part: only completion is left (and storage may
+      // have completed it already, which the broker's completion checks).
+      for (const part of plan) done.set(part.partNumber, record.parts[String(part.partNumber)]!);
+    } else {
+      for (const part of await context.api.listParts(record.uploadId, context.signal)) {
+        const expected = plan[part.partNumber - 1];
+        // A part of the wrong size (say, cut short) is sent again.
+        if (expected && (part.size === undefined || part.size === expected.end - expected.start)) {
+          done.set(part.partNumber, part.etag);
+        }
       }
     }
     return {

@@ -5,7 +5,7 @@
  */
 import { SluiceError } from "@sluice/core";
 import type { BrokerApi, UploadGrant, UploadMethod, UploadRecord } from "../broker-api.ts";
-import { abortedError, isAbortError } from "../errors.ts";
+import { abortedError } from "../errors.ts";
 import { type Progress, ProgressMeter } from "../progress.ts";
 import { DEFAULT_RESUME_TTL_MS, fingerprint, type ResumeStore } from "../resume-state.ts";
 import type { RetryPolicy } from "../retry.ts";
@@ -146,15 +146,18 @@ export class UploadTask implements PromiseLike<UploadResult> {
     meter.onChange = report;
 
     let multipart: MultipartState | undefined;
+    let finished: UploadRecord | undefined;
     let grant: UploadGrant | undefined;
     await this.pausable(async () => {
       const record = resume ? await resume.store.get(resume.fingerprint) : undefined;
       const ttl = deps.resumeTtlMs ?? DEFAULT_RESUME_TTL_MS;
       if (resume && record && Date.now() - record.updatedAt < ttl) {
-        multipart = await resumeMultipart(context(), record);
+        const found = await resumeMultipart(context(), record);
+        if (found && "finished" in found) finished = found.finished;
+        else multipart = found;
         if (!multipart) await resume.store.delete(resume.fingerprint);
       }
-      if (multipart) return;
+      if (multipart || finished) return;
       grant = await deps.api.createUpload(
         {
           profile: options.profile,
@@ -167,6 +170,20 @@ export class UploadTask implements PromiseLike<UploadResult> {
         this.run.signal,
       );
     });
+    if (finished) {
+      // The broker completed it while the last run was being killed: nothing to send.
+      meter.add(source.size);
+      report.flush();
+      return {
+        id: finished.id,
+        name: source.name,
+        size: source.size,
+        type: source.type,
+        method: "multipart",
+        upload: finished,
+        resumed: true,
+      };
+    }
     const resumed = multipart !== undefined;
     if (grant?.multipart) multipart = initialMultipartState(grant);
     const uploadId = multipart?.uploadId ?? grant!.upload.id;
@@ -212,14 +229,18 @@ export class UploadTask implements PromiseLike<UploadResult> {
     }
   }
 
-  /** Runs a step the run's signal cancels; a pause during it waits for resume() and runs the step again. */
+  /**
+   * Runs a step the run's signal cancels; a pause during it waits for resume()
+   * and runs the step again, also when resume() came before the step noticed.
+   */
   private async pausable<T>(step: () => Promise<T>): Promise<T> {
     for (;;) {
+      const run = this.run;
       try {
         return await step();
       } catch (error) {
-        if (!(isAbortError(error) || this.run.signal.aborted) || this.aborted || !this.paused) throw error;
-        await this.paused.promise;
+        if (this.aborted || !run.signal.aborted) throw error;
+        if (this.paused) await this.paused.promise;
         if (this.aborted) throw abortedError();
       }
     }

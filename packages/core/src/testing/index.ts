@@ -1,4 +1,4 @@
-export { launchChromium, throttleUploads } from "./browser.ts";
+export { axeViolations, launchChromium, throttleUploads } from "./browser.ts";
 export {
   type ClamdServer,
   EICAR,

@@ -5,6 +5,8 @@ import { browserConformance } from "./browser.ts";
 import { bucketConformance } from "./buckets.ts";
 import { checksumConformance } from "./checksums.ts";
 import { realClientConformance } from "./clients.ts";
+import { corsConformance } from "./cors.ts";
+import { framingConformance } from "./framing.ts";
 import { multipartConformance } from "./multipart.ts";
 import { conditionalWriteConformance, objectsConformance } from "./objects.ts";
 import { postRequestsConformance } from "./post-requests.ts";
@@ -25,6 +27,8 @@ export const SUITES = {
   streaming: streamingConformance,
   browser: browserConformance,
   postRequests: postRequestsConformance,
+  framing: framingConformance,
+  cors: corsConformance,
 } as const;
 
 /**

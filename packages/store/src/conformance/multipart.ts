@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { before, describe, test } from "node:test";
 import {
   AbortMultipartUploadCommand,
@@ -362,6 +363,114 @@ export function multipartConformance(getTarget: () => ConformanceTarget): void {
       );
     });
 
+    test("GET/HEAD ?partNumber=N: that part's bytes (206, Content-Range, x-amz-mp-parts-count); a plain object is one part; past the last is 416", async (t) => {
+      if (target.kind === "rgw")
+        return t.skip("Ceph RGW 16 ignores ?partNumber (200, the whole object): ours only");
+      const key = "parts/numbered.bin";
+      const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(1000)];
+      const uploadId = await create(key);
+      const etags: string[] = [];
+      for (const [index, Body] of parts.entries()) {
+        const { ETag } = await s3.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: index + 1,
+            Body,
+          }),
+        );
+        etags.push(ETag as string);
+      }
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
+        }),
+      );
+      const second = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: 2 }));
+      assert.equal(second.$metadata.httpStatusCode, 206);
+      assert.equal(second.ContentRange, `bytes ${5 * MiB}-${10 * MiB - 1}/${10 * MiB + 1000}`);
+      assert.equal(second.PartsCount, 3);
+      assert.equal(second.ETag, multipartEtag(parts));
+      assert.deepEqual(await bytesOf(second.Body), parts[1]);
+      const last = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, PartNumber: 3 }));
+      assert.deepEqual([last.ContentLength, last.PartsCount], [1000, 3]);
+      await expectS3Error(s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: 4 })), 416);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "parts/plain.txt", Body: "plain" }));
+      const plain = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: "parts/plain.txt", PartNumber: 1 }),
+      );
+      assert.equal(await plain.Body?.transformToString(), "plain");
+      await expectS3Error(
+        s3.send(new GetObjectCommand({ Bucket: bucket, Key: "parts/plain.txt", PartNumber: 2 })),
+        416,
+      );
+    });
+
+    test("the same part uploaded twice at once, the first finishing last: it wins, Complete with its ETag succeeds", async () => {
+      const key = "parts/raced.bin";
+      const uploadId = await create(key);
+      const url = await getSignedUrl(
+        s3,
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1 }),
+        { expiresIn: 60 },
+      );
+      const slow = randomBytes(200_000);
+      const fast = randomBytes(200_000);
+      // node:http with the body written in two halves, the second after the other upload finished.
+      const { hostname, port, pathname, search } = new URL(url);
+      let finishSlow: () => void = () => {};
+      const slowDone = new Promise<{ status: number; etag: string }>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: hostname,
+            port,
+            path: `${pathname}${search}`,
+            method: "PUT",
+            headers: { "content-length": slow.length },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, etag: String(res.headers.etag) }));
+          },
+        );
+        req.on("error", reject);
+        req.write(slow.subarray(0, 100_000));
+        finishSlow = () => req.end(slow.subarray(100_000));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const quick = await fetch(url, { method: "PUT", body: fast });
+      assert.equal(quick.status, 200);
+      finishSlow();
+      const { status, etag } = await slowDone;
+      assert.equal(status, 200);
+      await expectS3Error(
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: quick.headers.get("etag") as string }] },
+          }),
+        ),
+        400,
+        "InvalidPart",
+      );
+      await s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] },
+        }),
+      );
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      assert.deepEqual(await bytesOf(got.Body), slow);
+    });
+
     test("If-None-Match: * on Complete refuses to overwrite an existing key", async (t) => {
       if (target.kind === "rgw")
         return t.skip("Ceph RGW 16 ignores conditional CompleteMultipartUpload: ours only");
@@ -386,6 +495,55 @@ export function multipartConformance(getTarget: () => ConformanceTarget): void {
       );
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       assert.equal(await got.Body?.transformToString(), "existing");
+    });
+
+    test("If-Match / If-None-Match: <etag> on Complete: 412 on mismatch, 404 NoSuchKey when missing; the upload survives", async (t) => {
+      if (target.kind === "rgw")
+        return t.skip("Ceph RGW 16 ignores conditional CompleteMultipartUpload: ours only");
+      const key = "complete/cas";
+      const existing = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "v1" }));
+      const uploadId = await create(key);
+      const part = await s3.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: "v2" }),
+      );
+      const complete = (conditions: { IfMatch?: string; IfNoneMatch?: string }) =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            ...conditions,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+          }),
+        );
+      await expectS3Error(complete({ IfMatch: '"0123"' }), 412, "PreconditionFailed");
+      await expectS3Error(complete({ IfNoneMatch: existing.ETag }), 412, "PreconditionFailed");
+      await complete({ IfMatch: existing.ETag });
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      assert.equal(await got.Body?.transformToString(), "v2");
+      const other = await create("complete/absent");
+      const otherPart = await s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: "complete/absent",
+          UploadId: other,
+          PartNumber: 1,
+          Body: "x",
+        }),
+      );
+      await expectS3Error(
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: "complete/absent",
+            UploadId: other,
+            IfMatch: existing.ETag,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag: otherPart.ETag }] },
+          }),
+        ),
+        404,
+        "NoSuchKey",
+      );
     });
   });
 }

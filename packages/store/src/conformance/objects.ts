@@ -332,6 +332,29 @@ export function conditionalWriteConformance(getTarget: () => ConformanceTarget):
       );
       const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "cas" }));
       assert.equal(await got.Body?.transformToString(), "v2");
+      await expectS3Error(
+        s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: "cas-missing", Body: "v1", IfMatch: first.ETag }),
+        ),
+        404,
+        "NoSuchKey",
+      );
+    });
+
+    test("If-None-Match: <etag> on PUT: 412 while the current version has that ETag, written once it differs", async (t) => {
+      if (target.kind === "rgw") return t.skip("Ceph RGW 16 takes If-None-Match on writes as *: ours only");
+      const first = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "inm", Body: "v1" }));
+      await expectS3Error(
+        s3.send(new PutObjectCommand({ Bucket: bucket, Key: "inm", Body: "v2", IfNoneMatch: first.ETag })),
+        412,
+        "PreconditionFailed",
+      );
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "inm", Body: "v2", IfNoneMatch: '"0123"' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: "inm-new", Body: "v1", IfNoneMatch: first.ETag }),
+      );
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "inm" }));
+      assert.equal(await got.Body?.transformToString(), "v2");
     });
   });
 }

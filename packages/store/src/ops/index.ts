@@ -12,7 +12,7 @@ import {
   uploadPart,
   uploadPartCopy,
 } from "./multipart.ts";
-import { deleteObject, getObject, headObject, putObject } from "./objects.ts";
+import { deleteObject, getObject, getObjectPart, headObject, headObjectPart, putObject } from "./objects.ts";
 
 /** The S3 operations of the core store; extensions add theirs beside these. */
 export const CORE_OPERATIONS: readonly Operation[] = [
@@ -28,7 +28,9 @@ export const CORE_OPERATIONS: readonly Operation[] = [
   putObject,
   copyObject,
   getObject,
+  getObjectPart,
   headObject,
+  headObjectPart,
   deleteObject,
   createMultipartUpload,
   uploadPart,

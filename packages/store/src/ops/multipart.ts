@@ -1,5 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { type ChecksumAlgorithm, createChecksummer, parseChecksumAlgorithm } from "../body/checksums.ts";
+import {
+  type ChecksumAlgorithm,
+  combineCrcs,
+  createChecksummer,
+  isCombinable,
+  parseChecksumAlgorithm,
+} from "../body/checksums.ts";
 import { ingestBody, readSmallBody } from "../body/ingest.ts";
 import type { Operation, S3Request, StoreContext } from "../context.ts";
 import { s3Error } from "../errors.ts";
@@ -47,6 +53,29 @@ function integer(request: S3Request, name: string, fallback: number): number {
   return Number(value);
 }
 
+const CHECKSUM_TYPE = "x-amz-checksum-type";
+
+/**
+ * x-amz-checksum-type of a new upload, as S3 defaults it: FULL_OBJECT for
+ * CRC64NVME (its only type), COMPOSITE for the others; FULL_OBJECT only for CRCs.
+ */
+function checksumType(value: string | undefined, algorithm: ChecksumAlgorithm | undefined) {
+  if (!algorithm) {
+    if (value !== undefined)
+      throw s3Error("InvalidRequest", "x-amz-checksum-type needs x-amz-checksum-algorithm.");
+    return undefined;
+  }
+  const type = value?.toUpperCase() ?? (algorithm === "crc64nvme" ? "FULL_OBJECT" : "COMPOSITE");
+  if (type !== "FULL_OBJECT" && type !== "COMPOSITE")
+    throw s3Error("InvalidRequest", "x-amz-checksum-type must be FULL_OBJECT or COMPOSITE.");
+  if (type === "FULL_OBJECT" ? !isCombinable(algorithm) : algorithm === "crc64nvme")
+    throw s3Error(
+      "InvalidRequest",
+      `The ${type} checksum type cannot be used with the ${algorithm.toUpperCase()} checksum algorithm.`,
+    );
+  return type;
+}
+
 export const createMultipartUpload: Operation = {
   name: "CreateMultipartUpload",
   method: "POST",
@@ -54,13 +83,16 @@ export const createMultipartUpload: Operation = {
   subresources: ["uploads"],
   async handle(request, store) {
     const algorithm = request.header("x-amz-checksum-algorithm");
+    const parsed = algorithm ? parseChecksumAlgorithm(algorithm) : undefined;
+    const type = checksumType(request.header("x-amz-checksum-type"), parsed);
     const record: UploadRecord = {
       id: randomBytes(24).toString("base64url"),
       bucket: request.bucket as string,
       key: request.key as string,
       initiated: Date.now(),
-      headers: storedHeaders(request),
-      ...(algorithm ? { checksumAlgorithm: parseChecksumAlgorithm(algorithm) } : {}),
+      // The checksum type rides with the upload's headers (no schema change); Complete takes it out.
+      headers: { ...storedHeaders(request), ...(type ? { [CHECKSUM_TYPE]: type } : {}) },
+      ...(parsed ? { checksumAlgorithm: parsed } : {}),
     };
     store.catalog.createUpload(record);
     return {
@@ -68,6 +100,7 @@ export const createMultipartUpload: Operation = {
       headers: {
         ...XML,
         ...(algorithm ? { "x-amz-checksum-algorithm": algorithm.toUpperCase() } : {}),
+        ...(type ? { [CHECKSUM_TYPE]: type } : {}),
         ...encryptionHeaders(record.headers),
       },
       body: xmlDocument("InitiateMultipartUploadResult", {
@@ -204,6 +237,7 @@ function requestedParts(document: Record<string, unknown>): RequestedPart[] {
     for (const [field, algorithm] of [
       ["ChecksumCRC32", "crc32"],
       ["ChecksumCRC32C", "crc32c"],
+      ["ChecksumCRC64NVME", "crc64nvme"],
       ["ChecksumSHA1", "sha1"],
       ["ChecksumSHA256", "sha256"],
     ] as const) {
@@ -224,11 +258,25 @@ function compositeChecksum(algorithm: ChecksumAlgorithm, parts: PartRecord[]): C
   return { [algorithm]: `${checksummer.digest()}-${parts.length}` };
 }
 
+/** The object's checksum at Complete: FULL_OBJECT CRCs combined from the parts', else COMPOSITE. */
+function objectChecksum(
+  algorithm: ChecksumAlgorithm | undefined,
+  type: string | undefined,
+  parts: PartRecord[],
+): Checksums {
+  if (!algorithm) return {};
+  if (type !== "FULL_OBJECT") return compositeChecksum(algorithm, parts);
+  const crcs = parts.map((part) => ({ crc: part.checksums[algorithm], size: part.size }));
+  if (crcs.some((part) => part.crc === undefined)) return {};
+  return { [algorithm]: combineCrcs(algorithm, crcs as Array<{ crc: string; size: number }>) };
+}
+
 const partList = (parts: readonly RequestedPart[]) =>
   parts.map((part) => `${part.number}:${part.etag}`).join(",");
 
 async function readRequestedParts(request: S3Request): Promise<RequestedPart[]> {
-  return requestedParts(parseXml(await readSmallBody(request, 4 * 1024 * 1024), "CompleteMultipartUpload"));
+  const body = await readSmallBody(request, 4 * 1024 * 1024, { checksumHeadersAreNotTheBody: true });
+  return requestedParts(parseXml(body, "CompleteMultipartUpload"));
 }
 
 function completeResult(options: {
@@ -273,6 +321,11 @@ export const completeMultipartUpload: Operation = {
     const current = upload(request, store);
     const wanted = await readRequestedParts(request);
     const precondition = writePrecondition(request);
+    const { [CHECKSUM_TYPE]: type, ...headers } = current.headers;
+    // The whole object's checksum the client sent (x-amz-checksum-<algorithm>) must be the one computed.
+    const sent = current.checksumAlgorithm
+      ? request.header(`x-amz-checksum-${current.checksumAlgorithm}`)
+      : undefined;
     const build = (stored: Map<number, PartRecord>) => {
       const chosen: PartRecord[] = [];
       for (const [index, want] of wanted.entries()) {
@@ -299,10 +352,8 @@ export const completeMultipartUpload: Operation = {
         size: chosen.reduce((sum, part) => sum + part.size, 0),
         etag: `"${md5s.digest("hex")}-${chosen.length}"`,
         modified: Date.now(),
-        headers: current.headers,
-        checksums: current.checksumAlgorithm
-          ? compositeChecksum(current.checksumAlgorithm as ChecksumAlgorithm, chosen)
-          : {},
+        headers,
+        checksums: objectChecksum(current.checksumAlgorithm as ChecksumAlgorithm | undefined, type, chosen),
         blobs: chosen.map((part) => ({
           id: part.blob,
           size: part.size,
@@ -310,6 +361,14 @@ export const completeMultipartUpload: Operation = {
         })),
         parts: chosen.length,
       };
+      const computed = Object.values(object.checksums)[0];
+      if (
+        sent !== undefined &&
+        computed !== undefined &&
+        sent !== computed &&
+        `${sent}-${chosen.length}` !== computed
+      )
+        throw s3Error("BadDigest", "The checksum you specified did not match the calculated checksum.");
       return { object, parts: partList(wanted) };
     };
     const { object, retired } = store.catalog.completeUpload({
@@ -339,6 +398,7 @@ export const abortMultipartUpload: Operation = {
 const CHECKSUM_FIELDS: Record<string, string> = {
   crc32: "ChecksumCRC32",
   crc32c: "ChecksumCRC32C",
+  crc64nvme: "ChecksumCRC64NVME",
   sha1: "ChecksumSHA1",
   sha256: "ChecksumSHA256",
 };

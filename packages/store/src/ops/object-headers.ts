@@ -31,21 +31,25 @@ export function storedHeaders(request: S3Request): Record<string, string> {
   }
   if (metadataBytes > MAX_METADATA_BYTES)
     throw s3Error("InvalidArgument", "Your metadata headers exceed the maximum allowed metadata size.");
-  // aws-chunked is how the body travelled, not how the object is encoded.
+  // aws-chunked is how the body travelled, not how the object is encoded: the rest is kept as sent.
   const encoding = headers["content-encoding"]
     ?.split(",")
-    .map((part) => part.trim())
-    .filter((part) => part !== "" && part !== "aws-chunked")
-    .join(",");
+    .filter((part) => part.trim() !== "" && part.trim().toLowerCase() !== "aws-chunked")
+    .join(",")
+    .trim();
   if (encoding) headers["content-encoding"] = encoding;
   else delete headers["content-encoding"];
   headers["content-type"] ??= "binary/octet-stream";
   return { ...headers, ...requestedEncryption((name) => request.header(name)) };
 }
 
+/** x-amz-checksum-* and x-amz-checksum-type: COMPOSITE for a multipart checksum of part checksums ("-N"), else FULL_OBJECT. */
 export function checksumHeaders(checksums: Checksums): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [algorithm, value] of Object.entries(checksums)) out[`x-amz-checksum-${algorithm}`] = value;
+  for (const [algorithm, value] of Object.entries(checksums)) {
+    out[`x-amz-checksum-${algorithm}`] = value;
+    out["x-amz-checksum-type"] = value.includes("-") ? "COMPOSITE" : "FULL_OBJECT";
+  }
   return out;
 }
 

@@ -60,6 +60,25 @@ export const putObject: Operation = {
   },
 };
 
+/**
+ * `?partNumber=N`: that part's bytes of a multipart object (206, as a range);
+ * a plain object has one part, all of it. Past the last part is 416.
+ */
+function partSpan(request: S3Request, record: ObjectRecord): { start: number; end: number } | undefined {
+  const value = request.query.get("partNumber");
+  if (value === null) return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 10_000)
+    throw s3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
+  if (request.header("range") !== undefined)
+    throw s3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter");
+  const number = Number(value);
+  const parts = record.parts !== undefined && record.blobs.length === record.parts ? record.blobs : undefined;
+  if (number > (parts?.length ?? 1)) throw s3Error("InvalidPartNumber");
+  if (!parts) return { start: 0, end: record.size - 1 };
+  const start = parts.slice(0, number - 1).reduce((sum, blob) => sum + blob.size, 0);
+  return { start, end: start + (parts[number - 1] as { size: number }).size - 1 };
+}
+
 function readObject(request: S3Request, store: StoreContext, withBody: boolean): S3Response {
   store.catalog.requireBucket(request.bucket as string);
   const record = store.catalog.getObject(request.bucket as string, request.key as string);
@@ -72,7 +91,7 @@ function readObject(request: S3Request, store: StoreContext, withBody: boolean):
     };
   }
   Object.assign(headers, responseOverrides(request));
-  const range = parseRange(request.header("range"), record.size);
+  const range = partSpan(request, record) ?? parseRange(request.header("range"), record.size);
   const span = range ?? { start: 0, end: record.size - 1 };
   headers["content-length"] = String(span.end - span.start + 1);
   if (range) {
@@ -103,6 +122,10 @@ export const headObject: Operation = {
     return readObject(request, store, false);
   },
 };
+
+/** GetObject / HeadObject with ?partNumber=N (see partSpan). */
+export const getObjectPart: Operation = { ...getObject, subresources: ["partNumber"] };
+export const headObjectPart: Operation = { ...headObject, subresources: ["partNumber"] };
 
 /** Removes an object (if any) and announces it in the same transaction. S3 answers 204 either way. */
 export function removeObject(options: { store: StoreContext; request: S3Request; key: string }): void {

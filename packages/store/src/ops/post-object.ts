@@ -5,6 +5,7 @@ import { isSluiceError, SluiceError } from "@sluice/core";
 import { type CheckedPostPolicy, checkPostPolicy, expandFormFields } from "@sluice/sigv4";
 import busboy from "busboy";
 import { allowsAnonymous, parseCannedAcl } from "../acl.ts";
+import { assertValidKey } from "../addressing.ts";
 import { assertChecksumShape, checksumFromHeaderName } from "../body/checksums.ts";
 import { DigestTap, verifyDigests } from "../body/digest.ts";
 import type {
@@ -34,7 +35,6 @@ import { encryptionHeaders, isEncrypted, requestedEncryption } from "./sse.ts";
 export const MAX_FIELD_BYTES = 20 * 1024;
 export const MAX_FIELDS_BYTES = 1024 * 1024;
 const MAX_FIELDS = 200;
-const MAX_KEY_BYTES = 1024;
 
 // Form fields stored with the object like the headers of a PUT.
 const STORED_FIELDS = ["content-type", "content-disposition", "cache-control", "content-encoding", "expires"];
@@ -178,7 +178,7 @@ function objectKey(fields: Map<string, string>): string {
       "InvalidArgument",
       "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
     );
-  if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) throw s3Error("KeyTooLongError");
+  assertValidKey(key);
   return key;
 }
 

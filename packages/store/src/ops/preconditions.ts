@@ -39,16 +39,16 @@ export function checkReadPreconditions(request: S3Request, record: ObjectRecord)
 /**
  * Conditional writes (PutObject, CompleteMultipartUpload, CopyObject), checked
  * against the current version inside the commit transaction:
- * `If-None-Match: *` fails when the key exists, `If-Match` when its ETag differs.
+ * `If-None-Match: *` fails when the key exists, `If-None-Match: <etag>` when
+ * the current version has that ETag (RFC 9110; S3 itself takes only `*`),
+ * `If-Match` when the key is missing (404 NoSuchKey) or its ETag differs.
  */
 export function writePrecondition(request: S3Request): (current: ObjectRecord | undefined) => void {
   const ifNoneMatch = request.header("if-none-match");
   const ifMatch = request.header("if-match");
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== "*") {
-    throw s3Error("NotImplemented", "If-None-Match on writes only supports *.");
-  }
   return (current) => {
-    if (ifNoneMatch !== undefined && current) throw s3Error("PreconditionFailed");
+    if (ifNoneMatch !== undefined && current && etagMatches(ifNoneMatch, current.etag))
+      throw s3Error("PreconditionFailed");
     if (ifMatch !== undefined) {
       if (!current) throw s3Error("NoSuchKey");
       if (!etagMatches(ifMatch, current.etag)) throw s3Error("PreconditionFailed");

@@ -21,7 +21,7 @@ import type { BlobRef } from "./blobs.ts";
  * nothing references any more.
  */
 
-export type Checksums = Partial<Record<"crc32" | "crc32c" | "sha1" | "sha256", string>>;
+export type Checksums = Partial<Record<"crc32" | "crc32c" | "crc64nvme" | "sha1" | "sha256", string>>;
 
 export interface ObjectRecord {
   bucket: string;

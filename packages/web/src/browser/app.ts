@@ -4,7 +4,7 @@
  * only wires the DOM to a client and an UploadQueue.
  */
 import { createClient, type FileRecord, UploadQueue } from "@sluice/client/browser";
-import { type Action, type Row, renderRows, rowsFromFiles, rowsFromQueue } from "./rows.ts";
+import { type Action, filterRows, type Row, renderRows, rowsFromFiles, rowsFromQueue } from "./rows.ts";
 import { byId, shareDialog } from "./share-dialog.ts";
 
 /** The token lives for the tab only (sessionStorage), and is sent as a bearer token by the SDK. */
@@ -15,6 +15,7 @@ const client = createClient({ endpoint: location.origin, getToken: () => token }
 const queue = new UploadQueue(client, { profile: "default" });
 const share = shareDialog(client);
 const list = byId<HTMLUListElement>("files");
+const filter = byId<HTMLInputElement>("filter");
 const status = byId("status");
 const thumbnails = new Map<string, Promise<string>>();
 let files: FileRecord[] = [];
@@ -22,9 +23,12 @@ let files: FileRecord[] = [];
 function render(): void {
   const items = queue.getSnapshot();
   const mine = new Set(items.flatMap((item) => (item.uploadId ? [item.uploadId] : [])));
-  const rows = [...rowsFromQueue(items).reverse(), ...rowsFromFiles(files, mine)];
+  const all = [...rowsFromQueue(items).reverse(), ...rowsFromFiles(files, mine)];
+  const rows = filterRows(all, filter.value);
   renderRows(list, rows, thumbnail);
-  byId("empty").hidden = rows.length > 0;
+  const empty = byId("empty");
+  empty.hidden = rows.length > 0;
+  empty.textContent = all.length > 0 ? "No file matches the filter." : "No files yet.";
 }
 
 /** One render per animation frame, however many progress events arrive. */
@@ -125,7 +129,17 @@ list.addEventListener("click", (event) => {
   });
 });
 
+filter.addEventListener("input", () => scheduleRender());
+
 const picker = byId<HTMLInputElement>("picker");
+const profileSelect = byId<HTMLSelectElement>("profile");
+/** The picker offers the chosen profile's types (none for a profile that takes any type). */
+const applyAccept = () => {
+  const types = (profileSelect.selectedOptions[0]?.dataset.types ?? "").split(",").filter(Boolean);
+  picker.accept = types.includes("*/*") ? "" : types.join(",");
+};
+profileSelect.addEventListener("change", applyAccept);
+applyAccept();
 picker.addEventListener("change", () => {
   addFiles(picker.files);
   picker.value = "";

@@ -21,6 +21,8 @@ export interface Row {
   fileId?: string;
   queueKey?: string;
   resumed?: boolean;
+  /** When the upload was granted (stored files). */
+  createdAt?: string;
 }
 
 export type Action = "pause" | "resume" | "cancel" | "download" | "share" | "delete" | "dismiss";
@@ -74,9 +76,11 @@ export function rowsFromQueue(items: readonly QueueItem[]): Row[] {
   }));
 }
 
+/** Stored files, newest first, without those the queue shows. */
 export function rowsFromFiles(files: FileRecord[], hide: Set<string>): Row[] {
   return files
     .filter((file) => !hide.has(file.id))
+    .sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? ""))
     .map((file) => ({
       id: `f-${file.id}`,
       name: file.name,
@@ -85,7 +89,14 @@ export function rowsFromFiles(files: FileRecord[], hide: Set<string>): Row[] {
       state: file.state,
       reason: typeof file.reason === "string" ? file.reason : undefined,
       fileId: file.id,
+      createdAt: file.createdAt,
     }));
+}
+
+/** Rows whose name contains the filter text (any case); all rows for an empty filter. */
+export function filterRows(rows: Row[], text: string): Row[] {
+  const needle = text.trim().toLowerCase();
+  return needle ? rows.filter((row) => row.name.toLowerCase().includes(needle)) : rows;
 }
 
 /** Makes the list show `rows` in order, reusing existing row elements. */
@@ -138,7 +149,10 @@ function updateRow(li: HTMLLIElement, row: Row, thumbnail: (row: Row) => Promise
   li.dataset.state = row.state;
   if (row.fileId) li.dataset.fileId = row.fileId;
   set(li, ".name", row.name);
-  set(li, ".meta", `${formatSize(row.size)} · ${row.type || "unknown type"}`);
+  const uploaded = row.createdAt ? ` · ${uploadTime(row.createdAt)}` : "";
+  set(li, ".meta", `${formatSize(row.size)} · ${row.type || "unknown type"}${uploaded}`);
+  const time = li.querySelector(".meta")!;
+  if (row.createdAt) time.setAttribute("title", new Date(row.createdAt).toISOString());
   const label = LABELS[row.state] ?? row.state;
   set(li, ".state", row.reason ? `${label}: ${row.reason}` : `${label}${row.resumed ? " (resumed)" : ""}`);
 
@@ -168,6 +182,13 @@ function updateRow(li: HTMLLIElement, row: Row, thumbnail: (row: Row) => Promise
       source.then((url) => (img.src = url)).catch(() => img.remove());
     }
   }
+}
+
+/** "2026-12-01 14:05" in the browser's time zone: two identical names stay apart by time. */
+function uploadTime(iso: string): string {
+  const date = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 function detail(progress: Progress): string {

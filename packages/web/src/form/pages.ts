@@ -75,7 +75,7 @@ export function uploadFormPage(
   host: PageHost,
   options: { profile: string; post: { url: string; fields: Record<string, string> }; upload: FormUpload },
 ): Response {
-  const profile = host.profiles[options.profile];
+  const profile = Object.hasOwn(host.profiles, options.profile) ? host.profiles[options.profile] : undefined;
   const accept = profile && !profile.types.includes("*/*") ? profile.types.join(",") : undefined;
   const until = new Date(options.upload.expiresAt).toISOString().slice(11, 16);
   const body = html`

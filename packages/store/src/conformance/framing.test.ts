@@ -1,0 +1,3 @@
+import { runConformance } from "./index.ts";
+
+runConformance(["framing"]);
