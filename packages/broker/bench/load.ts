@@ -48,29 +48,39 @@ export interface LoadResult {
 }
 
 export interface LoadRequest {
-  url: string;
+  /** One URL, or one per broker of a cluster: autocannon spreads its connections round-robin over them. */
+  url: string | string[];
   body: string;
   headers: Record<string, string>;
 }
 
-function run(request: LoadRequest, seconds: number) {
+function run(request: LoadRequest, seconds: number, connections: number) {
   return autocannon({
-    url: request.url,
+    // autocannon takes an array of URLs too; its types name only a string.
+    url: request.url as string,
     method: "POST",
     body: request.body,
     headers: request.headers,
-    connections: CONCURRENCY,
+    connections,
     duration: seconds,
   });
 }
 
-/** One second of warm-up (JIT, statement caches), then `DURATION_S` seconds measured. */
-export async function load(contender: Contender, request: LoadRequest): Promise<LoadResult> {
-  await run(request, 1);
-  const pid = contender.child.pid!;
-  const before = await cpuSecondsFromProc(pid);
-  const result = await run(request, DURATION_S);
-  const cpu = (await cpuSecondsFromProc(pid)) - before;
+/**
+ * One second of warm-up (JIT, statement caches), then `DURATION_S` seconds measured;
+ * CPU summed over the server processes `pids`.
+ */
+export async function load(
+  pids: number[],
+  request: LoadRequest,
+  connections = CONCURRENCY,
+): Promise<LoadResult> {
+  const serversCpu = async () =>
+    (await Promise.all(pids.map((pid) => cpuSecondsFromProc(pid)))).reduce((a, b) => a + b);
+  await run(request, 1, connections);
+  const before = await serversCpu();
+  const result = await run(request, DURATION_S, connections);
+  const cpu = (await serversCpu()) - before;
   const done = result.requests.total;
   return {
     perSecond: result.requests.average,

@@ -231,7 +231,7 @@ async function grantsDuringScans(clamd: ClamdServer, dir: string): Promise<void>
   const scans = 20;
   const size = 48 * MiB;
   try {
-    const idle = await load(contender, request);
+    const idle = await load([contender.child.pid!], request);
     const ids: string[] = [];
     for (let i = 0; i < scans; i++) {
       const body = JSON.stringify({ name: `s${i}.bin`, size, type: "application/octet-stream" });
@@ -255,7 +255,7 @@ async function grantsDuringScans(clamd: ClamdServer, dir: string): Promise<void>
       });
       if (res.status !== 200) throw new Error(`complete ${res.status}: ${await res.text()}`);
     });
-    const busy = await load(contender, request);
+    const busy = await load([contender.child.pid!], request);
     await Promise.all(completions);
     const stillScanning = (
       await Promise.all(

@@ -151,6 +151,7 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     store: counterStore(config, database.pool),
     log,
   });
+  await rateLimits.ready();
   mountMiddleware(app, {
     config,
     log,

@@ -374,7 +374,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's API keys, newest first (ids and labels; the secrets are never stored) */
+        /** API keys, newest first (ids and labels; the secrets are never stored): the caller's own, or every key of its tenant for a server key acting tenant-wide */
         get: operations["getApiKeys"];
         put?: never;
         post?: never;
@@ -394,7 +394,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key: its next request is refused (401) by every broker */
+        /** Revoke an API key (the caller's own, or any of its tenant for a server key acting tenant-wide): its next request is refused (401) by every broker */
         delete: operations["deleteApiKeysId"];
         options?: never;
         head?: never;

@@ -17,6 +17,7 @@ export type ShareLink = Schemas["Link"];
 export type LinkInfo = Schemas["LinkInfo"];
 export type UserToken = Schemas["UserToken"];
 export type AuditEntry = Schemas["AuditEntry"];
+export type ApiKey = Schemas["ApiKey"];
 export type WebhookDelivery = Schemas["WebhookDelivery"];
 export type WebhookDeliveryLog = Schemas["WebhookDeliveryLog"];
 export type MetadataValue = string | number | boolean;
@@ -116,6 +117,16 @@ export function createSluiceServer(options: SluiceServerOptions) {
       /** A short-lived bearer token for one user of the tenant (hand it to that user's browser). */
       async create(token: { user: string; expiresIn?: number; profiles?: string[] }): Promise<UserToken> {
         return unwrap(await api.POST("/v1/tokens", { body: { expiresIn: 600, ...token } }));
+      },
+    },
+    apiKeys: {
+      /** Every API key of the tenant (ids, owners, labels; never the secrets), newest first. */
+      async list(): Promise<ApiKey[]> {
+        return unwrap(await api.GET("/v1/api-keys")).apiKeys;
+      },
+      /** Revokes a key of the tenant: every broker refuses it from its next request. */
+      async revoke(id: string): Promise<void> {
+        unwrap(await api.DELETE("/v1/api-keys/{id}", path(id)));
       },
     },
     audit: {

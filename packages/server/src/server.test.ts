@@ -96,6 +96,21 @@ describe("@sluice/server against a running broker", () => {
     );
   });
 
+  it("apiKeys: the tenant's keys listed and one revoked; another tenant's is not found", async () => {
+    const laptop = await createApiKey(h.config, { tenant: "acme", user: "erin", name: "laptop" });
+    const elsewhere = await createApiKey(h.config, { tenant: "globex", user: "erin" });
+    const keys = await sluice.apiKeys.list();
+    assert.ok(keys.some((k) => k.id === laptop.id && k.user === "erin" && k.name === "laptop"));
+    assert.ok(keys.every((k) => k.tenant === "acme"));
+    await sluice.apiKeys.revoke(laptop.id);
+    const res = await fetch(`${h.url}/v1/files`, { headers: { "x-api-key": laptop.key } });
+    assert.equal(res.status, 401);
+    await assert.rejects(
+      sluice.apiKeys.revoke(elsewhere.id),
+      (error) => isSluiceError(error) && error.status === 404,
+    );
+  });
+
   it("webhooks.verify turns a delivered Request into a typed event and refuses a tampered one (401)", async () => {
     const id = await readyFile("dave", { ticket: 3 });
     const deadline = Date.now() + 10_000;

@@ -3,7 +3,7 @@
 // chunk changed on disk is an error (never other bytes), and a key rotation
 // re-wraps data keys without rewriting any object.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -181,6 +181,36 @@ describe("server-side encryption (SSE-S3) in the embedded store", () => {
     const head = await t.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "kms.txt" }));
     assert.equal(head.SSEKMSKeyId, "alias/app");
     assert.equal(head.BucketKeyEnabled, true);
+  });
+
+  it("aws:kms ETags are not the MD5 of the bytes, and a copy gets one of its own (as on S3)", async () => {
+    const put = await t.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: "kms-etag.txt",
+        Body: "same",
+        ServerSideEncryption: "aws:kms",
+      }),
+    );
+    const md5 = `"${createHash("md5").update("same").digest("hex")}"`;
+    assert.notEqual(put.ETag, md5);
+    const copy = await t.s3.send(
+      new CopyObjectCommand({
+        Bucket: BUCKET,
+        Key: "kms-etag-copy.txt",
+        CopySource: `${BUCKET}/kms-etag.txt`,
+        CopySourceIfMatch: put.ETag,
+        ServerSideEncryption: "aws:kms",
+      }),
+    );
+    assert.match(copy.CopyObjectResult!.ETag!, /^"[0-9a-f]{32}"$/);
+    assert.notEqual(copy.CopyObjectResult!.ETag, put.ETag);
+    const head = await t.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "kms-etag-copy.txt" }));
+    assert.equal(head.ETag, copy.CopyObjectResult!.ETag, "stable once written");
+    const plain = await t.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: "plain-etag.txt", Body: "same" }),
+    );
+    assert.equal(plain.ETag, md5);
   });
 
   it("refuses unknown algorithms (400), a KMS key without aws:kms (400) and customer keys (501)", async () => {

@@ -37,17 +37,30 @@ export interface ApiKeyInfo {
   revoked_at: number | null;
 }
 
-/** Keys of a tenant (and user), newest first; never their hashes. */
-export async function listApiKeys(
-  db: Kysely<Database>,
-  owner: { tenant?: string; user?: string },
-): Promise<ApiKeyInfo[]> {
+function apiKeysOf(db: Kysely<Database>, owner: { tenant?: string; user?: string }) {
   let query = db
     .selectFrom("api_keys")
     .select(["id", "tenant", "user_id", "name", "created_at", "revoked_at"]);
   if (owner.tenant !== undefined) query = query.where("tenant", "=", owner.tenant);
   if (owner.user !== undefined) query = query.where("user_id", "=", owner.user);
-  return query.orderBy("created_at", "desc").orderBy("id", "desc").execute();
+  return query;
+}
+
+/** Keys of a tenant (and user), newest first; never their hashes. */
+export async function listApiKeys(
+  db: Kysely<Database>,
+  owner: { tenant?: string; user?: string },
+): Promise<ApiKeyInfo[]> {
+  return apiKeysOf(db, owner).orderBy("created_at", "desc").orderBy("id", "desc").execute();
+}
+
+/** One key, live or revoked, if it is within `owner`'s tenant (and user). */
+export async function getApiKey(
+  db: Kysely<Database>,
+  id: string,
+  owner: { tenant: string; user?: string },
+): Promise<ApiKeyInfo | undefined> {
+  return apiKeysOf(db, owner).where("id", "=", id).executeTakeFirst();
 }
 
 /**

@@ -4,7 +4,7 @@ import { it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
 import { describeOnEachDatabase, uploadRow } from "../test/databases.ts";
-import { claimJob, enqueueJob, failJob, finishJob, getJob } from "./jobs.ts";
+import { claimJob, enqueueJob, failJob, finishJob, getJob, renewJob } from "./jobs.ts";
 import { insertLink, useLink } from "./links.ts";
 import { openDatabase } from "./open.ts";
 import { getOwnedUpload, insertUpload, listFiles, transitionUpload, usage } from "./uploads.ts";
@@ -144,7 +144,35 @@ describeOnEachDatabase("metadata store", (handle, database) => {
     const other = await enqueueJob(handle().db, { kind: "verify", uploadId: "u2", now: now });
     const claimed = await claimJob(handle().db, { now: now + 5000, leaseMs: 1000, workerId: "w1" });
     assert.equal(claimed?.id, other);
-    await finishJob(handle().db, other);
+    assert.equal(await finishJob(handle().db, claimed!), true);
     assert.equal((await getJob(handle().db, other))?.state, "done");
+  });
+
+  it("a worker whose lease ran out cannot renew, finish or fail the job another worker took over", async () => {
+    const id = await enqueueJob(handle().db, { kind: "verify", uploadId: "stalled" });
+    const now = Date.now() + 1;
+    const stale = await claimJob(handle().db, { now, leaseMs: 1000, workerId: "stalled" });
+    assert.equal(stale?.id, id);
+    const current = await claimJob(handle().db, { now: now + 2000, leaseMs: 1000, workerId: "live" });
+    assert.equal(current?.id, id, "the lease ran out: another worker takes the job over");
+
+    await renewJob(handle().db, { job: stale!, until: now + 60_000 });
+    assert.equal(
+      (await getJob(handle().db, id))?.locked_until,
+      now + 3000,
+      "the stale renewal changed nothing",
+    );
+    await failJob(handle().db, {
+      job: stale!,
+      error: "late",
+      maxAttempts: 5,
+      now: now + 2500,
+      backoff: { retryDelayMs: 1000, maxRetryDelayMs: 60_000 },
+    });
+    assert.equal((await getJob(handle().db, id))?.locked_by, "live", "the stale failure changed nothing");
+    assert.equal(await finishJob(handle().db, stale!), false, "the stale worker's completion is refused");
+    assert.equal(await finishJob(handle().db, current!), true);
+    assert.equal(await finishJob(handle().db, current!), false, "done once");
+    assert.equal((await getJob(handle().db, id))?.state, "done");
   });
 });

@@ -1,16 +1,19 @@
 // Durable job queue in the metadata database. A worker claims a due job by
-// taking a lease (locked_until, locked_by) with one conditional UPDATE; if the
-// broker dies the lease runs out and another worker takes it over, or the
-// restarted broker (same worker id) takes its own back at once.
+// taking a lease (locked_until, locked_by) with one UPDATE; if the broker dies
+// the lease runs out and another worker takes it over, or the restarted broker
+// (same worker id) takes its own back at once. A claim is named by its attempt
+// number: renewing, finishing or failing a job whose lease another worker has
+// since taken changes nothing, so a job completes once.
 import { randomUUID } from "node:crypto";
-import type { ExpressionBuilder, Kysely } from "kysely";
+import { type Kysely, PostgresAdapter } from "kysely";
 import type { Database, JobRow } from "./schema.ts";
 
 /** A durable queue a worker drains (verification jobs, webhook deliveries): claimed with a lease. */
 export interface WorkQueue<T extends { id: string }> {
   claim(options: { now: number; leaseMs: number }): Promise<T | undefined>;
-  renew(options: { id: string; until: number }): Promise<void>;
-  finish(item: T): Promise<void>;
+  renew(options: { item: T; until: number }): Promise<void>;
+  /** False when the lease was lost (another worker took the item over): nothing was changed. */
+  finish(item: T): Promise<boolean>;
   /** The handler threw: retry later (resolves to when it is due again), or give up (undefined). */
   fail(options: { item: T; error: string; now: number }): Promise<number | undefined>;
   /** Frees the leases this worker's previous process held (a restart), returning how many. */
@@ -25,8 +28,8 @@ export function jobQueue(
   return {
     claim: (claim) => claimJob(db, { ...claim, workerId: options.workerId }),
     release: () => releaseLeases(db, options.workerId),
-    renew: (renew) => renewJob(db, renew),
-    finish: (job) => finishJob(db, job.id),
+    renew: ({ item, until }) => renewJob(db, { job: item, until }),
+    finish: (job) => finishJob(db, job),
     fail: ({ item, error, now }) => failJob(db, { job: item, error, now, ...options }),
   };
 }
@@ -54,13 +57,24 @@ export async function enqueueJob(
   return id;
 }
 
+/** The claim a worker holds: a later claim of the same job (after its lease ran out) has a higher attempt. */
+type Claim = Pick<JobRow, "id" | "attempts">;
+
+/** Whether claims can lock the row they take (PostgreSQL; SQLite has no row locks). */
+export function locksRows(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/**
+ * Leases the next due job. On PostgreSQL the row is locked FOR UPDATE SKIP
+ * LOCKED, so concurrent brokers each take a different job instead of all
+ * racing for the first one; SQLite's single writer already serialises claims.
+ */
 export async function claimJob(
   db: Kysely<Database>,
   options: { now: number; leaseMs: number; workerId: string },
 ): Promise<JobRow | undefined> {
   const { now } = options;
-  const free = (eb: ExpressionBuilder<Database, "jobs">) =>
-    eb.or([eb("locked_until", "is", null), eb("locked_until", "<", now)]);
   return db
     .updateTable("jobs")
     .set((eb) => ({
@@ -74,12 +88,11 @@ export async function claimJob(
         .select("id")
         .where("state", "=", "queued")
         .where("run_at", "<=", now)
-        .where(free)
+        .where((free) => free.or([free("locked_until", "is", null), free("locked_until", "<", now)]))
         .orderBy("run_at")
-        .limit(1),
+        .limit(1)
+        .$if(locksRows(db), (select) => select.forUpdate().skipLocked()),
     )
-    .where("state", "=", "queued")
-    .where(free)
     .returningAll()
     .executeTakeFirst();
 }
@@ -98,21 +111,27 @@ export async function releaseLeases(db: Kysely<Database>, workerId: string): Pro
   return Number(result.numUpdatedRows);
 }
 
-export async function renewJob(db: Kysely<Database>, options: { id: string; until: number }): Promise<void> {
+/** Extends the lease of a job still held under this claim. */
+export async function renewJob(db: Kysely<Database>, options: { job: Claim; until: number }): Promise<void> {
   await db
     .updateTable("jobs")
     .set({ locked_until: options.until })
-    .where("id", "=", options.id)
+    .where("id", "=", options.job.id)
+    .where("attempts", "=", options.job.attempts)
     .where("state", "=", "queued")
     .execute();
 }
 
-export async function finishJob(db: Kysely<Database>, id: string): Promise<void> {
-  await db
+/** Marks a job done; false when another worker has taken it over since this claim. */
+export async function finishJob(db: Kysely<Database>, job: Claim): Promise<boolean> {
+  const result = await db
     .updateTable("jobs")
     .set({ state: "done", locked_until: null, locked_by: null })
-    .where("id", "=", id)
-    .execute();
+    .where("id", "=", job.id)
+    .where("attempts", "=", job.attempts)
+    .where("state", "=", "queued")
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 export interface Backoff {
@@ -144,6 +163,8 @@ export async function failJob(
       run_at: runAt,
     })
     .where("id", "=", job.id)
+    .where("attempts", "=", job.attempts)
+    .where("state", "=", "queued")
     .execute();
   return giveUp ? undefined : runAt;
 }

@@ -1,10 +1,12 @@
 // The webhook outbox: events (one per state change, written in its
 // transaction), deliveries (one per event and endpoint) and their attempts.
-// A delivery is claimed with a lease like a job (db/jobs.ts), and only when no
+// A delivery is claimed with a lease like a job (db/jobs.ts, with the same row
+// lock on PostgreSQL), and only when no
 // earlier delivery of the same file to the same endpoint is still pending: that
 // is what keeps the order per file.
 import { randomUUID } from "node:crypto";
 import type { ExpressionBuilder, Kysely } from "kysely";
+import { locksRows } from "./jobs.ts";
 import type { Database, DeliveryRow, WebhookAttemptsTable, WebhookEventRow } from "./schema.ts";
 
 export async function insertEvent(
@@ -72,7 +74,8 @@ export async function claimDelivery(
           ),
         )
         .orderBy("d.next_at")
-        .limit(1),
+        .limit(1)
+        .$if(locksRows(db), (select) => select.forUpdate().skipLocked()),
     )
     .where("state", "=", "pending")
     .where(free)

@@ -36,6 +36,8 @@ export interface RateLimits {
   requests?: RateLimit;
   /** Per user, on POST /v1/uploads. */
   grants?: RateLimit;
+  /** Resolves once the counter store is connected or has failed to connect; never rejects. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,6 +131,22 @@ export function createRateLimits(options: {
     grants: config.grantsPerMinutePerUser
       ? limit("grant", config.grantsPerMinutePerUser, config.whenStoreDown.grants)
       : undefined,
+    ready() {
+      // A broker that serves before its first Redis connection would refuse its first grants with 503.
+      const client = redis;
+      if (!client || client.status === "ready") return Promise.resolve();
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          client.off("ready", done);
+          client.off("error", done);
+          resolve();
+        };
+        const timer = setTimeout(done, 2000);
+        client.once("ready", done);
+        client.once("error", done);
+      });
+    },
     async close() {
       redis?.disconnect();
     },

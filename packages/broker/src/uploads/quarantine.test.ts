@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { rgwTier } from "@sluice/core/testing";
 import type { BrokerOptions } from "../app.ts";
 import { getUpload } from "../db/uploads.ts";
@@ -152,6 +159,50 @@ function describeQuarantine(
       assert.equal(await stored(h, `${row.key}.2`), false, "a copy of the wrong object is undone");
       const res = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.target.bucket, Key: row.key }));
       assert.ok(Buffer.from(await res.Body!.transformToByteArray()).equals(data));
+    });
+
+    it("a multipart object replaced by one of its size before promotion: no copy of it stays", async () => {
+      const data = randomBytes(64 * 1024);
+      const g = await grant(h, { name: "mp.bin", size: data.length, type: "application/octet-stream" });
+      const ctx = h.context();
+      const bucket = ctx.target.bucket;
+      const row = (await getUpload(ctx.db, g.upload.id))!;
+      // One part (the last part may be small): an "md5-1" ETag, which no copy keeps.
+      const { UploadId } = await ctx.s3.send(
+        new CreateMultipartUploadCommand({ Bucket: bucket, Key: row.incoming_key }),
+      );
+      const part = await ctx.s3.send(
+        new UploadPartCommand({ Bucket: bucket, Key: row.incoming_key, UploadId, PartNumber: 1, Body: data }),
+      );
+      await ctx.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: row.incoming_key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
+        }),
+      );
+      // As completion records it: the ETag a HEAD answers (RGW 16's CompleteMultipartUpload has none).
+      const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: row.incoming_key }));
+      const checked = { ...row, etag: head.ETag! };
+      assert.match(checked.etag, /-1"?$/);
+      await promote(ctx, checked);
+      await promote(ctx, { ...checked, key: `${row.key}.parts` }, { singleCopyLimit: 0, partSize: 5 * MiB });
+      for (const key of [row.key, `${row.key}.parts`]) {
+        const res = await ctx.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        assert.ok(Buffer.from(await res.Body!.transformToByteArray()).equals(data));
+      }
+      await ctx.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: row.incoming_key, Body: randomBytes(data.length) }),
+      );
+      // RGW 16 copies despite x-amz-copy-source-if-match: the check after the copy undoes it.
+      for (const [key, limits] of [
+        [`${row.key}.2`, {}],
+        [`${row.key}.3`, { singleCopyLimit: 0, partSize: 5 * MiB }],
+      ] as const) {
+        await assert.rejects(promote(ctx, { ...checked, key }, limits), /changed or disappeared/);
+        assert.equal(await stored(h, key), false, `${key}: a copy of the wrong object is undone`);
+      }
     });
 
     it("POST: the same policy posted again with an ELF never replaces the verified PNG", async () => {

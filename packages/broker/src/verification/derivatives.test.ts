@@ -230,10 +230,10 @@ describe("derivatives step across a restart", () => {
       // The state a crash leaves: sniffing done, the derivatives step taken and never finished.
       const sniff = await db
         .selectFrom("jobs")
-        .select("id")
+        .select(["id", "attempts"])
         .where("upload_id", "=", file.id)
         .executeTakeFirstOrThrow();
-      await finishJob(db, sniff.id);
+      await finishJob(db, sniff);
       await updateCheck(db, { uploadId: file.id, step: "sniff", patch: { status: "passed" } });
       await enqueueJob(db, { kind: stepJobKind("derivatives"), uploadId: file.id });
       leased = await claimJob(db, { now: Date.now(), leaseMs: 3000, workerId: "other" });

@@ -1,18 +1,19 @@
 // Promotion, the last step of the pipeline: the quarantined object, exactly
-// as checked (x-amz-copy-source-if-match its recorded ETag, and the copy's ETag
-// compared with it), is copied by
-// storage itself to the file's key: CopyObject up to 5 GiB, UploadPartCopy
-// above (S3's limit for one copy). The embedded store shares the blob (no
-// byte is written); AWS S3 and RGW copy inside the cluster. The broker never
-// sees the bytes. The quarantined copy is deleted once the file is ready
-// (verification/ready.ts). Metadata stripping, before it, rewrites the
-// quarantined object and records its new ETag, which the copy then expects.
+// as checked (x-amz-copy-source-if-match its recorded ETag, and the copy
+// checked again after it, see verifyCopy), is copied by storage itself to the
+// file's key: CopyObject up to 5 GiB, UploadPartCopy above (S3's limit for one
+// copy). The embedded store shares the blob (no byte is written); AWS S3 and
+// RGW copy inside the cluster. The broker never sees the bytes. The
+// quarantined copy is deleted once the file is ready (verification/ready.ts).
+// Metadata stripping, before it, rewrites the quarantined object and records
+// its new size, SHA-256 and ETag, which the copy then expects.
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  HeadObjectCommand,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import type { BrokerContext } from "../context.ts";
@@ -26,15 +27,59 @@ import { ctxProfile } from "../uploads/profile.ts";
 import { preconditionFailed, quarantineChanged } from "../uploads/quarantine.ts";
 import type { PipelineStep } from "./step.ts";
 
-type Promoted = Pick<UploadRow, "id" | "key" | "incoming_key" | "etag" | "size" | "type" | "profile">;
+/** What promotion needs of the broker: storage and the upload profiles. */
+type Storage = Pick<BrokerContext, "s3" | "target" | "config">;
+type Promoted = Pick<
+  UploadRow,
+  "id" | "key" | "incoming_key" | "etag" | "size" | "type" | "profile" | "sha256"
+>;
 
-function copySource(ctx: BrokerContext, key: string): string {
+function copySource(ctx: Storage, key: string): string {
   return `${ctx.target.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 const unquote = (etag: string | undefined) => (etag ?? "").replace(/^W\//, "").replace(/"/g, "");
 
-async function copyWhole(ctx: BrokerContext, row: Promoted): Promise<void> {
+/**
+ * Whether the object just copied to the file's key is the one checked. Storage
+ * that ignores x-amz-copy-source-if-match (Ceph RGW 16) copies whatever the
+ * quarantine holds now, so the copy is checked after the fact too:
+ * - the same ETag as recorded: the same bytes (RGW and the embedded store keep
+ *   a single-part object's ETag, the MD5 of its bytes, in a copy);
+ * - a different one where ETags are comparable (both single-part, not
+ *   SSE-KMS): something else was copied;
+ * - otherwise the ETags say nothing (SSE-KMS: AWS gives every encrypted object
+ *   its own, a copy included; a multipart "md5-N" ETag is not that of a whole
+ *   copy; a copy in parts has none to compare): the copy must have the
+ *   recorded size and the SHA-256 the upload carried (when storage kept one:
+ *   HEAD with checksum mode), and the quarantined object must still carry the
+ *   recorded ETag after the copy (HEAD If-Match): replacing it at any time
+ *   before gave it another ETag. AWS, which changes ETags under SSE-KMS, also
+ *   honours copy-source-if-match, which refuses such a copy in the first place.
+ */
+async function verifyCopy(ctx: Storage, row: Promoted, copiedEtag: string | undefined) {
+  if (row.etag === null || unquote(copiedEtag) === unquote(row.etag)) return true;
+  const md5s = !!copiedEtag && ![row.etag, copiedEtag].some((etag) => etag.includes("-"));
+  const comparable = md5s && ctxProfile(ctx, row).encryption !== "aws:kms";
+  if (comparable) return false;
+  const bucket = ctx.target.bucket;
+  const [copy, source] = await Promise.all([
+    ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: row.key, ChecksumMode: "ENABLED" })),
+    ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: row.incoming_key, IfMatch: row.etag })).then(
+      () => true,
+      (error: unknown) => {
+        if (isNotFound(error) || preconditionFailed(error)) return false;
+        throw error;
+      },
+    ),
+  ]);
+  if (!source || copy.ContentLength !== row.size) return false;
+  const checksum = copy.ChecksumSHA256;
+  const whole = checksum !== undefined && !checksum.includes("-"); // not a composite of parts
+  return !(whole && row.sha256 && checksum !== Buffer.from(row.sha256, "hex").toString("base64"));
+}
+
+async function copyWhole(ctx: Storage, row: Promoted): Promise<string | undefined> {
   const copied = await ctx.s3.send(
     new CopyObjectCommand({
       Bucket: ctx.target.bucket,
@@ -48,17 +93,10 @@ async function copyWhole(ctx: BrokerContext, row: Promoted): Promise<void> {
       ...encryptionParams(ctxProfile(ctx, row)),
     }),
   );
-  // Ceph RGW 16 ignores x-amz-copy-source-if-match: a single-part copy keeps the
-  // source's ETag (its MD5), so a copy of anything else is caught here and undone.
-  // (Only the broker writes multipart objects, completing them; no grant can rewrite one.)
-  const single = row.etag !== null && !row.etag.includes("-");
-  if (single && unquote(copied.CopyObjectResult?.ETag) !== unquote(row.etag!)) {
-    await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.target.bucket, Key: row.key }));
-    throw quarantineChanged();
-  }
+  return copied.CopyObjectResult?.ETag;
 }
 
-async function copyInParts(ctx: BrokerContext, row: Promoted, partSize: number): Promise<void> {
+async function copyInParts(ctx: Storage, row: Promoted, partSize: number): Promise<void> {
   const bucket = ctx.target.bucket;
   const created = await ctx.s3.send(
     new CreateMultipartUploadCommand({
@@ -112,7 +150,7 @@ async function copyInParts(ctx: BrokerContext, row: Promoted, partSize: number):
  * `singleCopyLimit` and `partSize` are S3's limits; tests pass smaller ones.
  */
 export async function promote(
-  ctx: BrokerContext,
+  ctx: Storage,
   row: Promoted,
   limits: { singleCopyLimit?: number; partSize?: number } = {},
 ): Promise<void> {
@@ -120,8 +158,15 @@ export async function promote(
   if (row.incoming_key === row.key) return;
   const singleCopyLimit = limits.singleCopyLimit ?? MAX_SINGLE_UPLOAD;
   try {
-    if (row.size <= singleCopyLimit) await copyWhole(ctx, row);
-    else await copyInParts(ctx, row, limits.partSize ?? MAX_PART_SIZE);
+    // A copy in parts gets an ETag of its own parts: nothing to compare.
+    const etag =
+      row.size <= singleCopyLimit
+        ? await copyWhole(ctx, row)
+        : await copyInParts(ctx, row, limits.partSize ?? MAX_PART_SIZE).then(() => undefined);
+    if (!(await verifyCopy(ctx, row, etag))) {
+      await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.target.bucket, Key: row.key }));
+      throw quarantineChanged();
+    }
   } catch (error) {
     if (isNotFound(error) || preconditionFailed(error)) throw quarantineChanged();
     throw storageError(error);

@@ -55,6 +55,10 @@ export const stripStep: PipelineStep = {
           Body: createReadStream(output),
           ContentLength: size,
           ContentType: row.type,
+          // Storage checks the bytes and keeps their SHA-256, which promotion compares where ETags do not.
+          ...(ctx.target.capabilities.checksums
+            ? { ChecksumSHA256: Buffer.from(sha256, "hex").toString("base64") }
+            : {}),
           ...encryptionParams(ctxProfile(ctx, row)),
         }),
       );

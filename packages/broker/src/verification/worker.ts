@@ -55,11 +55,13 @@ export function createWorker<T extends { id: string }>(options: {
   async function run(item: T): Promise<void> {
     // Long items (a whole-object digest, a scan) keep their lease alive; a crash lets it run out.
     const heartbeat = setInterval(() => {
-      queue.renew({ id: item.id, until: Date.now() + leaseMs }).catch(() => undefined);
+      queue.renew({ item, until: Date.now() + leaseMs }).catch(() => undefined);
     }, leaseMs / 3);
     try {
       await options.handle(item);
-      await queue.finish(item);
+      // Renewals failed for longer than the lease (database away, process stalled): another
+      // worker has the item now, and its outcome stands.
+      if (!(await queue.finish(item))) options.log.warn({ job: item.id }, "job lease lost to another worker");
     } catch (error) {
       options.log.warn({ job: item.id, err: (error as Error).message }, "job failed");
       const due = await queue.fail({ item, error: (error as Error).message, now: Date.now() }).catch((e) => {

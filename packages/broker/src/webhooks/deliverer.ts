@@ -22,9 +22,9 @@ import {
 export function deliveryQueue(ctx: BrokerContext): WorkQueue<DeliveryRow> {
   return {
     claim: (claim) => claimDelivery(ctx.db, claim),
-    renew: (renew) => renewDelivery(ctx.db, renew),
+    renew: ({ item, until }) => renewDelivery(ctx.db, { id: item.id, until }),
     // deliver() records every outcome itself.
-    finish: async () => {},
+    finish: async () => true,
     // Only the broker's own trouble (database) lands here: try again soon, not counted as an attempt.
     fail: async ({ item, now }) => {
       await releaseDelivery(ctx.db, { id: item.id, at: now + 5000 });

@@ -34,7 +34,9 @@ async function brokerConfig(
 }
 
 export function apikeyCommand(): Command {
-  const apikey = new Command("apikey").description("manage API keys (run where the broker's database is)");
+  const apikey = new Command("apikey").description(
+    "manage API keys of every tenant (run where the broker's database is; through the API, GET/DELETE /v1/api-keys, a server key manages its own tenant's)",
+  );
   apikey.addCommand(
     withConfigFlags(new Command("create"))
       .description("create an API key for a tenant and user; the key is shown once")

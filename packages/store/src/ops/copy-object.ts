@@ -11,7 +11,7 @@ import { xmlDocument } from "../xml.ts";
 import { storedHeaders } from "./object-headers.ts";
 import { commitObject } from "./objects.ts";
 import { checkReadPreconditions } from "./preconditions.ts";
-import { encryptionHeaders, isEncrypted, requestedEncryption, withoutEncryption } from "./sse.ts";
+import { encryptionHeaders, isEncrypted, kmsEtag, requestedEncryption, withoutEncryption } from "./sse.ts";
 
 /** `x-amz-copy-source: /bucket/key` or `bucket/key`, URL-encoded; versionId is not supported. */
 export function copySource(request: S3Request, store: StoreContext): ObjectRecord {
@@ -141,9 +141,10 @@ export const copyObject: Operation = {
       key,
       size: source.size,
       etag:
-        copied && source.parts !== undefined
+        kmsEtag(headers) ??
+        (copied && source.parts !== undefined
           ? `"${copied.md5.toString("hex")}"`
-          : await contentEtag(store, source),
+          : await contentEtag(store, source)),
       modified: Date.now(),
       headers,
       checksums: source.parts === undefined ? source.checksums : {},

@@ -16,7 +16,7 @@ import { contentEtag, copyBytes, copySource } from "./copy-object.ts";
 import { checksumHeaders, storedHeaders } from "./object-headers.ts";
 import { writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
-import { encryptionHeaders, isEncrypted } from "./sse.ts";
+import { encryptionHeaders, isEncrypted, kmsEtag } from "./sse.ts";
 
 /** S3: every part but the last must be at least 5 MiB; at most 10,000 parts. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -152,7 +152,7 @@ export const uploadPart: Operation = {
     const part: PartRecord = {
       number,
       size: ingested.blob.size,
-      etag: `"${ingested.md5.toString("hex")}"`,
+      etag: kmsEtag(current.headers) ?? `"${ingested.md5.toString("hex")}"`,
       modified: Date.now(),
       blob: ingested.blob.id,
       checksums: ingested.checksums,
@@ -202,7 +202,7 @@ export const uploadPartCopy: Operation = {
     const part: PartRecord = {
       number,
       size: copied.blob.size,
-      etag: copied.etag,
+      etag: kmsEtag(current.headers) ?? copied.etag,
       modified: Date.now(),
       blob: copied.blob.id,
       checksums: {},

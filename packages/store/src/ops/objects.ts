@@ -5,7 +5,7 @@ import type { ObjectRecord } from "../storage/catalog.ts";
 import { checksumHeaders, objectHeaders, responseOverrides, storedHeaders } from "./object-headers.ts";
 import { checkReadPreconditions, writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
-import { encryptionHeaders, isEncrypted } from "./sse.ts";
+import { encryptionHeaders, isEncrypted, kmsEtag } from "./sse.ts";
 
 /** Commits a new version and its event in one transaction; the bytes it replaced are retired. */
 export function commitObject(options: {
@@ -46,7 +46,7 @@ export const putObject: Operation = {
       bucket,
       key: request.key as string,
       size: ingested.blob.size,
-      etag: `"${ingested.md5.toString("hex")}"`,
+      etag: kmsEtag(headers) ?? `"${ingested.md5.toString("hex")}"`,
       modified: Date.now(),
       headers,
       checksums: ingested.checksums,

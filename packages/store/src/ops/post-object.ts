@@ -20,7 +20,7 @@ import { s3Error } from "../errors.ts";
 import type { Checksums, ObjectRecord } from "../storage/catalog.ts";
 import { xmlDocument } from "../xml.ts";
 import { commitObject } from "./objects.ts";
-import { encryptionHeaders, isEncrypted, requestedEncryption } from "./sse.ts";
+import { encryptionHeaders, isEncrypted, kmsEtag, requestedEncryption } from "./sse.ts";
 
 /**
  * Browser POST uploads (S3 PostObject): a multipart/form-data form posted to
@@ -309,7 +309,7 @@ async function postObject(target: RequestTarget, store: StoreContext): Promise<S
     bucket,
     key,
     size: stored.blob.size,
-    etag: `"${stored.md5.toString("hex")}"`,
+    etag: kmsEtag(headers) ?? `"${stored.md5.toString("hex")}"`,
     modified: Date.now(),
     headers,
     checksums: stored.checksums,

@@ -3,6 +3,7 @@
 // no KMS, and a development copy of a KMS-encrypted deployment should still run),
 // on PUT, POST fields, CreateMultipartUpload and CopyObject; reported back on
 // every response about the object.
+import { randomBytes } from "node:crypto";
 import { s3Error } from "../errors.ts";
 
 export const SSE_HEADER = "x-amz-server-side-encryption";
@@ -73,4 +74,15 @@ export function isEncrypted(stored: Record<string, string>): boolean {
 export function withoutEncryption(stored: Record<string, string>): Record<string, string> {
   const { [SSE_HEADER]: _a, [KMS_KEY_HEADER]: _k, [BUCKET_KEY_HEADER]: _b, ...rest } = stored;
   return rest;
+}
+
+/**
+ * The ETag of a write under SSE-KMS, or undefined for other writes (their ETag
+ * is the MD5 of their bytes). S3's ETag of a KMS-encrypted object is not an MD5
+ * of its data, and every write, a copy included, gets its own: emulated, so code
+ * that compares ETags across a copy fails here, not first on AWS.
+ */
+export function kmsEtag(headers: Record<string, string>): string | undefined {
+  if (!headers[SSE_HEADER]?.startsWith("aws:kms")) return undefined;
+  return `"${randomBytes(16).toString("hex")}"`;
 }
