@@ -20,11 +20,13 @@ for (const pkg of readdirSync(join(root, "packages"))) {
   } catch {
     continue; // this package has no benchmarks
   }
-  for (const entry of entries.filter((e) => e.endsWith(".bench.ts"))) benches.push(join(dir, entry));
+  // Relative to the repository, so a filter never matches the checkout's own path.
+  for (const entry of entries.filter((e) => e.endsWith(".bench.ts")))
+    benches.push(join("packages", pkg, "bench", entry));
 }
 const selected = benches.filter((b) => filters.length === 0 || filters.some((f) => b.includes(f))).sort();
 for (const bench of selected) {
-  console.log(`\n== ${bench.slice(root.length)}`);
-  const module = (await import(pathToFileURL(bench).href)) as { default: () => Promise<void> };
+  console.log(`\n== ${bench}`);
+  const module = (await import(pathToFileURL(join(root, bench)).href)) as { default: () => Promise<void> };
   await module.default();
 }

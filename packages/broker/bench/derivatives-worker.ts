@@ -8,6 +8,7 @@ import pino from "pino";
 import { createBroker } from "../src/app.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { insertUpload } from "../src/db/uploads.ts";
+import { uploadRow } from "../src/test/databases.ts";
 import { makeDerivatives } from "../src/verification/derivatives.ts";
 import { renderDerivatives } from "../src/verification/images.ts";
 
@@ -82,7 +83,8 @@ async function candidate(
       sweeper: false,
     });
     const now = Date.now();
-    const row = {
+    // The object was written where a grant writes it: the quarantine key the job reads.
+    const row = uploadRow({
       id: settings.key.split("/")[2]!,
       tenant: "bench",
       user_id: "bench",
@@ -90,22 +92,13 @@ async function candidate(
       name: "photo.jpg",
       type: "image/jpeg",
       size: settings.size,
-      sha256: null,
-      key: settings.key,
+      key: settings.key.replace("/incoming/", "/"),
       incoming_key: settings.key,
-      method: "put" as const,
-      state: "uploaded" as const,
-      reason: null,
-      multipart_id: null,
-      part_size: null,
-      part_count: null,
-      etag: null,
+      state: "uploaded",
       detected_type: "image/jpeg",
-      created_at: now,
-      updated_at: now,
       expires_at: now,
       completed_at: now,
-    };
+    });
     await insertUpload(broker.context.db, row);
     return {
       async run() {

@@ -43,7 +43,7 @@ export default async function bench(): Promise<void> {
     const file = join(dir, "photo.jpg");
     await writePhoto(file);
     const bucket = "sluice";
-    const key = `bench/bench/${randomUUID()}/photo.jpg`;
+    const key = `bench/bench/${randomUUID()}/incoming/photo.jpg`;
     const s3 = new S3Client({
       endpoint: store.endpoint,
       region: "us-east-1",

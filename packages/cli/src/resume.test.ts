@@ -69,6 +69,18 @@ test("a killed upload resumes on the next run, re-sending at most the parts in f
   first.kill("SIGKILL");
   assert.equal((await firstDone).signal, "SIGKILL");
 
+  const listed = await runCli(["ls", "--interrupted", "--json"], client);
+  assert.equal(listed.code, 0, listed.stderr);
+  const [interrupted, ...others] = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+  assert.deepEqual(others, []);
+  assert.equal(interrupted!.path, file.path);
+  assert.equal(interrupted!.size, 25 * MiB);
+  assert.ok((interrupted!.partsDone as number) >= partsSaved, `${interrupted!.partsDone} parts done`);
+  assert.equal(interrupted!.bytesDone, (interrupted!.partsDone as number) * 5 * MiB);
+  const shown = await runCli(["ls", "--interrupted"], client);
+  assert.match(shown.stdout, new RegExp(`${interrupted!.uploadId} .* MiB of 25\\.0 MiB .*big\\.bin\\n`));
+  assert.match(shown.stdout, /Resume one with `sluice upload FILE`/);
+
   const secondRun = countNextConnections(proxy);
   const second = await runCli(["upload", file.path, "--concurrency", "2", "--json"], client);
   assert.equal(second.code, 0, second.stderr);
@@ -81,6 +93,7 @@ test("a killed upload resumes on the next run, re-sending at most the parts in f
   t.diagnostic(`recovery: ${resent} of ${25 * MiB} bytes sent again (${partsSaved} parts saved)`);
   assert.ok(resent <= allowed, `sent ${resent} bytes again, allowed ${allowed}`);
   assert.deepEqual(await readdir(stateDir), [], "the resume state is gone once complete");
+  assert.match((await runCli(["ls", "--interrupted"], client)).stdout, /^No interrupted uploads\.\n$/);
 
   const out = join(root, "copy.bin");
   const download = await runCli(["download", result!.id, "-o", out], client);

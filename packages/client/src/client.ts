@@ -10,6 +10,7 @@ import {
   type TokenSource,
   type UploadRecord,
 } from "./broker-api.ts";
+import { abortInterrupted, type InterruptedUpload, listInterrupted } from "./interrupted.ts";
 import type { ProfileInfo } from "./profiles.ts";
 import type { ResumeStore } from "./resume-state.ts";
 import { defaultRetryPolicy, type RetryPolicy, sleep } from "./retry.ts";
@@ -45,6 +46,14 @@ export interface SluiceClient {
   readonly api: BrokerApi;
   readonly transport: Transport;
   upload(input: unknown, options: UploadOptions): UploadTask;
+  /**
+   * Multipart uploads the resume store remembers for this broker that are
+   * still open on it, oldest first: upload the same file again to continue
+   * one. Entries of finished, aborted or expired uploads are dropped.
+   */
+  interruptedUploads(): Promise<InterruptedUpload[]>;
+  /** Aborts an interrupted upload on the broker and forgets it. */
+  abortInterrupted(upload: Pick<InterruptedUpload, "fingerprint" | "uploadId">): Promise<void>;
   /** A presigned GET for a ready file (lives minutes). */
   download(id: string): Promise<{ url: string; expiresAt?: string }>;
   /** Polls until the broker has verified the upload (ready) or refused it (rejected). */
@@ -87,6 +96,9 @@ export function createClientWith(platform: Platform, options: ClientOptions): Sl
         input,
         uploadOptions,
       ),
+    interruptedUploads: async () =>
+      resumeStore ? listInterrupted({ api, store: resumeStore, ttlMs: options.resumeTtlMs }) : [],
+    abortInterrupted: (upload) => abortInterrupted({ api, store: resumeStore }, upload),
     download: (id) => api.downloadUrl(id),
     async waitUntilSettled(id, waitOptions = {}) {
       const deadline = Date.now() + (waitOptions.timeoutMs ?? 60_000);

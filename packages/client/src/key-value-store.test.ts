@@ -23,6 +23,26 @@ class InMemoryAsyncStorage implements KeyValueStorage {
   }
 }
 
+/** The Web Storage contract (localStorage): synchronous, enumerated by index. */
+class InMemoryWebStorage implements KeyValueStorage {
+  readonly items = new Map<string, string>();
+  get length(): number {
+    return this.items.size;
+  }
+  key(index: number): string | null {
+    return [...this.items.keys()][index] ?? null;
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, String(value));
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+}
+
 function later<T>(fn: () => T): Promise<T> {
   return new Promise((resolve) => setTimeout(() => resolve(fn()), Math.random() * 3));
 }
@@ -67,6 +87,26 @@ test("writes land in call order even when the storage answers out of order", asy
   assert.equal(Object.keys((await store.get("x"))!.parts).length, 8);
   await Promise.all([store.set("x", record()), store.delete("x")]);
   assert.equal(storage.items.size, 0, "a delete after a set wins");
+});
+
+test("list() enumerates AsyncStorage (getAllKeys) and localStorage (length, key), dropping bad entries", async () => {
+  const fresh = record({ name: "a.bin" });
+  const asyncStorage = Object.assign(new InMemoryAsyncStorage(), {
+    getAllKeys(this: InMemoryAsyncStorage) {
+      return later(() => [...this.items.keys()]);
+    },
+  });
+  const webStorage = new InMemoryWebStorage();
+  for (const storage of [asyncStorage, webStorage]) {
+    const store = new KeyValueResumeStore(storage, 60_000);
+    await store.set("fresh", fresh);
+    await store.set("old", record({ updatedAt: Date.now() - 60_001 }));
+    storage.items.set("sluice:upload:corrupt", "{");
+    storage.items.set("someone-else", "kept");
+    assert.deepEqual(await store.list(), [{ fingerprint: "fresh", record: fresh }]);
+    assert.deepEqual([...storage.items.keys()].sort(), ["sluice:upload:fresh", "someone-else"]);
+  }
+  assert.deepEqual(await new KeyValueResumeStore(new InMemoryAsyncStorage()).list(), [], "cannot enumerate");
 });
 
 test("a storage that throws (quota, disabled) costs the resume, not the upload", async () => {

@@ -9,6 +9,7 @@ import {
   isResumeRecord,
   type ResumeRecord,
   type ResumeStore,
+  type StoredResume,
 } from "./resume-state.ts";
 
 /** What localStorage, sessionStorage and @react-native-async-storage/async-storage all provide. */
@@ -16,6 +17,10 @@ export interface KeyValueStorage {
   getItem(key: string): string | null | Promise<string | null>;
   setItem(key: string, value: string): void | Promise<void>;
   removeItem(key: string): void | Promise<void>;
+  /** Enumeration, for list(): localStorage's `length` and `key(i)`, or AsyncStorage's getAllKeys(). */
+  readonly length?: number;
+  key?(index: number): string | null;
+  getAllKeys?(): Promise<readonly string[]>;
 }
 
 const PREFIX = "sluice:upload:";
@@ -39,6 +44,33 @@ export class KeyValueResumeStore implements ResumeStore {
     }
     await this.delete(fingerprint);
     return undefined;
+  }
+
+  /** Empty for a storage that cannot enumerate its keys. */
+  async list(): Promise<StoredResume[]> {
+    const fingerprints = (await this.keys()).flatMap((key) =>
+      key.startsWith(PREFIX) ? [key.slice(PREFIX.length)] : [],
+    );
+    const records = await Promise.all(fingerprints.map((fingerprint) => this.get(fingerprint)));
+    return fingerprints.flatMap((fingerprint, i) => {
+      const record = records[i];
+      return record ? [{ fingerprint, record }] : [];
+    });
+  }
+
+  private async keys(): Promise<readonly string[]> {
+    await this.writes;
+    const { storage } = this;
+    try {
+      if (storage.getAllKeys) return await storage.getAllKeys();
+      if (storage.key && storage.length !== undefined) {
+        // Collected before any get(): get() removes bad entries, which renumbers localStorage's keys.
+        return Array.from({ length: storage.length }, (_, i) => storage.key!(i) ?? "");
+      }
+    } catch {
+      // unreadable storage: nothing to list
+    }
+    return [];
   }
 
   set(fingerprint: string, record: ResumeRecord): Promise<void> {

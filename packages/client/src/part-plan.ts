@@ -19,3 +19,14 @@ export function planParts(size: number, partSize: number): PartRange[] {
     end: Math.min(size, (i + 1) * partSize),
   }));
 }
+
+/** Bytes in the given parts of a file of `size` cut into `partSize` parts. */
+export function partsBytes(
+  partNumbers: Iterable<number>,
+  options: { size: number; partSize: number },
+): number {
+  const { size, partSize } = options;
+  let bytes = 0;
+  for (const n of partNumbers) bytes += Math.max(0, Math.min(partSize, size - (n - 1) * partSize));
+  return bytes;
+}

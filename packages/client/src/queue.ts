@@ -7,6 +7,7 @@
 import { SluiceError } from "@sluice/core";
 import type { UploadRecord } from "./broker-api.ts";
 import type { SluiceClient } from "./client.ts";
+import type { InterruptedUpload } from "./interrupted.ts";
 import type { Progress } from "./progress.ts";
 import type { UploadOptions, UploadTask } from "./upload/task.ts";
 
@@ -33,6 +34,11 @@ export interface QueueItem {
   readonly reason?: string;
   /** This run continued an earlier one (after a reload). */
   readonly resumed?: boolean;
+  /**
+   * Paused by an interruption (a reload, a closed tab): only adding the same
+   * file again continues it, resume() cannot.
+   */
+  readonly needsFile?: boolean;
 }
 
 export interface UploadQueueOptions extends Omit<UploadOptions, "onProgress" | "signal" | "name" | "size"> {
@@ -42,12 +48,13 @@ export interface UploadQueueOptions extends Omit<UploadOptions, "onProgress" | "
   settleTimeoutMs?: number;
 }
 
-type Input = Blob & { name?: string };
+type Input = Blob & { name?: string; lastModified?: number };
 
 export class UploadQueue {
   private items: QueueItem[] = [];
   private readonly inputs = new Map<string, { file: Input; options: Partial<UploadOptions> }>();
   private readonly tasks = new Map<string, UploadTask>();
+  private readonly interrupted = new Map<string, InterruptedUpload>();
   private readonly listeners = new Set<() => void>();
   private counter = 0;
 
@@ -56,10 +63,21 @@ export class UploadQueue {
     private readonly options: UploadQueueOptions,
   ) {}
 
-  /** Adds files and starts them as slots free up; `options` (e.g. another profile) apply to these files only. */
+  /**
+   * Adds files and starts them as slots free up; `options` (e.g. another profile) apply to these files only.
+   * A file that is an interrupted entry's (same name, size and lastModified) continues in that entry, in its profile.
+   */
   add(files: Iterable<Input>, options: Partial<UploadOptions> = {}): string[] {
     const keys: string[] = [];
     for (const file of files) {
+      const waiting = this.interruptedEntryOf(file);
+      if (waiting) {
+        this.interrupted.delete(waiting.key);
+        this.inputs.set(waiting.key, { file, options: { ...options, profile: waiting.upload.profile } });
+        this.update(waiting.key, { state: "queued", needsFile: false });
+        keys.push(waiting.key);
+        continue;
+      }
       const key = `q${++this.counter}`;
       this.inputs.set(key, { file, options });
       this.items = [
@@ -78,6 +96,40 @@ export class UploadQueue {
     this.emit();
     this.pump();
     return keys;
+  }
+
+  /**
+   * Lists the uploads an earlier page or process left unfinished
+   * (client.interruptedUploads()) as paused entries that need their file;
+   * uploads already in the queue are not added twice.
+   */
+  async restoreInterrupted(): Promise<void> {
+    const found = await this.client.interruptedUploads();
+    const known = new Set(this.items.map((item) => item.uploadId));
+    const files = [...this.inputs.values()].map((input) => input.file);
+    // A file added while the list was read continues that upload already (its id may not be known yet).
+    const restored = found.filter(
+      (upload) => !known.has(upload.uploadId) && !files.some((file) => sameFile(upload, file)),
+    );
+    if (restored.length === 0) return;
+    this.items = [
+      ...this.items,
+      ...restored.map((upload) => {
+        const key = `q${++this.counter}`;
+        this.interrupted.set(key, upload);
+        return {
+          key,
+          name: upload.name,
+          size: upload.size,
+          type: upload.type ?? "",
+          state: "paused" as const,
+          progress: { bytesSent: upload.bytesDone, total: upload.size, speed: 0, eta: undefined },
+          uploadId: upload.uploadId,
+          needsFile: true,
+        };
+      }),
+    ];
+    this.emit();
   }
 
   pause(key: string): void {
@@ -101,6 +153,12 @@ export class UploadQueue {
     this.update(key, { state: "cancelled" });
     void this.tasks.get(key)?.abort();
     this.inputs.delete(key);
+    const waiting = this.interrupted.get(key);
+    if (waiting) {
+      this.interrupted.delete(key);
+      this.update(key, { needsFile: false });
+      this.client.abortInterrupted(waiting).catch((error: unknown) => this.update(key, failure(error)));
+    }
   }
 
   /** Forgets a finished entry. */
@@ -123,7 +181,9 @@ export class UploadQueue {
 
   private pump(): void {
     const limit = this.options.parallelFiles ?? 3;
-    let active = this.items.filter((i) => ["uploading", "paused", "verifying"].includes(i.state)).length;
+    let active = this.items.filter(
+      (i) => ["uploading", "paused", "verifying"].includes(i.state) && !i.needsFile,
+    ).length;
     for (const item of this.items) {
       if (active >= limit) return;
       if (item.state !== "queued") continue;
@@ -160,6 +220,11 @@ export class UploadQueue {
     }
   }
 
+  private interruptedEntryOf(file: Input): { key: string; upload: InterruptedUpload } | undefined {
+    for (const [key, upload] of this.interrupted) if (sameFile(upload, file)) return { key, upload };
+    return undefined;
+  }
+
   private update(key: string, patch: Partial<QueueItem>): void {
     let changed = false;
     this.items = this.items.map((item) => {
@@ -173,6 +238,11 @@ export class UploadQueue {
   private emit(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/** The test resume itself makes (with the profile and endpoint): name, size and modification time. */
+function sameFile(upload: InterruptedUpload, file: Input): boolean {
+  return upload.name === file.name && upload.size === file.size && upload.lastModified === file.lastModified;
 }
 
 function outcome(upload: UploadRecord): Partial<QueueItem> {

@@ -40,3 +40,27 @@ test("the file store keeps records across instances, privately, and forgets corr
   assert.deepEqual(await readdir(dir), []);
   await assert.rejects(new FileResumeStore(dir).get("../../etc/passwd"), RangeError);
 });
+
+test("the file store lists its records and removes the unreadable ones; a missing directory lists nothing", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-resume-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  assert.deepEqual(await new FileResumeStore(join(dir, "none")).list(), []);
+  const store = new FileResumeStore(dir);
+  const one = sampleRecord({ uploadId: "u1", name: "one.bin", lastModified: 5, endpoint: "http://b" });
+  const two = sampleRecord({ uploadId: "u2" });
+  await Promise.all([store.set("aa", one), store.set("bb", two)]);
+  await writeFile(join(dir, "cc.json"), '{"uploadId": 5');
+  await writeFile(join(dir, "dd.json"), JSON.stringify({ ...two, name: 7 }));
+  await writeFile(join(dir, "ee.json.123.tmp"), "being written by another process");
+  await writeFile(join(dir, "notes.txt"), "not ours");
+
+  const listed = await new FileResumeStore(dir).list();
+  assert.deepEqual(
+    listed.sort((a, b) => a.fingerprint.localeCompare(b.fingerprint)),
+    [
+      { fingerprint: "aa", record: one },
+      { fingerprint: "bb", record: two },
+    ],
+  );
+  assert.deepEqual((await readdir(dir)).sort(), ["aa.json", "bb.json", "ee.json.123.tmp", "notes.txt"]);
+});

@@ -13,12 +13,29 @@ export interface ResumeRecord {
   parts: Record<string, string>;
   /** Epoch ms; records older than the store's TTL are ignored. */
   updatedAt: number;
+  /**
+   * The broker and the file, so an interrupted upload can be listed (and its
+   * file recognised) before the file is chosen again. Absent in records written
+   * before these fields existed: those resume, but are not listed.
+   */
+  endpoint?: string;
+  name?: string;
+  type?: string;
+  lastModified?: number;
+  path?: string;
+}
+
+export interface StoredResume {
+  fingerprint: string;
+  record: ResumeRecord;
 }
 
 export interface ResumeStore {
   get(fingerprint: string): Promise<ResumeRecord | undefined>;
   set(fingerprint: string, record: ResumeRecord): Promise<void>;
   delete(fingerprint: string): Promise<void>;
+  /** Every record held, without those get() would refuse (corrupt or expired), which are dropped. */
+  list(): Promise<StoredResume[]>;
 }
 
 export const DEFAULT_RESUME_TTL_MS = 24 * 3600 * 1000;
@@ -34,6 +51,12 @@ export class MemoryResumeStore implements ResumeStore {
   async delete(fingerprint: string) {
     this.records.delete(fingerprint);
   }
+  async list() {
+    return [...this.records].map(([fingerprint, record]) => ({
+      fingerprint,
+      record: structuredClone(record),
+    }));
+  }
 }
 
 export function isResumeRecord(value: unknown): value is ResumeRecord {
@@ -47,7 +70,12 @@ export function isResumeRecord(value: unknown): value is ResumeRecord {
     Number.isSafeInteger(r.partSize) &&
     typeof r.parts === "object" &&
     r.parts !== null &&
-    typeof r.updatedAt === "number"
+    typeof r.updatedAt === "number" &&
+    (r.endpoint === undefined || typeof r.endpoint === "string") &&
+    (r.name === undefined || typeof r.name === "string") &&
+    (r.type === undefined || typeof r.type === "string") &&
+    (r.lastModified === undefined || typeof r.lastModified === "number") &&
+    (r.path === undefined || typeof r.path === "string")
   );
 }
 

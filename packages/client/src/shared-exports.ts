@@ -16,6 +16,7 @@ export type {
 } from "./broker-api.ts";
 export { BrokerApi } from "./broker-api.ts";
 export type { ClientOptions, Platform, SluiceClient } from "./client.ts";
+export type { InterruptedUpload } from "./interrupted.ts";
 export { KeyValueResumeStore, type KeyValueStorage } from "./key-value-store.ts";
 export { contentTypeFor } from "./mime.ts";
 export { type PartRange, planParts } from "./part-plan.ts";
@@ -27,7 +28,12 @@ export {
   UploadQueue,
   type UploadQueueOptions,
 } from "./queue.ts";
-export { MemoryResumeStore, type ResumeRecord, type ResumeStore } from "./resume-state.ts";
+export {
+  MemoryResumeStore,
+  type ResumeRecord,
+  type ResumeStore,
+  type StoredResume,
+} from "./resume-state.ts";
 export { backoffDelay, classifyFailure, defaultRetryPolicy, type RetryPolicy } from "./retry.ts";
 export type { Transport, TransportRequest, TransportResponse } from "./transport.ts";
 export type { UploadOptions, UploadResult, UploadTask } from "./upload/task.ts";

@@ -293,4 +293,42 @@ describe("verifyRequestV2", () => {
     const noExpires = { ...request, query: request.query.filter(([name]) => name !== "Expires") };
     refused(403, "AccessDenied", () => verifyRequestV2({ ...options, request: noExpires, now: new Date(0) }));
   });
+  test("a bucket signed as `/bucket/` or `/bucket`, and botocore 1.28-1.35's model query before the sub-resources, verify; nothing else does", () => {
+    const signedAs = (resource: string, query: Array<[string, string]>, wirePath: string) => {
+      const date = "Tue, 27 Mar 2007 19:42:41 +0000";
+      const signature = signV2(SECRET, `GET\n\n\n${date}\n${resource}`);
+      const request = {
+        method: "GET",
+        rawPath: wirePath,
+        query,
+        header: headerOf({ date, authorization: `AWS ${KEY}:${signature}` }),
+        headerNames: ["date", "authorization"],
+      };
+      return () => verifyRequestV2({ request, resourcePath: wirePath, secretFor, now: at });
+    };
+    const list: Array<[string, string]> = [["encoding-type", "url"]];
+    assert.equal(signedAs("/johnsmith/", list, "/johnsmith")().accessKeyId, KEY);
+    assert.equal(signedAs("/johnsmith", list, "/johnsmith/")().accessKeyId, KEY);
+    const v2: Array<[string, string]> = [
+      ["list-type", "2"],
+      ["encoding-type", "url"],
+    ];
+    assert.equal(signedAs("/johnsmith?list-type=2", v2, "/johnsmith")().accessKeyId, KEY);
+    assert.equal(signedAs("/johnsmith?delete?delete", [["delete", ""]], "/johnsmith")().accessKeyId, KEY);
+    assert.equal(
+      signedAs("/johnsmith/k?uploads?uploads", [["uploads", ""]], "/johnsmith/k")().accessKeyId,
+      KEY,
+    );
+    const attributes: Array<[string, string]> = [["attributes", ""]];
+    assert.equal(signedAs("/johnsmith/k?attributes", attributes, "/johnsmith/k")().accessKeyId, KEY);
+    assert.equal(signedAs("/johnsmith/k", attributes, "/johnsmith/k")().accessKeyId, KEY);
+    refused(403, "SignatureDoesNotMatch", signedAs("/johnsmith/k/", [], "/johnsmith/k"));
+    refused(403, "SignatureDoesNotMatch", signedAs("/johnsmith?encoding-type=url", list, "/johnsmith"));
+    refused(403, "SignatureDoesNotMatch", signedAs("/johnsmith?acl", [["delete", ""]], "/johnsmith"));
+    refused(
+      403,
+      "SignatureDoesNotMatch",
+      signedAs("/johnsmith?list-type=2", [["list-type", "1"]], "/johnsmith"),
+    );
+  });
 });

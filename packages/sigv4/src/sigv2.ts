@@ -102,6 +102,37 @@ export interface VerifyV2Options {
   now?: Date;
 }
 
+/**
+ * The resource paths a client may have signed for this request, the first S3's own. A bucket
+ * is `/bucket/` in S3's CanonicalizedResource also when the path-style wire path is `/bucket`
+ * (botocore signs it so), and some clients sign the bare `/bucket`. Some botocore releases
+ * (1.29 in Debian 12's python3-boto3; 1.43 no longer) put the fixed query of the operation's
+ * service model into the path before the sub-resources (boto/boto3#4433):
+ * `/bucket?list-type=2`, `/bucket/key?uploads?uploads`, `/bucket/key?attributes`. Accepted
+ * too: they name no other resource than the request's.
+ */
+function signedResourcePathsV2(
+  resourcePath: string,
+  query: ReadonlyArray<readonly [string, string]>,
+): string[] {
+  const paths = [resourcePath];
+  const bucketOnly = /^\/[^/]+\/?$/.test(resourcePath);
+  if (bucketOnly) paths.push(resourcePath.endsWith("/") ? resourcePath.slice(0, -1) : `${resourcePath}/`);
+  const [first] = query;
+  if (first) {
+    const [name, value] = first;
+    const modelQuery =
+      name === "list-type" && value === "2"
+        ? "list-type=2"
+        : (SUB_RESOURCES.has(name) || name === "attributes") && value === ""
+          ? name
+          : undefined;
+    if (modelQuery)
+      paths.push(`${bucketOnly ? resourcePath.replace(/\/$/, "") : resourcePath}?${modelQuery}`);
+  }
+  return paths;
+}
+
 /** Does the request carry V2 auth (header `AWS key:sig`, or AWSAccessKeyId/Signature in the query)? */
 export function sigV2Kind(request: IncomingSignedRequest): "header" | "query" | undefined {
   if (/^AWS [^:\s]+:/.test(request.header("authorization") ?? "")) return "header";
@@ -156,18 +187,20 @@ export function verifyRequestV2(options: VerifyV2Options): { accessKeyId: string
       403,
       "The AWS Access Key Id you provided does not exist in our records.",
     );
-  const expected = signV2(
-    secret,
-    stringToSignV2({
-      method: request.method,
-      header: request.header,
-      amzHeaderNames: request.headerNames.filter((name) => name.startsWith("x-amz-")),
-      query: request.query,
-      resourcePath: options.resourcePath,
-      dateOrExpires,
-    }),
+  const signatures = signedResourcePathsV2(options.resourcePath, request.query).map((resourcePath) =>
+    signV2(
+      secret,
+      stringToSignV2({
+        method: request.method,
+        header: request.header,
+        amzHeaderNames: request.headerNames.filter((name) => name.startsWith("x-amz-")),
+        query: request.query,
+        resourcePath,
+        dateOrExpires,
+      }),
+    ),
   );
-  if (!sameSignature(expected, signature))
+  if (!signatures.some((expected) => sameSignature(expected, signature)))
     throw fail(
       "SignatureDoesNotMatch",
       403,

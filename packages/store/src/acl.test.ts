@@ -35,16 +35,18 @@ describe("canned ACLs and anonymous access", () => {
   });
   after(() => t.close());
 
-  test("objects are private by default: anonymous GET/HEAD 403, ListBuckets 403", async () => {
+  test("objects are private by default: anonymous GET/HEAD/?attributes 403, ListBuckets 403", async () => {
     await t.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "private.txt", Body: "secret" }));
     assert.equal((await anonymous(`${bucket}/private.txt`)).status, 403);
     assert.equal((await anonymous(`${bucket}/private.txt`, { method: "HEAD" })).status, 403);
+    const attributes = { headers: { "x-amz-object-attributes": "ObjectSize" } };
+    assert.equal((await anonymous(`${bucket}/private.txt?attributes`, attributes)).status, 403);
     assert.equal((await anonymous(`${bucket}/missing`)).status, 403);
     assert.equal((await anonymous("")).status, 403);
     assert.equal((await anonymous(`${bucket}?list-type=2`)).status, 403);
   });
 
-  test("PutObject with x-amz-acl public-read: anonymous GET and HEAD 200, GetObjectAcl shows AllUsers READ", async () => {
+  test("PutObject with x-amz-acl public-read: anonymous GET, HEAD and ?attributes 200, GetObjectAcl shows AllUsers READ", async () => {
     await t.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -59,6 +61,11 @@ describe("canned ACLs and anonymous access", () => {
     assert.equal(await res.text(), "png");
     assert.equal(res.headers.get("x-amz-acl"), null, "the ACL is not sent back as a header");
     assert.equal((await anonymous(`${bucket}/avatar.png`, { method: "HEAD" })).status, 200);
+    const attributes = await anonymous(`${bucket}/avatar.png?attributes`, {
+      headers: { "x-amz-object-attributes": "ObjectSize" },
+    });
+    assert.equal(attributes.status, 200);
+    assert.match(await attributes.text(), /<ObjectSize>3<\/ObjectSize>/);
     // response-* overrides stay refused for anonymous requests.
     assert.equal((await anonymous(`${bucket}/avatar.png?response-content-type=text/html`)).status, 400);
     const acl = await t.s3.send(new GetObjectAclCommand({ Bucket: bucket, Key: "avatar.png" }));

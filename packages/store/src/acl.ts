@@ -47,7 +47,8 @@ function bucketAcl(store: StoreContext, bucket: string): CannedAcl {
 
 // Operations anonymous clients may call when the bucket's or object's ACL allows it.
 const BUCKET_READ = new Set(["ListObjects", "ListObjectsV2", "HeadBucket"]);
-const OBJECT_READ = new Set(["GetObject", "HeadObject"]);
+// GetObjectAttributes needs READ on the object, as GetObject (S3 docs).
+const OBJECT_READ = new Set(["GetObject", "HeadObject", "GetObjectAttributes"]);
 const BUCKET_WRITE = new Set([
   "PutObject",
   "DeleteObject",

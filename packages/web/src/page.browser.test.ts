@@ -5,8 +5,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { READ_RECORDS } from "@sluice/client/testing";
 import { axeViolations, chromiumTier } from "@sluice/core/testing";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page, Request } from "playwright-core";
 import { launch, PROFILES, row, signIn, startSite, throttleUploads } from "./test/browser.ts";
 import { writePng, writeRandomFile } from "./test/files.ts";
 
@@ -22,6 +23,20 @@ async function settledState(page: Page, name: string, timeout = 60_000): Promise
   );
   await settled.waitFor({ timeout });
   return (await settled.getAttribute("data-state"))!;
+}
+
+/** Polls the page's IndexedDB resume records (uploadId and stored part count) until `done` holds. */
+async function resumeRecordsUntil(
+  page: Page,
+  done: (records: Array<{ uploadId: string; parts: number }>) => boolean,
+  timeout = 120_000,
+): Promise<void> {
+  const read = `(${READ_RECORDS})().then((all) => all.map((r) => ({ uploadId: r.value.uploadId, parts: Object.keys(r.value.parts).length })))`;
+  for (const deadline = Date.now() + timeout; ; await page.waitForTimeout(100)) {
+    const records = (await page.evaluate(read)) as Array<{ uploadId: string; parts: number }>;
+    if (done(records)) return;
+    if (Date.now() > deadline) throw new Error(`resume records still ${JSON.stringify(records)}`);
+  }
 }
 
 /** Drops an in-page file on the drop zone, as a drag from the desktop would. */
@@ -166,6 +181,8 @@ describe("drop-in page in Chromium", {
     const stored = new Set<number>();
     const sentAfterReload = new Set<number>();
     let reloaded = false;
+    // Set once the reloaded page has loaded: until then the old page may still start parts.
+    let newPage = false;
     let firstStored = () => {};
     const partStored = new Promise<void>((resolve) => {
       firstStored = resolve;
@@ -179,7 +196,7 @@ describe("drop-in page in Chromium", {
       }
     });
     page.on("request", (request) => {
-      if (reloaded && request.method() === "PUT" && request.url().includes("partNumber=")) {
+      if (newPage && request.method() === "PUT" && request.url().includes("partNumber=")) {
         sentAfterReload.add(partNumber(request.url()));
       }
     });
@@ -193,6 +210,7 @@ describe("drop-in page in Chromium", {
 
     reloaded = true;
     await page.reload();
+    newPage = true;
     await page.waitForSelector("#workspace:not([hidden])"); // still signed in (sessionStorage)
     await page.setInputFiles("#picker", path);
     assert.equal(await settledState(page, "big.bin"), "ready");
@@ -205,6 +223,119 @@ describe("drop-in page in Chromium", {
       sentAfterReload.size < BIG_PARTS,
       `${sentAfterReload.size} of ${BIG_PARTS} parts sent after reload`,
     );
+    await page.close();
+  });
+
+  test("after a reload an interrupted upload is a paused row with its progress; the same file resumes it there, cancel aborts", {
+    timeout: 300_000,
+  }, async (t) => {
+    const site = await startSite();
+    t.after(() => site.close());
+    const page = await browser.newPage();
+    await signIn(page, site);
+    const names = ["big.bin", "cut.bin"];
+    for (const name of names) await writeRandomFile(join(site.dir, name), BIG);
+    await throttleUploads(page, 8 * MiB);
+
+    // Parts storage acknowledged before the reload, and parts the reloaded page sent, per file.
+    const stored = new Map(names.map((name) => [name, new Set<number>()]));
+    const sentAfterReload = new Map(names.map((name) => [name, new Set<number>()]));
+    let reloaded = false;
+    // Set once the reloaded page has loaded: until then the old page may still start parts.
+    let newPage = false;
+    const fileOf = (url: string) => names.find((name) => new URL(url).pathname.endsWith(`/${name}`));
+    const partNumber = (url: string) => Number(new URL(url).searchParams.get("partNumber"));
+    const isPart = (request: Request) => request.method() === "PUT" && request.url().includes("partNumber=");
+    page.on("requestfinished", async (request) => {
+      if (reloaded || !isPart(request)) return;
+      if ((await request.response())?.status() === 200)
+        stored.get(fileOf(request.url())!)!.add(partNumber(request.url()));
+    });
+    page.on("request", (request) => {
+      if (newPage && isPart(request))
+        sentAfterReload.get(fileOf(request.url())!)!.add(partNumber(request.url()));
+    });
+
+    await page.setInputFiles(
+      "#picker",
+      names.map((name) => join(site.dir, name)),
+    );
+    for (const name of names)
+      await row(page, name).and(page.locator("[data-file-id]")).waitFor({ timeout: 60_000 });
+    const uploadIds = Object.fromEntries(
+      await Promise.all(
+        names.map(async (name) => [name, await row(page, name).getAttribute("data-file-id")]),
+      ),
+    );
+    // Wait (on the page's own resume records) until each file has a stored part.
+    await resumeRecordsUntil(page, (records) => records.length === 2 && records.every((r) => r.parts > 0));
+
+    reloaded = true;
+    await page.reload();
+    newPage = true;
+    await page.waitForSelector("#workspace:not([hidden])");
+    for (const name of names) {
+      const paused = row(page, name).and(page.locator("[data-state=paused]"));
+      await paused.waitFor({ timeout: 60_000 });
+      assert.equal(await paused.locator(".state").textContent(), "Paused — choose the file again to resume");
+      assert.equal(await paused.getAttribute("data-file-id"), uploadIds[name]);
+      const [value, max] = await paused
+        .locator("progress:not([hidden])")
+        .evaluate((bar: HTMLProgressElement) => [bar.value, bar.max]);
+      assert.equal(max, BIG);
+      assert.ok(
+        value! >= 5 * MiB && value! < BIG && value! % (5 * MiB) === 0,
+        `${name}: ${value} bytes done`,
+      );
+      assert.match((await paused.locator(".detail").textContent()) ?? "", / MiB of 40 MiB$/);
+      assert.equal(
+        await paused.locator("[data-action=resume]").isHidden(),
+        true,
+        "no Resume without the file",
+      );
+      assert.equal(await paused.locator("[data-action=cancel]").isVisible(), true);
+    }
+    assert.equal(
+      await page.locator("li.file").count(),
+      2,
+      "each upload once, not also from the broker's list",
+    );
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      assert.deepEqual(await axeViolations(page), [], `paused rows, ${colorScheme}`);
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+
+    // Cancel on a paused row aborts the upload on the broker and forgets it.
+    await row(page, "cut.bin").locator("[data-action=cancel]").click();
+    await row(page, "cut.bin").and(page.locator("[data-state=cancelled]")).waitFor({ timeout: 60_000 });
+    await resumeRecordsUntil(page, (records) => records.length === 1);
+    const cut = (await (await site.harness.api(`/v1/uploads/${uploadIds["cut.bin"]}`)).json()) as {
+      state: string;
+    };
+    assert.equal(cut.state, "aborted");
+
+    // The same file again: it continues in its row (the same element), with the same upload.
+    const big = row(page, "big.bin");
+    await big.evaluate((element: HTMLElement) => {
+      element.dataset.marker = "paused row";
+    });
+    await page.setInputFiles("#picker", join(site.dir, "big.bin"));
+    assert.equal(await settledState(page, "big.bin", 180_000), "ready");
+    assert.equal(await big.getAttribute("data-marker"), "paused row", "resumed in the paused row");
+    assert.equal(await big.getAttribute("data-file-id"), uploadIds["big.bin"]);
+    assert.match((await big.locator(".state").textContent()) ?? "", /resumed/);
+    assert.equal(await page.locator("li.file", { hasText: "big.bin" }).count(), 1, "no second row");
+    const storedBefore = stored.get("big.bin")!;
+    const sentAfter = sentAfterReload.get("big.bin")!;
+    assert.ok(storedBefore.size >= 1 && storedBefore.size < BIG_PARTS, `stored before: ${[...storedBefore]}`);
+    assert.deepEqual(
+      [...sentAfter].filter((n) => storedBefore.has(n)),
+      [],
+      "no stored part was sent again",
+    );
+    assert.ok(sentAfter.size < BIG_PARTS, `${sentAfter.size} of ${BIG_PARTS} parts sent after reload`);
+    assert.deepEqual([...sentAfterReload.get("cut.bin")!], [], "nothing sent for the cancelled upload");
     await page.close();
   });
 

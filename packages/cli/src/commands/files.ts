@@ -1,4 +1,5 @@
 /** `sluice ls` and `sluice rm`. */
+import type { SluiceClient } from "@sluice/client";
 import { SluiceError } from "@sluice/core";
 import { Command } from "commander";
 import { connect, globalFlags, printJson } from "../context.ts";
@@ -8,8 +9,10 @@ import { formatBytes, table } from "../format.ts";
 export function lsCommand(): Command {
   return new Command("ls")
     .description("list your files")
-    .action(async (_flags: unknown, command: Command) => {
+    .option("--interrupted", "list the uploads from this machine that were cut short (resume: upload again)")
+    .action(async (flags: { interrupted?: boolean }, command: Command) => {
       const { client } = await connect(command);
+      if (flags.interrupted) return listInterrupted(client, globalFlags(command).json === true);
       const files = await client.files();
       if (globalFlags(command).json) return printJson(files);
       if (files.length === 0)
@@ -23,6 +26,22 @@ export function lsCommand(): Command {
       ]);
       process.stdout.write(`${table([["ID", "SIZE", "STATE", "CREATED", "NAME"], ...rows])}\n`);
     });
+}
+
+/** What `sluice upload` would resume: the state files of uploads still open on the broker. */
+async function listInterrupted(client: SluiceClient, json: boolean): Promise<void> {
+  const uploads = await client.interruptedUploads();
+  if (json) return printJson(uploads);
+  if (uploads.length === 0) return void process.stdout.write("No interrupted uploads.\n");
+  const rows = uploads.map((upload) => [
+    upload.uploadId,
+    `${formatBytes(upload.bytesDone)} of ${formatBytes(upload.size)}`,
+    upload.profile,
+    new Date(upload.updatedAt).toISOString().slice(0, 19).replace("T", " "),
+    upload.path ?? upload.name,
+  ]);
+  process.stdout.write(`${table([["UPLOAD", "SENT", "PROFILE", "STOPPED", "FILE"], ...rows])}\n`);
+  process.stdout.write("Resume one with `sluice upload FILE` (the same file, unchanged).\n");
 }
 
 export function rmCommand(): Command {

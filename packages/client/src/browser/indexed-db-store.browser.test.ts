@@ -35,6 +35,11 @@ const UPLOAD_AGAIN = `async (token) => {
   return { id: result.id, resumed: result.resumed, state: settled.state, sent, left: (await (${READ_RECORDS})()).length };
 }`;
 
+const LIST_INTERRUPTED = `async (token) => {
+  const sdk = await import("/assets/sluice-client.js");
+  return sdk.createClient({ endpoint: location.origin, token }).interruptedUploads();
+}`;
+
 interface Outcome {
   id: string;
   resumed: boolean;
@@ -138,6 +143,74 @@ describe("IndexedDB resume store in Chromium", { skip: tier.available ? false : 
     );
     assert.deepEqual(read.values, [undefined, undefined, undefined, undefined]);
     assert.deepEqual(read.keys, ["fresh"]);
+    await page.close();
+  });
+
+  test("after a reload the interrupted upload is listed with its file and progress, until it completes", async () => {
+    const { page, records } = await interruptedUpload();
+    await page.reload();
+    const listed = await inPage<Array<Record<string, unknown>>>(page, LIST_INTERRUPTED, site.token);
+    assert.equal(listed.length, 1);
+    const [upload] = listed;
+    const parts = Object.keys((records[0]!.value as { parts: object }).parts).length;
+    assert.equal(upload!.uploadId, (records[0]!.value as { uploadId: string }).uploadId);
+    assert.equal(upload!.fingerprint, records[0]!.key);
+    assert.equal(upload!.name, "reload.bin");
+    assert.equal(upload!.size, 12 * MiB);
+    assert.equal(upload!.lastModified, 1700000000000);
+    assert.equal(upload!.profile, "default");
+    assert.ok((upload!.partsDone as number) >= parts, `${upload!.partsDone} parts done`);
+    // One part in flight at a time: parts 1..n are the stored ones.
+    assert.equal(upload!.bytesDone, Math.min(12 * MiB, (upload!.partsDone as number) * 5 * MiB));
+
+    await inPage<Outcome>(page, UPLOAD_AGAIN, site.token);
+    assert.deepEqual(await inPage(page, LIST_INTERRUPTED, site.token), []);
+    await page.close();
+  });
+
+  test("list() returns the fresh records of IndexedDB and of localStorage, and deletes the others", async () => {
+    const page = await site.newPage();
+    const now = Date.now();
+    const valid = { uploadId: "u", profile: "default", size: 10, partSize: 5, parts: {}, updatedAt: now };
+    const named = { ...valid, uploadId: "v", name: "a.bin", lastModified: 1, endpoint: "http://b" };
+    const bad = [
+      ["expired", { ...valid, updatedAt: now - 3_600_001 }],
+      ["wrong-shape", { ...valid, name: 5 }],
+      ["null", null],
+    ];
+    const outcome = await inPage<Record<string, unknown>>(
+      page,
+      `async ([valid, named, bad]) => {
+        const sdk = await import("/assets/sluice-client.js");
+        const store = new sdk.IndexedDbResumeStore({ ttlMs: 3600000 });
+        await store.get("none"); // opened (and swept) before the bad records are written
+        await (${WRITE_RECORDS})([["one", valid], ["two", named], ...bad]);
+        const listed = await store.list();
+        const keys = (await (${READ_RECORDS})()).map((r) => r.key).sort();
+
+        localStorage.clear();
+        localStorage.setItem("other-app", "kept");
+        const local = new sdk.KeyValueResumeStore(localStorage, 3600000);
+        await local.set("one", valid);
+        await local.set("two", named);
+        for (const [key, value] of bad) localStorage.setItem("sluice:upload:" + key, JSON.stringify(value));
+        const localListed = await local.list();
+        const localKeys = Object.keys(localStorage).sort();
+        localStorage.clear();
+        return { listed, keys, localListed, localKeys };
+      }`,
+      [valid, named, bad],
+    );
+    const byKey = (entries: unknown) =>
+      (entries as Array<{ fingerprint: string }>).sort((a, b) => a.fingerprint.localeCompare(b.fingerprint));
+    const expected = [
+      { fingerprint: "one", record: valid },
+      { fingerprint: "two", record: named },
+    ];
+    assert.deepEqual(byKey(outcome.listed), expected);
+    assert.deepEqual(outcome.keys, ["one", "two"]);
+    assert.deepEqual(byKey(outcome.localListed), expected);
+    assert.deepEqual(outcome.localKeys, ["other-app", "sluice:upload:one", "sluice:upload:two"]);
     await page.close();
   });
 

@@ -10,6 +10,7 @@ import {
   isResumeRecord,
   type ResumeRecord,
   type ResumeStore,
+  type StoredResume,
 } from "../resume-state.ts";
 
 export interface IndexedDbResumeStoreOptions {
@@ -66,6 +67,19 @@ export class IndexedDbResumeStore implements ResumeStore {
     await change(db, (uploads) => uploads.delete(fingerprint));
   }
 
+  /** Fresh records; the others are deleted in the same transaction. */
+  async list(): Promise<StoredResume[]> {
+    const db = await this.open();
+    if (!db) return (await this.fallback?.list()) ?? [];
+    const listed: StoredResume[] = [];
+    await change(db, (uploads) =>
+      this.eachRecord(uploads, (fingerprint, record) => {
+        listed.push({ fingerprint, record });
+      }),
+    );
+    return listed;
+  }
+
   private fresh(value: unknown): value is ResumeRecord {
     return isResumeRecord(value) && Date.now() - value.updatedAt < this.ttlMs;
   }
@@ -97,15 +111,19 @@ export class IndexedDbResumeStore implements ResumeStore {
 
   /** Deletes every expired or corrupt record; best effort, nobody waits for it. */
   private sweep(db: IDBDatabase): void {
-    void change(db, (uploads) => {
-      const cursor = uploads.openCursor();
-      cursor.onsuccess = () => {
-        const current = cursor.result;
-        if (!current) return;
-        if (!this.fresh(current.value)) current.delete();
-        current.continue();
-      };
-    });
+    void change(db, (uploads) => this.eachRecord(uploads, () => {}));
+  }
+
+  /** Walks the store in a readwrite transaction: fresh records go to `visit`, the others are deleted. */
+  private eachRecord(uploads: IDBObjectStore, visit: (fingerprint: string, record: ResumeRecord) => void) {
+    const cursor = uploads.openCursor();
+    cursor.onsuccess = () => {
+      const current = cursor.result;
+      if (!current) return;
+      if (this.fresh(current.value)) visit(String(current.key), current.value);
+      else current.delete();
+      current.continue();
+    };
   }
 }
 

@@ -1,8 +1,8 @@
 /** Resume records as small JSON files (one per fingerprint), written atomically with mode 0600. */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isResumeRecord, type ResumeRecord, type ResumeStore } from "../resume-state.ts";
+import { isResumeRecord, type ResumeRecord, type ResumeStore, type StoredResume } from "../resume-state.ts";
 
 export class FileResumeStore implements ResumeStore {
   /** Writes are serialized: parallel parts finish together and share one temporary file name. */
@@ -17,13 +17,25 @@ export class FileResumeStore implements ResumeStore {
 
   async get(fingerprint: string): Promise<ResumeRecord | undefined> {
     const path = this.path(fingerprint);
-    try {
-      const parsed: unknown = JSON.parse(await readFile(path, "utf8"));
-      return isResumeRecord(parsed) ? parsed : undefined;
-    } catch {
-      // Missing or unreadable (say, truncated by a crash): start over.
-      return undefined;
+    // Missing or unreadable (say, truncated by a crash): start over.
+    return parseRecord(await readFile(path, "utf8").catch(() => ""));
+  }
+
+  /** Every record in the directory; unreadable ones (corrupt, wrong shape) are removed. */
+  async list(): Promise<StoredResume[]> {
+    await this.writes;
+    const names = await readdir(this.dir).catch(() => []);
+    const fingerprints = names.flatMap((name) => /^([0-9a-f]+)\.json$/.exec(name)?.[1] ?? []);
+    const listed: StoredResume[] = [];
+    for (const fingerprint of fingerprints) {
+      const text = await readFile(this.path(fingerprint), "utf8").catch(() => undefined);
+      // Gone meanwhile: another process finished that upload.
+      if (text === undefined) continue;
+      const record = parseRecord(text);
+      if (record) listed.push({ fingerprint, record });
+      else await rm(this.path(fingerprint), { force: true });
     }
+    return listed;
   }
 
   set(fingerprint: string, record: ResumeRecord): Promise<void> {
@@ -44,5 +56,14 @@ export class FileResumeStore implements ResumeStore {
   async delete(fingerprint: string): Promise<void> {
     await this.writes;
     await rm(this.path(fingerprint), { force: true });
+  }
+}
+
+function parseRecord(text: string): ResumeRecord | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isResumeRecord(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
   }
 }

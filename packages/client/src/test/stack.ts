@@ -14,7 +14,10 @@ import { startStore } from "@sluice/store";
 export interface Stack {
   url: string;
   storeEndpoint: string;
+  /** alice's token (tenant acme). */
   token: string;
+  /** A token for another user of the same tenant. */
+  tokenFor(user: string): Promise<string>;
   dir: string;
   /** The store's own keys and bucket, for tests that tamper with storage behind the broker's back. */
   storage: { accessKeyId: string; secretAccessKey: string; bucket: string };
@@ -45,6 +48,7 @@ export async function startStack(
     url: broker.url,
     storeEndpoint: store.endpoint,
     token,
+    tokenFor: (user) => mintToken(config, { tenant: "acme", user }),
     dir,
     storage: { ...credentials, bucket: config.storage.bucket },
     async close() {

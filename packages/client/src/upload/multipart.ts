@@ -135,6 +135,10 @@ async function persist(context: UploadContext, state: MultipartState): Promise<v
     partSize: state.partSize,
     parts: Object.fromEntries([...state.done].map(([n, etag]) => [String(n), etag])),
     updatedAt: Date.now(),
+    endpoint: context.api.endpoint,
+    name: context.source.name,
+    type: context.source.type,
+    ...context.source.identity,
   };
   await context.resume.store.set(context.resume.fingerprint, record);
 }

@@ -6,6 +6,7 @@
 import { SluiceError } from "@sluice/core";
 import type { BrokerApi, UploadGrant, UploadMethod, UploadRecord } from "../broker-api.ts";
 import { abortedError } from "../errors.ts";
+import { partsBytes } from "../part-plan.ts";
 import { type Progress, ProgressMeter } from "../progress.ts";
 import { DEFAULT_RESUME_TTL_MS, fingerprint, type ResumeStore } from "../resume-state.ts";
 import type { RetryPolicy } from "../retry.ts";
@@ -189,7 +190,8 @@ export class UploadTask implements PromiseLike<UploadResult> {
     const uploadId = multipart?.uploadId ?? grant!.upload.id;
     this.uploadId = uploadId;
     const method: UploadMethod = multipart ? "multipart" : grant!.post && !grant!.put ? "post" : "put";
-    if (multipart) meter.skip(doneBytes(multipart, source.size));
+    if (multipart)
+      meter.skip(partsBytes(multipart.done.keys(), { size: source.size, partSize: multipart.partSize }));
     const regrant = async (): Promise<UploadGrant> => {
       grant = await deps.api.regrant(uploadId, this.run.signal);
       return grant;
@@ -284,12 +286,6 @@ export class UploadTask implements PromiseLike<UploadResult> {
   get id(): string | undefined {
     return this.uploadId;
   }
-}
-
-function doneBytes(state: MultipartState, size: number): number {
-  let bytes = 0;
-  for (const n of state.done.keys()) bytes += Math.min(state.partSize, size - (n - 1) * state.partSize);
-  return bytes;
 }
 
 /** At most one call per interval, the last change always delivered (trailing call). */

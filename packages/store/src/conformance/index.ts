@@ -1,5 +1,6 @@
 import { after, before, describe } from "node:test";
 import { rgwTier } from "@sluice/core/testing";
+import { objectAttributesConformance } from "./attributes.ts";
 import { authConformance } from "./auth.ts";
 import { browserConformance } from "./browser.ts";
 import { bucketConformance } from "./buckets.ts";
@@ -22,6 +23,7 @@ export const SUITES = {
   checksums: checksumConformance,
   buckets: bucketConformance,
   multipart: multipartConformance,
+  objectAttributes: objectAttributesConformance,
   auth: authConformance,
   realClients: realClientConformance,
   streaming: streamingConformance,

@@ -1,3 +1,3 @@
 import { runConformance } from "./index.ts";
 
-runConformance(["multipart"]);
+runConformance(["multipart", "objectAttributes"]);

@@ -12,6 +12,7 @@ import {
   uploadPart,
   uploadPartCopy,
 } from "./multipart.ts";
+import { getObjectAttributes } from "./object-attributes.ts";
 import { deleteObject, getObject, getObjectPart, headObject, headObjectPart, putObject } from "./objects.ts";
 
 /** The S3 operations of the core store; extensions add theirs beside these. */
@@ -29,6 +30,7 @@ export const CORE_OPERATIONS: readonly Operation[] = [
   copyObject,
   getObject,
   getObjectPart,
+  getObjectAttributes,
   headObject,
   headObjectPart,
   deleteObject,

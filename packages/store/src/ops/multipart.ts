@@ -13,7 +13,7 @@ import type { BlobRef } from "../storage/blobs.ts";
 import type { Checksums, ObjectRecord, PartRecord, UploadRecord } from "../storage/catalog.ts";
 import { parseXml, xmlDocument } from "../xml.ts";
 import { contentEtag, copyBytes, copySource } from "./copy-object.ts";
-import { checksumHeaders, storedHeaders } from "./object-headers.ts";
+import { checksumElements, checksumHeaders, storedHeaders } from "./object-headers.ts";
 import { writePrecondition } from "./preconditions.ts";
 import { parseRange } from "./range.ts";
 import { encryptionHeaders, isEncrypted, kmsEtag } from "./sse.ts";
@@ -360,6 +360,9 @@ export const completeMultipartUpload: Operation = {
           ...(part.sse ? { sse: part.sse } : {}),
         })),
         parts: chosen.length,
+        ...(chosen.some((part) => Object.keys(part.checksums).length > 0)
+          ? { partChecksums: chosen.map((part) => part.checksums) }
+          : {}),
       };
       const computed = Object.values(object.checksums)[0];
       if (
@@ -395,14 +398,6 @@ export const abortMultipartUpload: Operation = {
   },
 };
 
-const CHECKSUM_FIELDS: Record<string, string> = {
-  crc32: "ChecksumCRC32",
-  crc32c: "ChecksumCRC32C",
-  crc64nvme: "ChecksumCRC64NVME",
-  sha1: "ChecksumSHA1",
-  sha256: "ChecksumSHA256",
-};
-
 export const listParts: Operation = {
   name: "ListParts",
   method: "GET",
@@ -435,12 +430,7 @@ export const listParts: Operation = {
           LastModified: new Date(part.modified).toISOString(),
           ETag: part.etag,
           Size: part.size,
-          ...Object.fromEntries(
-            Object.entries(part.checksums).map(([algorithm, value]) => [
-              CHECKSUM_FIELDS[algorithm] as string,
-              value,
-            ]),
-          ),
+          ...checksumElements(part.checksums),
         })),
       }),
     };

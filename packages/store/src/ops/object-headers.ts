@@ -53,6 +53,24 @@ export function checksumHeaders(checksums: Checksums): Record<string, string> {
   return out;
 }
 
+const CHECKSUM_ELEMENTS: Record<keyof Checksums, string> = {
+  crc32: "ChecksumCRC32",
+  crc32c: "ChecksumCRC32C",
+  crc64nvme: "ChecksumCRC64NVME",
+  sha1: "ChecksumSHA1",
+  sha256: "ChecksumSHA256",
+};
+
+/** Checksums as S3's XML elements (ChecksumCRC32 ...), for ListParts and GetObjectAttributes. */
+export function checksumElements(checksums: Checksums): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(checksums).map(([algorithm, value]) => [
+      CHECKSUM_ELEMENTS[algorithm as keyof Checksums],
+      value,
+    ]),
+  );
+}
+
 /** Headers describing an object on GET/HEAD (before Range and response-* overrides). */
 export function objectHeaders(record: ObjectRecord, request: S3Request): Record<string, string> {
   const { "x-amz-acl": _acl, ...stored } = record.headers;

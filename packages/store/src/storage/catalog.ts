@@ -37,6 +37,8 @@ export interface ObjectRecord {
   blobs: BlobRef[];
   /** Number of parts for a multipart object. */
   parts?: number;
+  /** Each part's checksums, in part order, when the multipart object was uploaded with checksums. */
+  partChecksums?: Checksums[];
 }
 
 /** What a write announces: the event is recorded in the same transaction (outbox) and emitted after it commits. */
@@ -99,6 +101,7 @@ interface ObjectRow {
   checksums: string;
   blobs: string;
   parts: number | null;
+  part_checksums: string | null;
 }
 
 // UTF-8 never contains the byte 0xFF, so `prefix || 0xFF` is above every key starting with prefix.
@@ -116,6 +119,7 @@ function toRecord(row: ObjectRow): ObjectRecord {
     checksums: JSON.parse(row.checksums),
     blobs: JSON.parse(row.blobs),
     ...(row.parts === null ? {} : { parts: row.parts }),
+    ...(row.part_checksums === null ? {} : { partChecksums: JSON.parse(row.part_checksums) }),
   };
 }
 
@@ -166,6 +170,13 @@ export class Catalog {
       this.transaction(() => {
         this.#db.exec("ALTER TABLE parts ADD COLUMN sse TEXT");
         this.#db.pragma("user_version = 2");
+      });
+    }
+    if (this.#db.pragma("user_version", { simple: true }) === 2) {
+      // Multipart objects keep their parts' checksums (GetObjectAttributes).
+      this.transaction(() => {
+        this.#db.exec("ALTER TABLE objects ADD COLUMN part_checksums TEXT");
+        this.#db.pragma("user_version = 3");
       });
     }
   }
@@ -388,7 +399,7 @@ export class Catalog {
       options.precondition?.(current);
       this.#db
         .prepare(
-          "INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, headers, checksums, blobs, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "INSERT OR REPLACE INTO objects (bucket, key, size, etag, modified, headers, checksums, blobs, parts, part_checksums) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .run(
           record.bucket,
@@ -400,6 +411,7 @@ export class Catalog {
           JSON.stringify(record.checksums),
           JSON.stringify(record.blobs),
           record.parts ?? null,
+          record.partChecksums ? JSON.stringify(record.partChecksums) : null,
         );
       if (options.announce)
         this.#announce({

@@ -64,6 +64,15 @@ async function derivativeUrl(id: string, name: string): Promise<string | undefin
   return res.ok ? ((await res.json()) as { url: string }).url : undefined;
 }
 
+/** Uploads a reload (or a closed tab) interrupted come back as paused rows, until their file is chosen again. */
+async function restoreInterrupted(): Promise<void> {
+  try {
+    await queue.restoreInterrupted();
+  } catch (error) {
+    status.textContent = `Could not list interrupted uploads: ${(error as Error).message}`;
+  }
+}
+
 async function refreshFiles(): Promise<void> {
   try {
     files = await client.files();
@@ -179,6 +188,7 @@ byId<HTMLFormElement>("signin-form").addEventListener("submit", async (event) =>
   showWorkspace(true);
   render();
   picker.focus();
+  void restoreInterrupted();
 });
 
 byId("signout").addEventListener("click", () => {
@@ -190,4 +200,5 @@ byId("signout").addEventListener("click", () => {
 if (token) {
   showWorkspace(true);
   void refreshFiles();
+  void restoreInterrupted();
 }

@@ -21,6 +21,8 @@ export interface Row {
   fileId?: string;
   queueKey?: string;
   resumed?: boolean;
+  /** Interrupted by a reload: it continues when the same file is chosen again. */
+  needsFile?: boolean;
   /** When the upload was granted (stored files). */
   createdAt?: string;
 }
@@ -29,7 +31,7 @@ export type Action = "pause" | "resume" | "cancel" | "download" | "share" | "del
 
 const ACTIONS: Array<{ action: Action; label: string; when: (row: Row) => boolean; danger?: boolean }> = [
   { action: "pause", label: "Pause", when: (r) => r.state === "uploading" },
-  { action: "resume", label: "Resume", when: (r) => r.state === "paused" },
+  { action: "resume", label: "Resume", when: (r) => r.state === "paused" && !r.needsFile },
   { action: "cancel", label: "Cancel", when: (r) => ["queued", "uploading", "paused"].includes(r.state) },
   { action: "download", label: "Download", when: (r) => r.state === "ready" && !!r.fileId },
   { action: "share", label: "Share", when: (r) => r.state === "ready" && !!r.fileId },
@@ -73,6 +75,7 @@ export function rowsFromQueue(items: readonly QueueItem[]): Row[] {
     fileId: item.uploadId,
     queueKey: item.key,
     resumed: item.resumed,
+    needsFile: item.needsFile,
   }));
 }
 
@@ -153,8 +156,7 @@ function updateRow(li: HTMLLIElement, row: Row, thumbnail: (row: Row) => Promise
   set(li, ".meta", `${formatSize(row.size)} · ${row.type || "unknown type"}${uploaded}`);
   const time = li.querySelector(".meta")!;
   if (row.createdAt) time.setAttribute("title", new Date(row.createdAt).toISOString());
-  const label = LABELS[row.state] ?? row.state;
-  set(li, ".state", row.reason ? `${label}: ${row.reason}` : `${label}${row.resumed ? " (resumed)" : ""}`);
+  set(li, ".state", stateText(row));
 
   const bar = li.querySelector("progress")!;
   const moving = ["uploading", "paused", "queued"].includes(row.state) && row.progress;
@@ -182,6 +184,13 @@ function updateRow(li: HTMLLIElement, row: Row, thumbnail: (row: Row) => Promise
       source.then((url) => (img.src = url)).catch(() => img.remove());
     }
   }
+}
+
+function stateText(row: Row): string {
+  const label = LABELS[row.state] ?? row.state;
+  if (row.reason) return `${label}: ${row.reason}`;
+  if (row.needsFile) return `${label} — choose the file again to resume`;
+  return `${label}${row.resumed ? " (resumed)" : ""}`;
 }
 
 /** "2026-12-01 14:05" in the browser's time zone: two identical names stay apart by time. */
