@@ -22,6 +22,10 @@ export interface ServeOptions {
   jwtSecret: string;
   /** Broker only: a database URL (default SQLite in dataDir). */
   databaseUrl?: string;
+  /** Broker only: more configuration (scanning, jobs, profiles). */
+  config?: Record<string, unknown>;
+  /** Broker only: run the pipeline worker (default off: the grant benchmarks measure grants alone). */
+  worker?: boolean;
 }
 
 const options = JSON.parse(process.argv[2] as string) as ServeOptions;
@@ -124,8 +128,9 @@ async function broker(): Promise<string> {
     storage: options.storage,
     database: { url: options.databaseUrl },
     auth: { jwt: { secret: options.jwtSecret } },
+    ...options.config,
   });
-  const running = await startBroker(config, { sweeper: false, worker: false });
+  const running = await startBroker(config, { sweeper: false, worker: options.worker ?? false });
   return running.url;
 }
 

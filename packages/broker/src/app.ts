@@ -24,6 +24,7 @@ import { createS3Client } from "./storage/s3.ts";
 import { publicObjectUrl, storageTarget } from "./storage/target.ts";
 import { scheduleSweeps } from "./uploads/sweeper.ts";
 import { runJob } from "./verification/jobs.ts";
+import { pipelineSteps, startPipeline } from "./verification/pipeline.ts";
 import type { Scanner } from "./verification/scanners.ts";
 import { createWorker, defaultWorkerId } from "./verification/worker.ts";
 import { deliver, deliveryQueue } from "./webhooks/deliverer.ts";
@@ -78,6 +79,9 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
     log,
     metrics,
     scanners: options.scanners ?? [],
+    pipeline: {
+      start: (trx, row) => startPipeline(trx, { ctx, row, steps: pipelineSteps(ctx, row) }),
+    },
     readiness: options.readiness ?? {},
     kickWorker: () => worker.kick(),
     kickWebhooks: () => deliverer.kick(),
@@ -96,14 +100,17 @@ export async function createBroker(config: BrokerConfig, options: BrokerOptions 
       }
     },
   };
+  const { jobs } = config;
   const worker = createWorker({
     queue: jobQueue(db, {
-      maxAttempts: 5,
-      workerId: config.jobs.workerId ?? defaultWorkerId(config.dataDir),
+      maxAttempts: jobs.attempts,
+      backoff: { retryDelayMs: jobs.retryDelay * 1000, maxRetryDelayMs: jobs.maxRetryDelay * 1000 },
+      workerId: jobs.workerId ?? defaultWorkerId(config.dataDir),
     }),
     log,
-    leaseMs: config.jobs.leaseTime * 1000,
     handle: (job) => runJob(ctx, job),
+    leaseMs: jobs.leaseTime * 1000,
+    concurrency: jobs.concurrency,
   });
   const deliverer = createWorker({
     queue: deliveryQueue(ctx),

@@ -4,10 +4,16 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { BrokerConfig } from "./config/schema.ts";
-import type { Database } from "./db/schema.ts";
+import type { Database, UploadRow } from "./db/schema.ts";
 import type { Metrics } from "./http/metrics.ts";
 import type { StorageTarget } from "./storage/target.ts";
 import type { Scanner } from "./verification/scanners.ts";
+
+/** The upload pipeline as completion sees it (verification/pipeline.ts). */
+export interface UploadPipeline {
+  /** Records the upload's checks and queues its first step, inside the completion's transaction. */
+  start(db: Kysely<Database>, row: UploadRow): Promise<void>;
+}
 
 export interface BrokerContext {
   config: BrokerConfig;
@@ -18,6 +24,7 @@ export interface BrokerContext {
   metrics: Metrics;
   /** Library users' content scanners, run before a file becomes ready. */
   scanners: Scanner[];
+  pipeline: UploadPipeline;
   /** Checks /readyz adds to database and storage reachability. */
   readiness: Record<string, () => Promise<boolean>>;
   /** Wakes the verification worker after a job is queued. */

@@ -689,6 +689,8 @@ export interface components {
             partCount?: number | null;
             /** @description Image derivatives (files only), e.g. thumb-256 */
             derivatives?: components["schemas"]["Derivative"][];
+            /** @description The profile's pipeline steps, in order, with their status (files only) */
+            checks?: components["schemas"]["Check"][];
         };
         Derivative: {
             name: string;
@@ -696,6 +698,20 @@ export interface components {
             size: number;
             width: number;
             height: number;
+        };
+        Check: {
+            /** @example scan */
+            step: string;
+            /**
+             * @description failed: the step rejected the file; retrying: an attempt failed and will be retried; error: retries ran out, the file waits for an operator; cancelled: an earlier step rejected the file
+             * @enum {string}
+             */
+            status: "queued" | "running" | "retrying" | "passed" | "skipped" | "failed" | "error" | "cancelled";
+            /** @description Duration of the last attempt */
+            ms: number | null;
+            /** @description What the step found or changed, or why it failed */
+            detail: string | null;
+            attempts: number;
         };
         FileRejectedEvent: {
             /** @enum {string} */

@@ -89,6 +89,12 @@ export const profileSchema = z
     verify: z.boolean().default(true),
     /** Names of image derivatives (presets of the top-level `derivatives`) made for image uploads. */
     derivatives: z.array(z.string()).optional(),
+    /** Scan every upload with clamd (`scanning.clamd`) before it becomes ready. */
+    scan: z.boolean().default(false),
+    /** When clamd stays unreachable past the retry budget, let the file become ready unscanned (audited) instead of rejecting it. */
+    scanFailOpen: z.boolean().default(false),
+    /** Re-encode JPEG, PNG, WebP, GIF, AVIF and TIFF images without EXIF/XMP/IPTC (GPS), orientation applied. */
+    stripMetadata: z.boolean().default(false),
     /** Rules for the `metadata` of uploads with this profile. */
     metadata: metadataRulesSchema.optional(),
     /** Server-side encryption storage must apply: signed into every grant, so an upload without it is refused. */
@@ -312,18 +318,6 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    jobs: z
-      .object({
-        /** How long a broker holds a verification job before another may take it over (renewed while it runs). */
-        leaseTime: duration.prefault("60s"),
-        /**
-         * Names this broker's job leases; a restart with the same id takes its leases back at once.
-         * Default: derived from the host name and the data directory. Give each broker its own.
-         */
-        workerId: z.string().min(1).max(200).optional(),
-      })
-      .strict()
-      .prefault({}),
     sweeper: z
       .object({
         /** How often expired grants, abandoned multipart uploads and stray objects are cleaned up. */
@@ -347,6 +341,48 @@ export const configSchema = z
       .object({
         /** Largest image (width × height) decoded for derivatives; bigger ones are rejected (decompression bombs). */
         maxPixels: integerish.min(1).default(100_000_000),
+        /** Quality of lossy re-encodes (JPEG, WebP, AVIF) when metadata is stripped. */
+        stripQuality: integerish.min(1).max(100).default(90),
+      })
+      .strict()
+      .prefault({}),
+    /** Malware scanning with ClamAV's clamd (profiles opt in with `scan: true`). */
+    scanning: z
+      .object({
+        clamd: z
+          .union([
+            z
+              .object({ host: z.string().min(1).default("127.0.0.1"), port: integerish.min(1).max(65535) })
+              .strict(),
+            z.object({ socket: z.string().min(1) }).strict(),
+          ])
+          .optional(),
+        /** Longest clamd may stay silent (connecting, receiving, scanning) before the scan is retried. */
+        timeout: duration.prefault("60s"),
+        /** clamd's StreamMaxLength: larger files are never sent to clamd but handled by `oversize`. */
+        maxSize: size.prefault("25MB"),
+        /** A file larger than maxSize: reject it, or let it through unscanned with an audit record. */
+        oversize: z.enum(["reject", "skip"]).default("reject"),
+      })
+      .strict()
+      .prefault({}),
+    /** The durable worker that runs every upload's pipeline steps (checksum, sniff, scan, strip, derivatives). */
+    jobs: z
+      .object({
+        /** How long a broker holds a job before another may take it over (renewed while it runs). */
+        leaseTime: duration.prefault("60s"),
+        /**
+         * Names this broker's job leases; a restart with the same id takes its leases back at once.
+         * Default: derived from the host name and the data directory. Give each broker its own.
+         */
+        workerId: z.string().min(1).max(200).optional(),
+        /** Jobs (pipeline steps, deletions) run at the same time by one broker. */
+        concurrency: integerish.min(1).max(256).default(4),
+        /** Tries of one job before it gives up (a scan then rejects, or fails open): about 4 minutes of retries by default. */
+        attempts: integerish.min(1).max(100).default(8),
+        /** Wait before the first retry; doubled each time up to maxRetryDelay. */
+        retryDelay: duration.prefault("2s"),
+        maxRetryDelay: duration.prefault("5m"),
       })
       .strict()
       .prefault({}),
@@ -407,6 +443,12 @@ export const configSchema = z
       });
     }
     for (const [name, profile] of Object.entries(config.profiles ?? {})) {
+      if (profile.scan && !config.scanning.clamd)
+        ctx.addIssue({
+          code: "custom",
+          path: ["profiles", name, "scan"],
+          message: "scan: true needs scanning.clamd ({host, port} or {socket})",
+        });
       for (const [i, derivative] of (profile.derivatives ?? []).entries()) {
         if (Object.hasOwn(config.derivatives, derivative)) continue;
         ctx.addIssue({

@@ -133,7 +133,13 @@ describeOnEachDatabase("metadata store", (handle, database) => {
     const again = await claimJob(handle().db, { now: now + 2000, leaseMs: 1000, workerId: "w1" });
     assert.equal(again?.id, id, "lease expired: the job is claimable again (crash recovery)");
     assert.equal(again?.attempts, 2);
-    await failJob(handle().db, { job: again!, error: "boom", maxAttempts: 2, now: now + 2000 });
+    await failJob(handle().db, {
+      job: again!,
+      error: "boom",
+      maxAttempts: 2,
+      now: now + 2000,
+      backoff: { retryDelayMs: 1000, maxRetryDelayMs: 60_000 },
+    });
     assert.equal((await getJob(handle().db, id))?.state, "failed");
     const other = await enqueueJob(handle().db, { kind: "verify", uploadId: "u2", now: now });
     const claimed = await claimJob(handle().db, { now: now + 5000, leaseMs: 1000, workerId: "w1" });
@@ -156,7 +162,13 @@ describeOnEachDatabase("metadata store", (handle, database) => {
       now + 3000,
       "the stale renewal changed nothing",
     );
-    await failJob(handle().db, { job: stale!, error: "late", maxAttempts: 5, now: now + 2500 });
+    await failJob(handle().db, {
+      job: stale!,
+      error: "late",
+      maxAttempts: 5,
+      now: now + 2500,
+      backoff: { retryDelayMs: 1000, maxRetryDelayMs: 60_000 },
+    });
     assert.equal((await getJob(handle().db, id))?.locked_by, "live", "the stale failure changed nothing");
     assert.equal(await finishJob(handle().db, stale!), false, "the stale worker's completion is refused");
     assert.equal(await finishJob(handle().db, current!), true);

@@ -43,7 +43,11 @@ describe("job claims on PostgreSQL between brokers", { skip: postgres.skip }, ()
     options: { leaseMs: number; handle?: (job: JobRow) => Promise<void> },
   ): Promise<Broker> {
     const database = await openDatabase(url, { pool: { poolSize: 2 } });
-    const queue = jobQueue(database.db, { maxAttempts: 5, workerId: id });
+    const queue = jobQueue(database.db, {
+      maxAttempts: 5,
+      backoff: { retryDelayMs: 1000, maxRetryDelayMs: 60_000 },
+      workerId: id,
+    });
     const ran: string[] = [];
     const finished: string[] = [];
     const worker = createWorker({

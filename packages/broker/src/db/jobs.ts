@@ -14,8 +14,8 @@ export interface WorkQueue<T extends { id: string }> {
   renew(options: { item: T; until: number }): Promise<void>;
   /** False when the lease was lost (another worker took the item over): nothing was changed. */
   finish(item: T): Promise<boolean>;
-  /** The handler threw: retry later, or give up. */
-  fail(options: { item: T; error: string; now: number }): Promise<void>;
+  /** The handler threw: retry later (resolves to when it is due again), or give up (undefined). */
+  fail(options: { item: T; error: string; now: number }): Promise<number | undefined>;
   /** Frees the leases this worker's previous process held (a restart), returning how many. */
   release?(): Promise<number>;
 }
@@ -23,14 +23,14 @@ export interface WorkQueue<T extends { id: string }> {
 /** The jobs table as a work queue, claimed under `workerId` (stable across restarts of one broker). */
 export function jobQueue(
   db: Kysely<Database>,
-  options: { maxAttempts: number; workerId: string },
+  options: { maxAttempts: number; backoff: Backoff; workerId: string },
 ): WorkQueue<JobRow> {
   return {
     claim: (claim) => claimJob(db, { ...claim, workerId: options.workerId }),
     release: () => releaseLeases(db, options.workerId),
     renew: ({ item, until }) => renewJob(db, { job: item, until }),
     finish: (job) => finishJob(db, job),
-    fail: ({ item, error, now }) => failJob(db, { job: item, error, now, maxAttempts: options.maxAttempts }),
+    fail: ({ item, error, now }) => failJob(db, { job: item, error, now, ...options }),
   };
 }
 
@@ -134,13 +134,25 @@ export async function finishJob(db: Kysely<Database>, job: Claim): Promise<boole
   return result.numUpdatedRows > 0n;
 }
 
+export interface Backoff {
+  /** Wait after the first failed attempt, doubled after each further one. */
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+}
+
+/** How long a job waits after its `attempts`-th failed attempt. */
+export function retryDelay(attempts: number, backoff: Backoff): number {
+  return Math.min(backoff.maxRetryDelayMs, backoff.retryDelayMs * 2 ** Math.max(0, attempts - 1));
+}
+
 /** Retries later with backoff, or gives up after maxAttempts. */
 export async function failJob(
   db: Kysely<Database>,
-  options: { job: JobRow; error: string; maxAttempts: number; now: number },
-): Promise<void> {
+  options: { job: JobRow; error: string; maxAttempts: number; now: number; backoff: Backoff },
+): Promise<number | undefined> {
   const { job } = options;
   const giveUp = job.attempts >= options.maxAttempts;
+  const runAt = options.now + retryDelay(job.attempts, options.backoff);
   await db
     .updateTable("jobs")
     .set({
@@ -148,12 +160,13 @@ export async function failJob(
       locked_until: null,
       locked_by: null,
       last_error: options.error.slice(0, 500),
-      run_at: options.now + Math.min(60_000, 1000 * 2 ** job.attempts),
+      run_at: runAt,
     })
     .where("id", "=", job.id)
     .where("attempts", "=", job.attempts)
     .where("state", "=", "queued")
     .execute();
+  return giveUp ? undefined : runAt;
 }
 
 export async function getJob(db: Kysely<Database>, id: string): Promise<JobRow | undefined> {

@@ -135,6 +135,23 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("jobs").addColumn("locked_by", "text").execute();
     },
   },
+  "0008_pipeline": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("checks")
+        .addColumn("upload_id", "text", (c) => c.notNull().references("uploads.id").onDelete("cascade"))
+        .addColumn("step", "text", (c) => c.notNull())
+        .addColumn("position", "integer", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("ms", "bigint")
+        .addColumn("detail", "text")
+        .addColumn("started_at", "bigint")
+        .addColumn("finished_at", "bigint")
+        .addPrimaryKeyConstraint("checks_pk", ["upload_id", "step"])
+        .execute();
+    },
+  },
   // Shared rate-limit counters (rateLimits.store: postgres), in rate-limiter-flexible's own layout.
   "0009_rate_limits": {
     async up(db: Kysely<unknown>) {

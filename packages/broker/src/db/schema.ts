@@ -180,6 +180,37 @@ export interface WebhookDisabledTable {
   reason: string;
 }
 
+/**
+ * queued → running → passed | skipped | failed (the step rejected the file);
+ * retrying between failed attempts; error when the retry budget ran out with
+ * the file left `uploaded`; cancelled when an earlier step rejected the file.
+ */
+export type CheckStatus =
+  | "queued"
+  | "running"
+  | "retrying"
+  | "passed"
+  | "skipped"
+  | "failed"
+  | "error"
+  | "cancelled";
+
+/** One pipeline step of one upload (sniff, scan, strip…): what the file record shows as `checks`. */
+export interface ChecksTable {
+  upload_id: string;
+  step: string;
+  /** Order within the upload's pipeline. */
+  position: number;
+  status: CheckStatus;
+  attempts: Generated<number>;
+  /** Duration of the last attempt. */
+  ms: number | null;
+  /** What the step found (a signature, a size change) or why it failed. */
+  detail: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
 export interface Database {
   uploads: UploadsTable;
   links: LinksTable;
@@ -193,6 +224,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   webhook_disabled: WebhookDisabledTable;
+  checks: ChecksTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
@@ -202,3 +234,4 @@ export type JobRow = Selectable<JobsTable>;
 export type DerivativeRow = Selectable<DerivativesTable>;
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type WebhookEventRow = Selectable<WebhookEventsTable>;
+export type CheckRow = Selectable<ChecksTable>;

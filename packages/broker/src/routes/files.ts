@@ -7,6 +7,7 @@ import { type Principal, requireServer, scopeOf } from "../auth/principal.ts";
 import { formatDuration } from "../config/units.ts";
 import type { BrokerContext } from "../context.ts";
 import { actorDetail, audit } from "../db/audit.ts";
+import { listChecks } from "../db/checks.ts";
 import { getDerivative, listDerivatives } from "../db/derivatives.ts";
 import { insertLink, listLinks } from "../db/links.ts";
 import type { UploadRow } from "../db/schema.ts";
@@ -182,15 +183,26 @@ export function fileRoutes(ctx: BrokerContext) {
     return row;
   };
 
-  /** File views, with the derivatives of ready files (one query for a whole page). */
+  /** File views, with their pipeline checks and the derivatives of ready files (one query each for a whole page). */
   const views = async (rows: UploadRow[]) => {
-    const derivatives = await listDerivatives(
-      ctx.db,
-      rows.filter((row) => row.state === "ready").map((row) => row.id),
-    );
+    const [derivatives, checks] = await Promise.all([
+      listDerivatives(
+        ctx.db,
+        rows.filter((row) => row.state === "ready").map((row) => row.id),
+      ),
+      listChecks(
+        ctx.db,
+        rows.map((row) => row.id),
+      ),
+    ]);
     return rows.map((row) => {
       const own = derivatives.filter((d) => d.upload_id === row.id);
-      const view = uploadView(row);
+      const view = {
+        ...uploadView(row),
+        checks: checks
+          .filter((c) => c.upload_id === row.id)
+          .map(({ step, status, ms, detail, attempts }) => ({ step, status, ms, detail, attempts })),
+      };
       if (own.length === 0) return view;
       return {
         ...view,

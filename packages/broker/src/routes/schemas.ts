@@ -15,6 +15,24 @@ export const DerivativeSchema = z
   })
   .openapi("Derivative");
 
+export const CheckSchema = z
+  .object({
+    step: z.string().openapi({ example: "scan" }),
+    status: z
+      .enum(["queued", "running", "retrying", "passed", "skipped", "failed", "error", "cancelled"])
+      .openapi({
+        description:
+          "failed: the step rejected the file; retrying: an attempt failed and will be retried; error: retries ran out, the file waits for an operator; cancelled: an earlier step rejected the file",
+      }),
+    ms: z.number().int().nullable().openapi({ description: "Duration of the last attempt" }),
+    detail: z
+      .string()
+      .nullable()
+      .openapi({ description: "What the step found or changed, or why it failed" }),
+    attempts: z.number().int(),
+  })
+  .openapi("Check");
+
 export const UploadSchema = z
   .object({
     id: z.string(),
@@ -43,6 +61,9 @@ export const UploadSchema = z
       .array(DerivativeSchema)
       .optional()
       .openapi({ description: "Image derivatives (files only), e.g. thumb-256" }),
+    checks: z.array(CheckSchema).optional().openapi({
+      description: "The profile's pipeline steps, in order, with their status (files only)",
+    }),
   })
   .openapi("Upload");
 

@@ -10,7 +10,6 @@ import {
 import { errors, SluiceError } from "@sluice/core";
 import type { BrokerContext } from "../context.ts";
 import { auditUpload } from "../db/audit.ts";
-import { enqueueJob } from "../db/jobs.ts";
 import type { UploadRow } from "../db/schema.ts";
 import { getUpload, transitionUpload } from "../db/uploads.ts";
 import { isNotFound } from "../storage/s3.ts";
@@ -20,8 +19,6 @@ import { transitionWithEvent } from "./outbox.ts";
 import { completeMultipart, multipartGone } from "./parts.ts";
 import { incomingPrefixOf, isUnresolved } from "./quarantine.ts";
 import { withinQuota } from "./quota.ts";
-
-export const VERIFY_JOB = "verify";
 
 async function headObject(ctx: BrokerContext, row: UploadRow) {
   try {
@@ -152,7 +149,7 @@ export async function completeUpload(
     await rejectUpload(ctx, { row, from: ["pending"], reason: problem });
     return (await getUpload(ctx.db, row.id))!;
   }
-  // Verification runs its checks on the object as it is now (its ETag), then
+  // The pipeline runs its checks on the object as it is now (its ETag), then
   // promotes it out of quarantine: every upload goes through it, even unchecked ones.
   // The quota is checked again (its bytes were reserved at the grant): a lowered quota holds.
   const owner = { tenant: row.tenant, user: row.user_id };
@@ -164,7 +161,7 @@ export async function completeUpload(
       to: "uploaded",
       patch: { etag: head.ETag ?? null, completed_at: Date.now() },
     });
-    if (moved) await enqueueJob(trx, { kind: VERIFY_JOB, uploadId: row.id });
+    if (moved) await ctx.pipeline.start(trx, moved);
     return moved;
   }).catch(async (error) => {
     if ((error as SluiceError).code !== "QuotaExceeded") throw error;

@@ -4,13 +4,14 @@ import { crc32, deflateSync } from "node:zlib";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { listAudit } from "../db/audit.ts";
+import { updateCheck } from "../db/checks.ts";
 import { claimJob, enqueueJob, finishJob, getJob } from "../db/jobs.ts";
 import { defaultDatabaseUrl, openDatabase } from "../db/open.ts";
 import { createS3Client } from "../storage/s3.ts";
 import { storageTarget } from "../storage/target.ts";
 import { testDatabases } from "../test/databases.ts";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
-import { DERIVE_JOB } from "./derivatives.ts";
+import { stepJobKind } from "./pipeline.ts";
 
 interface FileJson {
   id: string;
@@ -213,29 +214,30 @@ for (const database of testDatabases()) {
   });
 }
 
-describe("derivatives job across a restart", () => {
+describe("derivatives step across a restart", () => {
   let h: Harness;
   before(async () => {
     h = await startHarness({ config, broker: { worker: false } });
   });
   after(() => h?.close());
 
-  it("a derivatives job leased by a broker that died is done after the restart", async () => {
+  it("a derivatives step leased by a broker that died is done after the restart", async () => {
     const file = await upload(h, { name: "photo.png", type: "image/png", data: await image("png") });
     assert.equal(file.state, "uploaded", "no worker yet");
     const { db, close } = await openDatabase(defaultDatabaseUrl(h.config.dataDir));
     let leased: Awaited<ReturnType<typeof claimJob>>;
     try {
-      // The state a crash leaves: verification done, the derivatives job taken and never finished.
-      const verify = await db
+      // The state a crash leaves: sniffing done, the derivatives step taken and never finished.
+      const sniff = await db
         .selectFrom("jobs")
         .select(["id", "attempts"])
         .where("upload_id", "=", file.id)
         .executeTakeFirstOrThrow();
-      await finishJob(db, verify);
-      await enqueueJob(db, { kind: DERIVE_JOB, uploadId: file.id });
+      await finishJob(db, sniff);
+      await updateCheck(db, { uploadId: file.id, step: "sniff", patch: { status: "passed" } });
+      await enqueueJob(db, { kind: stepJobKind("derivatives"), uploadId: file.id });
       leased = await claimJob(db, { now: Date.now(), leaseMs: 3000, workerId: "other" });
-      assert.equal(leased?.kind, DERIVE_JOB);
+      assert.equal(leased?.kind, stepJobKind("derivatives"));
     } finally {
       await close();
     }

@@ -1,10 +1,12 @@
-// Promotion, the last step of verification: the quarantined object, exactly
+// Promotion, the last step of the pipeline: the quarantined object, exactly
 // as checked (x-amz-copy-source-if-match its recorded ETag, and the copy
 // checked again after it, see verifyCopy), is copied by storage itself to the
 // file's key: CopyObject up to 5 GiB, UploadPartCopy above (S3's limit for one
 // copy). The embedded store shares the blob (no byte is written); AWS S3 and
 // RGW copy inside the cluster. The broker never sees the bytes. The
 // quarantined copy is deleted once the file is ready (verification/ready.ts).
+// Metadata stripping, before it, rewrites the quarantined object and records
+// its new size, SHA-256 and ETag, which the copy then expects.
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -23,6 +25,7 @@ import { isNotFound } from "../storage/s3.ts";
 import { storageError } from "../storage/target.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { preconditionFailed, quarantineChanged } from "../uploads/quarantine.ts";
+import type { PipelineStep } from "./step.ts";
 
 /** What promotion needs of the broker: storage and the upload profiles. */
 type Storage = Pick<BrokerContext, "s3" | "target" | "config">;
@@ -169,3 +172,15 @@ export async function promote(
     throw storageError(error);
   }
 }
+
+/** The last object step of the pipeline; no other step writes the file's key. */
+export const promoteStep: PipelineStep = {
+  name: "promote",
+  enabled: () => true,
+  async run(ctx, row) {
+    if (row.incoming_key === row.key)
+      return { status: "skipped", detail: "written in place (granted before quarantine)" };
+    await promote(ctx, row);
+    return { status: "passed", detail: "copied out of quarantine by storage" };
+  },
+};

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { EICAR } from "@sluice/core/testing";
 import { grant, type Harness, putBytes, startHarness } from "../test/harness.ts";
-
-// The industry-standard antivirus test string, assembled so this file is not itself flagged.
-const EICAR = ["X5O!P%@AP[4\\PZX54(P^)7CC)7}$", "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"].join("");
 
 describe("content scanners", () => {
   let h: Harness;

@@ -1,19 +1,14 @@
-// One verification job: declared SHA-256 (where storage could not check it),
-// magic bytes against the declared type, then the configured scanners; the
-// upload becomes ready (after image derivatives, a job of their own), or
-// rejected with the first failing check's reason.
+// The first pipeline steps: the declared SHA-256 where storage could not check
+// it (a whole-object digest), then the magic bytes against the declared type.
+// Both read the quarantined object exactly as completion recorded it.
 import type { BrokerContext } from "../context.ts";
 import type { UploadRow } from "../db/schema.ts";
-import { getUpload } from "../db/uploads.ts";
-import { rejectUpload } from "../uploads/complete.ts";
+import { updateUpload } from "../db/uploads.ts";
 import { ctxProfile } from "../uploads/profile.ts";
 import { getQuarantined } from "../uploads/quarantine.ts";
-import { derivativesFor } from "./derivable.ts";
-import { queueDerivatives } from "./derivatives.ts";
 import { needsDigest, objectSha256 } from "./digest.ts";
-import { markReady } from "./ready.ts";
-import { runScanners } from "./scanners.ts";
 import { SNIFF_BYTES, sniff } from "./sniff.ts";
+import type { PipelineStep } from "./step.ts";
 
 /** The first bytes of the quarantined object, as completion recorded it (uploads/quarantine.ts). */
 export async function firstBytes(
@@ -26,29 +21,27 @@ export async function firstBytes(
   return got.Body!.transformToByteArray();
 }
 
-export async function verifyUpload(ctx: BrokerContext, uploadId: string): Promise<void> {
-  const row = await getUpload(ctx.db, uploadId);
-  if (row?.state !== "uploaded") return;
-  const bytes = await firstBytes(ctx, row, row.size);
-  if (needsDigest(ctx, row) && (await objectSha256(ctx, row)) !== row.sha256) {
-    await rejectUpload(ctx, {
-      row,
-      from: ["uploaded"],
-      reason: "SHA-256 does not match the declared checksum",
-    });
-    return;
-  }
-  const result = ctxProfile(ctx, row).verify
-    ? await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length })
-    : ({ ok: true, detected: null } as const);
-  const reason = result.ok ? await runScanners(ctx, row) : result.reason;
-  if (reason) {
-    await rejectUpload(ctx, { row, from: ["uploaded"], reason });
-    return;
-  }
-  if (derivativesFor(ctx, row).length > 0) {
-    await queueDerivatives(ctx, { row, detected: result.detected });
-    return;
-  }
-  await markReady(ctx, row, result.detected);
-}
+export const checksumStep: PipelineStep = {
+  name: "checksum",
+  enabled: needsDigest,
+  async run(ctx, row) {
+    if ((await objectSha256(ctx, row)) !== row.sha256)
+      return { status: "rejected", reason: "SHA-256 does not match the declared checksum" };
+    return { status: "passed", detail: `SHA-256 of ${row.size} bytes matches` };
+  },
+};
+
+export const sniffStep: PipelineStep = {
+  name: "sniff",
+  enabled: (ctx, row) => ctxProfile(ctx, row).verify,
+  async run(ctx, row) {
+    const bytes = await firstBytes(ctx, row, row.size);
+    const result = await sniff({ bytes, declared: row.type, truncated: row.size > bytes.length });
+    if (!result.ok) return { status: "rejected", reason: result.reason };
+    await updateUpload(ctx.db, row.id, { detected_type: result.detected });
+    return {
+      status: "passed",
+      detail: result.detected ? `content is ${result.detected}` : "no magic bytes (text or unknown)",
+    };
+  },
+};

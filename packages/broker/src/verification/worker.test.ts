@@ -70,7 +70,11 @@ async function withWorker(
   const { db, close } = await openDatabase(`sqlite:${join(dir, "jobs.db")}`);
   const { workerId, ...rest } = options;
   const worker = createWorker({
-    queue: jobQueue(db, { maxAttempts: 5, workerId }),
+    queue: jobQueue(db, {
+      maxAttempts: 5,
+      backoff: { retryDelayMs: 1000, maxRetryDelayMs: 60_000 },
+      workerId,
+    }),
     log: pino({ level: "silent" }),
     pollMs: 10,
     ...rest,

@@ -1,7 +1,9 @@
-// In-process worker for a durable queue (the job table, the webhook outbox).
-// Items are claimed with a lease under the worker's id: what a crashed broker
-// held is taken back at once when it restarts (same id), or by any worker once
-// the lease runs out.
+// In-process worker pool for a durable queue (the job table, the webhook
+// outbox): up to `concurrency` items at once, each claimed with a lease under
+// the worker's id, so what a crashed broker held is taken back at once when it
+// restarts (same id), or by any worker once the lease runs out. A slot that
+// frees up claims the next due item at once; otherwise the queue is polled
+// every pollMs.
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
@@ -10,10 +12,10 @@ import type { WorkQueue } from "../db/jobs.ts";
 export interface Worker {
   readonly running: boolean;
   start(): void;
-  /** Stops polling and waits for the job in hand. */
+  /** Stops claiming and waits for the items in hand. */
   stop(): Promise<void>;
   kick(): void;
-  /** Resolves after the next pass over due jobs, or after timeoutMs. */
+  /** Resolves when an item finished or a pass found nothing due, or after timeoutMs. */
   idle(timeoutMs: number): Promise<void>;
 }
 
@@ -25,65 +27,85 @@ export function defaultWorkerId(dataDir: string): string {
 export function createWorker<T extends { id: string }>(options: {
   queue: WorkQueue<T>;
   log: Logger;
-  handle(job: T): Promise<void>;
+  handle(item: T): Promise<void>;
+  /** Items handled at the same time (default 1). */
+  concurrency?: number;
   pollMs?: number;
   leaseMs?: number;
 }): Worker {
   const { queue } = options;
+  const concurrency = options.concurrency ?? 1;
   const pollMs = options.pollMs ?? 1000;
   const leaseMs = options.leaseMs ?? 60_000;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
-  let current: Promise<void> | undefined;
+  let claiming: Promise<void> | undefined;
   let again = false;
+  const inFlight = new Set<Promise<void>>();
   let waiters: Array<() => void> = [];
   // Leases this worker id holds were taken by its previous process: free them before the first claim.
   let reclaimed = false;
 
-  async function drain(): Promise<void> {
+  function wakeWaiters(): void {
+    const done = waiters;
+    waiters = [];
+    for (const resolve of done) resolve();
+  }
+
+  async function run(item: T): Promise<void> {
+    // Long items (a whole-object digest, a scan) keep their lease alive; a crash lets it run out.
+    const heartbeat = setInterval(() => {
+      queue.renew({ item, until: Date.now() + leaseMs }).catch(() => undefined);
+    }, leaseMs / 3);
+    try {
+      await options.handle(item);
+      // Renewals failed for longer than the lease (database away, process stalled): another
+      // worker has the item now, and its outcome stands.
+      if (!(await queue.finish(item))) options.log.warn({ job: item.id }, "job lease lost to another worker");
+    } catch (error) {
+      options.log.warn({ job: item.id, err: (error as Error).message }, "job failed");
+      const due = await queue.fail({ item, error: (error as Error).message, now: Date.now() }).catch((e) => {
+        options.log.error({ job: item.id, err: (e as Error).message }, "could not record job failure");
+        return undefined;
+      });
+      // A retry due before the next poll is claimed when due.
+      if (due !== undefined && due - Date.now() < pollMs) setTimeout(pass, due - Date.now()).unref();
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** Claims due items until every slot is busy or nothing is due. */
+  async function fill(): Promise<void> {
     if (!reclaimed) {
       const count = (await queue.release?.()) ?? 0;
       reclaimed = true;
       if (count > 0) options.log.info({ jobs: count }, "reclaimed job leases");
     }
-    for (;;) {
-      const now = Date.now();
-      const job = await queue.claim({ now, leaseMs });
-      if (!job) return;
-      try {
-        // Long jobs (a whole-object digest) keep their lease alive; a crash lets it run out.
-        const heartbeat = setInterval(() => {
-          queue.renew({ item: job, until: Date.now() + leaseMs }).catch(() => undefined);
-        }, leaseMs / 3);
-        try {
-          await options.handle(job);
-        } finally {
-          clearInterval(heartbeat);
-        }
-        // Renewals failed for longer than the lease (database away, process stalled): another
-        // worker has the job now, and its outcome stands.
-        if (!(await queue.finish(job))) options.log.warn({ job: job.id }, "job lease lost to another worker");
-      } catch (error) {
-        options.log.warn({ job: job.id, err: (error as Error).message }, "job failed");
-        await queue.fail({ item: job, error: (error as Error).message, now: Date.now() });
-      }
+    while (running && inFlight.size < concurrency) {
+      const item = await queue.claim({ now: Date.now(), leaseMs });
+      if (!item) return;
+      const task: Promise<void> = run(item).finally(() => {
+        inFlight.delete(task);
+        wakeWaiters();
+        pass();
+      });
+      inFlight.add(task);
     }
   }
 
   function pass(): void {
     if (!running) return;
-    if (current) {
+    if (claiming) {
       again = true;
       return;
     }
     clearTimeout(timer);
-    current = drain()
+    claiming = fill()
       .catch((error) => options.log.error({ err: (error as Error).message }, "job queue unavailable"))
       .finally(() => {
-        current = undefined;
-        const done = waiters;
-        waiters = [];
-        for (const resolve of done) resolve();
+        claiming = undefined;
+        if (inFlight.size === 0) wakeWaiters();
         if (!running) return;
         if (again) {
           again = false;
@@ -106,7 +128,9 @@ export function createWorker<T extends { id: string }>(options: {
     async stop() {
       running = false;
       clearTimeout(timer);
-      await current;
+      await claiming;
+      await Promise.all(inFlight);
+      wakeWaiters();
     },
     kick: pass,
     idle(timeoutMs) {

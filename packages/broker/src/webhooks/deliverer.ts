@@ -26,7 +26,10 @@ export function deliveryQueue(ctx: BrokerContext): WorkQueue<DeliveryRow> {
     // deliver() records every outcome itself.
     finish: async () => true,
     // Only the broker's own trouble (database) lands here: try again soon, not counted as an attempt.
-    fail: ({ item, now }) => releaseDelivery(ctx.db, { id: item.id, at: now + 5000 }),
+    fail: async ({ item, now }) => {
+      await releaseDelivery(ctx.db, { id: item.id, at: now + 5000 });
+      return now + 5000;
+    },
   };
 }
 

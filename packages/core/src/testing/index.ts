@@ -1,4 +1,13 @@
 export { axeViolations, launchChromium, throttleUploads } from "./browser.ts";
+export {
+  type ClamdServer,
+  EICAR,
+  eicarSignature,
+  eicarZip,
+  pingClamd,
+  startClamd,
+  zipTier,
+} from "./clamd.ts";
 export { freePort } from "./ports.ts";
 export { type PostgresServer, postgresBinaries, startPostgres } from "./postgres-server.ts";
 export { type RedisServer, redisTier, startRedis } from "./redis.ts";
@@ -6,6 +15,7 @@ export {
   binaryTier,
   CHROMIUM_ARGS,
   chromiumTier,
+  clamdTier,
   postgresTier,
   rgwTier,
   type S3Target,

@@ -56,6 +56,13 @@ export function chromiumTier(): TierResult<string> {
   return { available: true, value: path };
 }
 
+/** Debian's clamd (clamav-daemon) for the scanning tests (env SLUICE_CLAMD overrides the path). */
+export function clamdTier(): TierResult<string> {
+  const path = process.env.SLUICE_CLAMD ?? "/usr/sbin/clamd";
+  if (!existsSync(path)) return tierMissing(`clamd not found at ${path}: apt-get install clamav-daemon`);
+  return { available: true, value: path };
+}
+
 /** A Debian command-line client (aws, s3cmd, rclone, python3 with boto3). */
 export function binaryTier(path: string, debianPackage: string): TierResult<string> {
   if (!existsSync(path)) return tierMissing(`${path} not found: apt-get install ${debianPackage}`);
