@@ -156,7 +156,7 @@ async function stepCosts(clamd: ClamdServer, dir: string): Promise<void> {
       };
       const headers = { ...g.put.headers };
       delete headers["content-length"];
-      const put = await fetch(g.put.url, { method: "PUT", headers, body: data });
+      const put = await fetch(g.put.url, { method: "PUT", headers, body: data as Uint8Array<ArrayBuffer> });
       if (put.status !== 200) throw new Error(`PUT ${put.status}: ${await put.text()}`);
       const done = await api(`/v1/uploads/${g.upload.id}/complete`, { method: "POST", body: "{}" });
       if (done.status !== 200) throw new Error(`complete ${done.status}: ${await done.text()}`);
@@ -242,7 +242,7 @@ async function grantsDuringScans(clamd: ClamdServer, dir: string): Promise<void>
       const put = { ...g.put.headers };
       delete put["content-length"];
       const data = await collect(blocks(48));
-      await fetch(g.put.url, { method: "PUT", headers: put, body: data });
+      await fetch(g.put.url, { method: "PUT", headers: put, body: data as Uint8Array<ArrayBuffer> });
       ids.push(g.upload.id);
     }
     const cpuBefore = await cpuSecondsFromProc(clamd.pid()!);
