@@ -12,6 +12,7 @@ import {
   SqliteDialect,
 } from "kysely";
 import pg from "pg";
+import { type Checkpointer, startCheckpointer } from "./checkpointer.ts";
 import { migrationProvider } from "./migrations.ts";
 import type { Database } from "./schema.ts";
 
@@ -63,6 +64,7 @@ export async function openDatabase(
   let db: Kysely<Database>;
   let kind: DatabaseKind;
   let pool: pg.Pool | undefined;
+  let checkpointer: Checkpointer | undefined;
   if (/^postgres(ql)?:\/\//i.test(url)) {
     kind = "postgres";
     const { poolSize = 10, statementTimeout = 30, connectTimeout = 5 } = options.pool ?? {};
@@ -100,12 +102,17 @@ export async function openDatabase(
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     kind = "sqlite";
+    if (path !== ":memory:") checkpointer = startCheckpointer(sqlite, resolve(path));
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
+  const close = async () => {
+    await checkpointer?.stop();
+    await db.destroy();
+  };
   try {
     await migrate(db);
   } catch (error) {
-    await db.destroy();
+    await close();
     throw new SluiceError({
       code: "DatabaseUnavailable",
       status: 503,
@@ -113,7 +120,7 @@ export async function openDatabase(
       cause: error,
     });
   }
-  return { db, kind, pool, close: () => db.destroy() };
+  return { db, kind, pool, close };
 }
 
 /** Statements kept prepared, by SQL text: the queries the broker runs are a small fixed set. */
