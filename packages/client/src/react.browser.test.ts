@@ -2,7 +2,10 @@
 // as the broker serves it (/assets/sluice-react.js), driving a real upload to
 // a real broker and store.
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { chromiumTier } from "@sluice/core/testing";
 import { build } from "esbuild";
@@ -50,11 +53,12 @@ const RENDER = `async (token, reactSource) => {
   const h = React.createElement;
   window.renders = [];
   function Uploader() {
-    const { items, upload, pause, resume } = useUpload(client, { profile: "default" });
+    const { items, upload, pause, resume, restoreInterrupted } = useUpload(client, { profile: "default" });
     window.renders.push(items.map((i) => ({ state: i.state, bytesSent: i.progress.bytesSent, total: i.progress.total, uploadId: i.uploadId })));
     return h("div", null,
       h("input", { type: "file", id: "picker", onChange: (e) => upload(e.target.files) }),
-      h("ul", null, items.map((i) => h("li", { key: i.key, "data-state": i.state, "data-upload-id": i.uploadId ?? "" },
+      h("button", { id: "restore", onClick: () => restoreInterrupted() }, "Restore"),
+      h("ul", null, items.map((i) => h("li", { key: i.key, "data-state": i.state, "data-upload-id": i.uploadId ?? "", "data-needs-file": String(Boolean(i.needsFile)) },
         h("span", { className: "name" }, i.name),
         h("progress", { value: i.progress.bytesSent, max: i.progress.total }),
         h("button", { "data-action": "pause", onClick: () => pause(i.key) }, "Pause"),
@@ -122,4 +126,45 @@ test("useUpload in React: progress renders while uploading, pause and resume, th
   const record = upload.upload ?? upload;
   assert.equal(record.state, "ready", "the broker agrees");
   assert.equal(record.size, size);
+});
+
+test("useUpload in React: an upload a reloaded page left unfinished comes back paused and continues when its file is chosen again", {
+  skip: tier.available ? false : tier.reason,
+  timeout: 120_000,
+}, async (t) => {
+  const site = await startBrowserSite(tier.available ? tier.value : "");
+  t.after(() => site.close());
+  const page = await site.newPage();
+  const react = await reactModule();
+  await inPage(page, RENDER, site.token, react);
+  // Three parts (5, 5 and 2 MiB) sent at once, slowly: the 2 MiB one is stored by the time 7 MiB went out.
+  await throttleUploads(page, 2 * MiB);
+  // A file on disk: the same lastModified each time it is chosen, as a user's file has.
+  const dir = await mkdtemp(join(tmpdir(), "sluice-react-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, "left.bin");
+  await writeFile(file, Buffer.alloc(12 * MiB, 3));
+  await page.setInputFiles("#picker", file);
+  // Paused once a part is stored: that part is in the resume record the next page finds.
+  await page.waitForFunction(
+    (sent) => Number(document.querySelector("li progress")?.getAttribute("value")) >= sent,
+    7 * MiB,
+    { timeout: 60_000 },
+  );
+  await page.locator("li [data-action=pause]").click();
+  await page.locator("li[data-state=paused]").waitFor();
+  const uploadId = await page.locator("li").getAttribute("data-upload-id");
+  assert.ok(uploadId);
+
+  await page.reload();
+  await inPage(page, RENDER, site.token, react);
+  await page.locator("#restore").click();
+  const restored = page.locator(`li[data-state=paused][data-needs-file=true][data-upload-id="${uploadId}"]`);
+  await restored.waitFor({ timeout: 30_000 });
+  assert.ok(Number(await restored.locator("progress").getAttribute("value")) > 0, "its stored part counts");
+  await page.locator("#restore").click(); // a second restore adds nothing
+  await page.setInputFiles("#picker", file);
+  await page.locator("li[data-state=ready]").waitFor({ timeout: 60_000 });
+  assert.equal(await page.locator("li").count(), 1, "the same item continued; none was added");
+  assert.equal(await page.locator("li").getAttribute("data-upload-id"), uploadId);
 });

@@ -2,7 +2,8 @@
  * `@sluice/client/react`: the upload queue as a React hook. React is a peer
  * dependency of this entry only; the SDK itself does not need it.
  *
- *   const { items, upload, pause, resume, cancel } = useUpload(client, { profile: "avatar" });
+ *   const { items, upload, pause, resume, cancel, restoreInterrupted } = useUpload(client, { profile: "avatar" });
+ *   useEffect(() => void restoreInterrupted(), [restoreInterrupted]); // uploads an earlier page left paused
  *   <input type="file" multiple onChange={(e) => upload(e.target.files!)} />
  */
 import { useMemo, useSyncExternalStore } from "react";
@@ -19,6 +20,11 @@ export interface UseUpload {
   resume(key: string): void;
   cancel(key: string): void;
   remove(key: string): void;
+  /**
+   * Adds the uploads an earlier page left unfinished as paused items with
+   * `needsFile`; choosing the same file again (`upload`) continues each one.
+   */
+  restoreInterrupted(): Promise<void>;
 }
 
 /** One queue per client and profile; the component re-renders on every progress change (throttled by the SDK). */
@@ -34,6 +40,7 @@ export function useUpload(client: SluiceClient, options: UploadQueueOptions): Us
       resume: (key) => queue.resume(key),
       cancel: (key) => queue.cancel(key),
       remove: (key) => queue.remove(key),
+      restoreInterrupted: () => queue.restoreInterrupted(),
     }),
     [queue, items],
   );
