@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { chromiumTier } from "@sluice/core/testing";
 import { build } from "esbuild";
 import { inPage, startBrowserSite, throttleUploads } from "./test/chromium.ts";
@@ -69,6 +69,16 @@ const RENDER = `async (token, reactSource) => {
   createRoot(document.getElementById("root")).render(h(Uploader));
 }`;
 
+/** A broker, a store and a tab on the broker's origin (a real loopback server, so Chromium lets it reach the store) rendering the uploader. */
+async function renderUploader(t: TestContext) {
+  const site = await startBrowserSite(tier.available ? tier.value : "");
+  t.after(() => site.close());
+  const page = await site.newPage();
+  const react = await reactModule();
+  await inPage(page, RENDER, site.token, react);
+  return { site, page, react };
+}
+
 interface Render {
   state: string;
   bytesSent: number;
@@ -80,11 +90,7 @@ test("useUpload in React: progress renders while uploading, pause and resume, th
   skip: tier.available ? false : tier.reason,
   timeout: 120_000,
 }, async (t) => {
-  const site = await startBrowserSite(tier.available ? tier.value : "");
-  t.after(() => site.close());
-  // The page is on the broker's origin (a real loopback server, so Chromium lets it reach the store).
-  const page = await site.newPage();
-  await inPage(page, RENDER, site.token, await reactModule());
+  const { site, page } = await renderUploader(t);
   await throttleUploads(page, 8 * MiB);
 
   const size = 12 * MiB;
@@ -132,11 +138,7 @@ test("useUpload in React: an upload a reloaded page left unfinished comes back p
   skip: tier.available ? false : tier.reason,
   timeout: 120_000,
 }, async (t) => {
-  const site = await startBrowserSite(tier.available ? tier.value : "");
-  t.after(() => site.close());
-  const page = await site.newPage();
-  const react = await reactModule();
-  await inPage(page, RENDER, site.token, react);
+  const { site, page, react } = await renderUploader(t);
   // Three parts (5, 5 and 2 MiB) sent at once, slowly: the 2 MiB one is stored by the time 7 MiB went out.
   await throttleUploads(page, 2 * MiB);
   // A file on disk: the same lastModified each time it is chosen, as a user's file has.

@@ -187,10 +187,17 @@ describe("legacy Signature V2 (allowSignatureV2)", () => {
   });
 
   const python = binaryTier("/usr/bin/python3", "python3-boto3");
+  /** Runs `script` after a prelude that makes `s3`, a boto3 client signing with SigV2 for this store. */
   const runBoto = async (script: string) => {
+    const prelude = `
+import boto3, sys, urllib.request, urllib.parse, re
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
+                  region_name="us-east-1", config=Config(signature_version="s3", s3={"addressing_style": "path"}))
+`;
     const { stdout } = await run(
       "/usr/bin/python3",
-      ["-c", script, on.endpoint, CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey],
+      ["-c", prelude + script, on.endpoint, CREDENTIALS.accessKeyId, CREDENTIALS.secretAccessKey],
       {
         env: {
           PATH: process.env.PATH ?? "",
@@ -208,10 +215,6 @@ describe("legacy Signature V2 (allowSignatureV2)", () => {
     skip: python.available ? false : python.reason,
   }, async () => {
     const script = `
-import boto3, sys, urllib.request
-from botocore.config import Config
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
-                  region_name="us-east-1", config=Config(signature_version="s3", s3={"addressing_style": "path"}))
 s3.put_object(Bucket="legacy", Key="boto/v2 key.txt", Body=b"from boto v2", ContentType="text/plain")
 print(s3.get_object(Bucket="legacy", Key="boto/v2 key.txt")["Body"].read().decode())
 url = s3.generate_presigned_url("get_object", Params={"Bucket": "legacy", "Key": "boto/v2 key.txt"}, ExpiresIn=60)
@@ -224,10 +227,6 @@ print(urllib.request.urlopen(url).read().decode())
     skip: python.available ? false : python.reason,
   }, async () => {
     const script = `
-import boto3, sys, urllib.request, urllib.parse, re
-from botocore.config import Config
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
-                  region_name="us-east-1", config=Config(signature_version="s3", s3={"addressing_style": "path"}))
 keys = ["enc/a b+c.txt", "enc/\u00e9t\u00e9&x=y.txt", "enc/plain.txt"]
 for key in keys: s3.put_object(Bucket="legacy", Key=key, Body=b"x")
 # Asked for by the caller, EncodingType='url' keys come back encoded (boto3 decodes only the ones it asked for itself).

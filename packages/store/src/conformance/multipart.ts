@@ -18,7 +18,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { expectS3Error, md5Hex } from "./objects.ts";
-import { type ConformanceTarget, withBucket } from "./target.ts";
+import { type ConformanceTarget, uploadParts, withBucket } from "./target.ts";
 
 const MiB = 1024 * 1024;
 
@@ -186,19 +186,7 @@ export function multipartConformance(getTarget: () => ConformanceTarget): void {
       const key = "small-last.bin";
       const uploadId = await create(key);
       const parts = [randomBytes(5 * MiB), randomBytes(1024)];
-      const etags: Array<{ PartNumber: number; ETag?: string }> = [];
-      for (const [index, Body] of parts.entries()) {
-        const { ETag } = await s3.send(
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: index + 1,
-            Body,
-          }),
-        );
-        etags.push({ PartNumber: index + 1, ETag });
-      }
+      const etags = await uploadParts(s3, { Bucket: bucket, Key: key, UploadId: uploadId }, parts);
       const complete = (list = etags) =>
         s3.send(
           new CompleteMultipartUploadCommand({
@@ -369,25 +357,13 @@ export function multipartConformance(getTarget: () => ConformanceTarget): void {
       const key = "parts/numbered.bin";
       const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(1000)];
       const uploadId = await create(key);
-      const etags: string[] = [];
-      for (const [index, Body] of parts.entries()) {
-        const { ETag } = await s3.send(
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: index + 1,
-            Body,
-          }),
-        );
-        etags.push(ETag as string);
-      }
+      const done = await uploadParts(s3, { Bucket: bucket, Key: key, UploadId: uploadId }, parts);
       await s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,
           Key: key,
           UploadId: uploadId,
-          MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
+          MultipartUpload: { Parts: done },
         }),
       );
       const second = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, PartNumber: 2 }));
