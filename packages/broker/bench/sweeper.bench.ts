@@ -19,6 +19,7 @@ import type { Database, NewUpload } from "../src/db/schema.ts";
 import { transitionUpload } from "../src/db/uploads.ts";
 import { uploadRow } from "../src/test/databases.ts";
 import { deleteObject } from "../src/uploads/complete.ts";
+import { enqueueEvent } from "../src/uploads/outbox.ts";
 import { sweep } from "../src/uploads/sweeper.ts";
 
 const EXPIRED = Number(process.env.SLUICE_BENCH_EXPIRED ?? 100_000);
@@ -52,6 +53,7 @@ async function oneAtATime(ctx: BrokerContext, now: number): Promise<number> {
     if (!(await transitionUpload(ctx.db, { id: row.id, from: ["pending"], to: "expired", now }))) continue;
     await deleteObject(ctx, row.incoming_key);
     await auditUpload(ctx.db, row, { action: "upload.expire" });
+    await enqueueEvent(ctx.db, ctx, { type: "upload.expired", row });
   }
   return rows.length;
 }
@@ -65,8 +67,17 @@ export default async function sweeperBench(): Promise<void> {
       dataDir: join(dir, "broker"),
       storage: { endpoint: store.endpoint, ...credentials },
       auth: { jwt: { secret: randomBytes(32).toString("hex") } },
+      webhooks: {
+        endpoints: {
+          app: {
+            url: "http://127.0.0.1:9/hooks",
+            secrets: [`whsec_${randomBytes(24).toString("base64")}`],
+            events: ["upload.expired"],
+          },
+        },
+      },
     }),
-    { logger: pino({ level: "silent" }), sweeper: false, worker: false },
+    { logger: pino({ level: "silent" }), sweeper: false, worker: false, webhooks: false },
   );
   const ctx = broker.context;
   try {

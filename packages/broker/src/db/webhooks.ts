@@ -9,34 +9,42 @@ import type { ExpressionBuilder, Kysely } from "kysely";
 import { locksRows } from "./jobs.ts";
 import type { Database, DeliveryRow, WebhookAttemptsTable, WebhookEventRow } from "./schema.ts";
 
-export async function insertEvent(
+/** Rows per insert statement: well under SQLite's bound-parameter limit (16 columns a delivery). */
+const INSERT_CHUNK = 500;
+
+/** Inserts events and one pending delivery per event and endpoint, a few statements for any number. */
+export async function insertEvents(
   db: Kysely<Database>,
-  options: { event: WebhookEventRow; endpoints: string[] },
+  items: Array<{ event: WebhookEventRow; endpoints: string[] }>,
 ): Promise<void> {
-  const { event } = options;
-  await db.insertInto("webhook_events").values(event).execute();
-  if (options.endpoints.length === 0) return;
-  await db
-    .insertInto("webhook_deliveries")
-    .values(
-      options.endpoints.map((endpoint) => ({
-        id: randomUUID(),
-        event_id: event.id,
-        endpoint,
-        tenant: event.tenant,
-        upload_id: event.upload_id,
-        order_at: event.created_at,
-        state: "pending" as const,
-        next_at: event.created_at,
-        locked_until: null,
-        last_status: null,
-        last_error: null,
-        last_latency_ms: null,
-        created_at: event.created_at,
-        delivered_at: null,
-      })),
-    )
-    .execute();
+  const deliveries = items.flatMap(({ event, endpoints }) =>
+    endpoints.map((endpoint) => ({
+      id: randomUUID(),
+      event_id: event.id,
+      endpoint,
+      tenant: event.tenant,
+      upload_id: event.upload_id,
+      order_at: event.created_at,
+      state: "pending" as const,
+      next_at: event.created_at,
+      locked_until: null,
+      last_status: null,
+      last_error: null,
+      last_latency_ms: null,
+      created_at: event.created_at,
+      delivered_at: null,
+    })),
+  );
+  for (let i = 0; i < items.length; i += INSERT_CHUNK) {
+    const events = items.slice(i, i + INSERT_CHUNK).map((item) => item.event);
+    await db.insertInto("webhook_events").values(events).execute();
+  }
+  for (let i = 0; i < deliveries.length; i += INSERT_CHUNK) {
+    await db
+      .insertInto("webhook_deliveries")
+      .values(deliveries.slice(i, i + INSERT_CHUNK))
+      .execute();
+  }
 }
 
 export async function claimDelivery(

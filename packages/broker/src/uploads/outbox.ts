@@ -8,7 +8,7 @@ import type { WebhookEventType } from "../config/schema.ts";
 import type { BrokerContext } from "../context.ts";
 import type { Database, UploadRow } from "../db/schema.ts";
 import { transitionUpload } from "../db/uploads.ts";
-import { insertEvent } from "../db/webhooks.ts";
+import { insertEvents } from "../db/webhooks.ts";
 import { uploadView } from "./view.ts";
 
 let last = 0;
@@ -60,20 +60,30 @@ export async function enqueueEvent(
   ctx: Pick<BrokerContext, "config">,
   event: OutboxEvent,
 ): Promise<void> {
-  const endpoints = endpointsFor(ctx, event);
-  if (endpoints.length === 0) return;
-  const at = monotonicNow();
-  await insertEvent(trx, {
-    event: {
+  await enqueueEvents(trx, ctx, [event]);
+}
+
+/** Adds several events (a sweep's batch) to the outbox in a few statements. */
+export async function enqueueEvents(
+  trx: Kysely<Database>,
+  ctx: Pick<BrokerContext, "config">,
+  events: OutboxEvent[],
+): Promise<void> {
+  const items = events.flatMap((event) => {
+    const endpoints = endpointsFor(ctx, event);
+    if (endpoints.length === 0) return [];
+    const at = monotonicNow();
+    const row = {
       id: messageId(),
       type: event.type,
       tenant: event.row.tenant,
       upload_id: event.row.id,
       payload: JSON.stringify(eventPayload(event, at)),
       created_at: at,
-    },
-    endpoints,
+    };
+    return [{ event: row, endpoints }];
   });
+  if (items.length > 0) await insertEvents(trx, items);
 }
 
 /**

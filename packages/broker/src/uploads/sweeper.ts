@@ -15,7 +15,7 @@ import { pruneEvents } from "../db/webhooks.ts";
 import { deleteObjects, eachLimited } from "../storage/delete-objects.ts";
 import { objectExists } from "../storage/s3.ts";
 import { completeUpload, deleteObject, removeStorage } from "./complete.ts";
-import { enqueueEvent, transitionWithEvent } from "./outbox.ts";
+import { enqueueEvents, transitionWithEvent } from "./outbox.ts";
 import { listStoredParts } from "./parts.ts";
 import { ctxProfile } from "./profile.ts";
 import { quarantineKept, quarantineOwner } from "./quarantine.ts";
@@ -53,7 +53,11 @@ async function expireGrants(ctx: BrokerContext, now: number): Promise<number> {
     const expired = await ctx.db.transaction().execute(async (trx) => {
       const rows = await expirePending(trx, now, BATCH);
       await auditUploads(trx, rows, { action: "upload.expire" });
-      for (const row of rows) await enqueueEvent(trx, ctx, { type: "upload.expired", row });
+      await enqueueEvents(
+        trx,
+        ctx,
+        rows.map((row) => ({ type: "upload.expired" as const, row })),
+      );
       return rows;
     });
     if (expired.length > 0) ctx.kickWebhooks();
