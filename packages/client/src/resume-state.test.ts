@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,4 +64,22 @@ test("the file store lists its records and removes the unreadable ones; a missin
     ],
   );
   assert.deepEqual((await readdir(dir)).sort(), ["aa.json", "bb.json", "ee.json.123.tmp", "notes.txt"]);
+});
+
+test("deleting a record removes the temporary files a killed writer left, never a live writer's", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "sluice-resume-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new FileResumeStore(dir);
+  await store.set("ab", sampleRecord());
+  // A process that has exited: its pid no longer runs (SIGKILLed between write and rename).
+  const dead = spawnSync(process.execPath, [
+    "-e",
+    "process.stdout.write(String(process.pid))",
+  ]).stdout.toString();
+  await writeFile(join(dir, `ab.json.${dead}.0badc0de.tmp`), "{");
+  const live = `ab.json.${process.ppid}.1234abcd.tmp`;
+  await writeFile(join(dir, live), "{");
+  await writeFile(join(dir, `cd.json.${dead}.0badc0de.tmp`), "{"); // another upload's: left to its own delete
+  await store.delete("ab");
+  assert.deepEqual((await readdir(dir)).sort(), [live, `cd.json.${dead}.0badc0de.tmp`].sort());
 });

@@ -56,6 +56,29 @@ export class FileResumeStore implements ResumeStore {
   async delete(fingerprint: string): Promise<void> {
     await this.writes;
     await rm(this.path(fingerprint), { force: true });
+    await this.removeOrphans(fingerprint);
+  }
+
+  /** Temporary files of `fingerprint` whose writer died between write and rename (a SIGKILL). */
+  private async removeOrphans(fingerprint: string): Promise<void> {
+    const prefix = `${fingerprint}.json.`;
+    for (const name of await readdir(this.dir).catch(() => [])) {
+      const pid = name.startsWith(prefix)
+        ? /^(\d+)\.[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length))?.[1]
+        : undefined;
+      if (pid && !writing(Number(pid))) await rm(join(this.dir, name), { force: true });
+    }
+  }
+}
+
+/** Whether process `pid` may still be writing: this process's writes are all done when it asks. */
+function writing(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
   }
 }
 
